@@ -1,0 +1,3 @@
+from atlantis_py.cli import main
+
+raise SystemExit(main())

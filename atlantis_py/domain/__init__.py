@@ -1,0 +1,1 @@
+"""Forge-neutral values that flow between the layers; no library types here."""

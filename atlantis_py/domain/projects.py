@@ -1,0 +1,76 @@
+"""Projects and the workflow steps that run on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Step:
+    """One workflow step. `name` is init|validate|plan|apply|env|run.
+    `extra_args` go to terraform; `run` holds an argv-ish command for `run` steps
+    (split with shlex, never passed to a shell); env steps set `env_name`/`env_value`."""
+
+    name: str
+    extra_args: tuple[str, ...] = ()
+    run: str | None = None
+    env_name: str | None = None
+    env_value: str | None = None
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    plan: tuple[Step, ...]
+    apply: tuple[Step, ...]
+
+
+DEFAULT_WORKFLOW = Workflow(
+    name="default",
+    plan=(Step("init"), Step("validate"), Step("plan")),
+    apply=(Step("apply"),),
+)
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    required_approvals: int = 1
+    approvers: tuple[str, ...] = ()  # empty: anyone but the author
+
+
+DEFAULT_ENVIRONMENT = Environment(name="default")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A (dir, workspace) that terraform runs in. `dir` is relative to the repo
+    root with "/" separators, "." for the root."""
+
+    name: str
+    dir: str
+    workspace: str = "default"
+    workflow: str = "default"
+    environment: str = "default"
+    autoplan: bool = True
+    when_modified: tuple[str, ...] = ("*.tf*",)
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """workflows.yaml after validation. `explicit` is False when the repo has no
+    file and projects are discovered from changed directories."""
+
+    projects: tuple[Project, ...] = ()
+    workflows: dict[str, Workflow] = field(default_factory=dict)
+    environments: dict[str, Environment] = field(default_factory=dict)
+    explicit: bool = False
+
+    def workflow_for(self, project: Project) -> Workflow:
+        return self.workflows.get(project.workflow, DEFAULT_WORKFLOW)
+
+    def environment_for(self, project: Project) -> Environment:
+        env = self.environments.get(project.environment)
+        if env is None:
+            return Environment(name=project.environment)
+        return env

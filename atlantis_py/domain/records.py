@@ -1,0 +1,97 @@
+"""What the store hands back: plain frozen values, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from atlantis_py.domain.results import PlanCounts
+
+
+class IPRState(str, Enum):
+    """Lifecycle of an Infrastructure Pull Request."""
+
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    DEPLOYED = "DEPLOYED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class JobStatus(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    serial_key: str
+    payload: str
+    attempts: int
+    status: JobStatus
+    delivery_id: str = ""
+
+
+@dataclass(frozen=True)
+class PullRecord:
+    id: int
+    forge: str
+    repo: str
+    number: int
+    author: str
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    title: str
+    clone_url: str
+    state: IPRState
+    open: bool
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    pull_id: int
+    project: str
+    dir: str
+    workspace: str
+    command: str
+    head_sha: str
+    status: str
+    output: str
+    error: str | None
+    counts: PlanCounts | None
+    plan_path: str
+    actor: str
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    forge: str
+    repo: str
+    dir: str
+    workspace: str
+    pull_number: int
+    project: str
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    pull_id: int | None
+    repo: str
+    pull_number: int
+    actor: str
+    action: str
+    head_sha: str
+    project: str
+    at: datetime
+    detail: str

@@ -1,0 +1,50 @@
+"""What running terraform produced, as the report layer needs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class RunStatus(str, Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"  # could not run at all (lock held, checkout failed, bad config)
+
+
+@dataclass(frozen=True)
+class PlanCounts:
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    replace: int = 0
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.destroy or self.replace)
+
+    def summary(self) -> str:
+        if not self.has_changes:
+            return "No changes. Your infrastructure matches the configuration."
+        text = f"Plan: {self.add} to add, {self.change} to change, {self.destroy} to destroy."
+        if self.replace:
+            text = (
+                f"Plan: {self.add} to add, {self.change} to change, {self.destroy} to destroy"
+                f" ({self.replace} to replace)."
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class ProjectResult:
+    """One project's outcome for one command. `output` is terraform's text."""
+
+    project: str
+    dir: str
+    workspace: str
+    command: str  # plan | apply
+    status: RunStatus
+    output: str = ""
+    error: str | None = None
+    counts: PlanCounts | None = None
+    head_sha: str = ""

@@ -1,0 +1,46 @@
+"""Errors named by meaning; each carries a message a user can act on."""
+
+
+class AtlantisError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigError(AtlantisError):
+    """A server setting is missing or invalid; the message names the setting."""
+
+
+class RepoConfigError(AtlantisError):
+    """A repo's workflows.yaml is invalid; names the file, line and key."""
+
+    def __init__(self, file: str, line: int | None, key: str, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {key}: {message}")
+
+
+class CommandParseError(AtlantisError):
+    """A comment looked like a command but its flags are not understood."""
+
+
+class ForgeError(AtlantisError):
+    """The forge's API refused or failed; wraps the client library's error."""
+
+
+class LockHeld(AtlantisError):
+    """Another pull request holds the lock on a (repo, dir, workspace)."""
+
+    def __init__(self, repo: str, dir: str, workspace: str, holder_pull: int) -> None:
+        self.repo = repo
+        self.dir = dir
+        self.workspace = workspace
+        self.holder_pull = holder_pull
+        super().__init__(
+            f"{dir} (workspace {workspace}) is locked by pull request #{holder_pull}"
+        )
+
+
+class WorkspaceError(AtlantisError):
+    """git could not fetch or check out the requested commit."""

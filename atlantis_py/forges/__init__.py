@@ -1,0 +1,1 @@
+"""The edge: forge webhooks in, comments/statuses/approvals out."""

@@ -1,0 +1,67 @@
+"""The Forge protocol: all the rest of atlantis-py knows of GitHub or GitLab.
+
+Repos are named by their full name ("owner/name"); no client-library object
+crosses this boundary. Every method raises ForgeError on API failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from atlantis_py.domain.events import Event, PullRequest
+from atlantis_py.domain.forge import ChangedFile, Review, StatusState
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook delivery that passed verification."""
+
+    forge: str
+    delivery_id: str
+    event_type: str
+    handled: bool  # False: acknowledged and ignored (ping, push, other kinds)
+
+
+class WebhookVerifier(Protocol):
+    """Cheap checks done on the request path, before anything is stored."""
+
+    forge: str
+
+    def recognises(self, headers: Mapping[str, str]) -> bool:
+        """True when the headers say the request came from this forge."""
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> Delivery | None:
+        """The delivery when the signature/token is valid, None when forged."""
+
+    def serial_key(self, event_type: str, payload: bytes) -> str:
+        """"forge:repo#number" for pull request events, so one PR's jobs run in order."""
+
+    def parse(self, event_type: str, payload: bytes) -> Event | None:
+        """A neutral Event, or None when the payload is not one we act on
+        (a comment on a plain issue, an edited PR, a review that only comments).
+        Runs in the worker, not on the request path."""
+
+
+class Forge(Protocol):
+    name: str
+    comment_limit: int  # characters per comment
+
+    def pull_request(self, repo: str, number: int) -> PullRequest: ...
+
+    def changed_files(self, repo: str, number: int) -> list[ChangedFile]: ...
+
+    def post_comment(self, repo: str, number: int, body: str) -> None: ...
+
+    def set_status(
+        self, repo: str, sha: str, context: str, state: StatusState, description: str
+    ) -> None: ...
+
+    def reviews(self, repo: str, number: int) -> list[Review]: ...
+
+    def can_run_commands(self, repo: str, user: str) -> bool:
+        """Whether `user` may run atlantis commands (write access or more)."""
+
+    def git_env(self) -> dict[str, str]:
+        """Environment for git so fetches authenticate without the token in argv/URLs."""
