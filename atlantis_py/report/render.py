@@ -1,0 +1,217 @@
+"""Pull request comments, one method per kind of comment.
+
+The wording lives in templates/*.md.j2 so that changing a sentence is a
+template diff reviewed against tests/golden/, not a code change. This module
+only prepares values the templates cannot compute tidily (sums, approval
+reasons) and registers the few filters that keep the markdown well-formed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
+from atlantis_py.errors import RepoConfigError
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_BACKTICKS = re.compile(r"`+")
+_DIFF_MARK = re.compile(r"^( +)([+\-~])( |$)", re.MULTILINE)
+SHORT_SHA = 7
+
+
+@dataclass(frozen=True)
+class _ApprovalLine:
+    user: str
+    sha: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class _PlanTally:
+    changed: int
+    unchanged: int
+    failed: int
+    total: PlanCounts | None  # None when no project produced counts
+
+
+class Renderer:
+    """Renders comment bodies; cheap to share, holds only the template cache."""
+
+    def __init__(self, *, fold_lines: int = 12) -> None:
+        self._env = Environment(
+            loader=PackageLoader("atlantis_py.report", "templates"),
+            autoescape=False,  # markdown, not HTML; values are fenced or backticked instead
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self._env.filters.update(
+            code=_code,
+            fence=_fence,
+            output=_clean_output,
+            diff=_diff_markers,
+            short=_short_sha,
+            target=_target,
+            plural=_plural,
+            lines=_line_count,
+        )
+        self._env.globals.update(fold_lines=fold_lines, RunStatus=RunStatus)
+
+    def plan(self, results: Sequence[ProjectResult], *, extra: str = "") -> str:
+        return self._render("plan.md.j2", results=results, tally=_tally(results), extra=extra)
+
+    def apply(self, results: Sequence[ProjectResult]) -> str:
+        return self._render("apply.md.j2", results=results)
+
+    def help(self, allowed_extra_args: Sequence[str] = ()) -> str:
+        return self._render("help.md.j2", allowed_extra_args=allowed_extra_args)
+
+    def unknown_command(
+        self, text: str, reason: str, allowed_extra_args: Sequence[str] = ()
+    ) -> str:
+        return self._render(
+            "unknown_command.md.j2",
+            text=text,
+            reason=reason.rstrip("."),
+            allowed_extra_args=allowed_extra_args,
+        )
+
+    def permission_denied(self, user: str, command: str) -> str:
+        command = command if command.startswith("atlantis") else f"atlantis {command}"
+        return self._render("permission_denied.md.j2", user=user, command=command)
+
+    def config_error(self, err: RepoConfigError) -> str:
+        return self._render("config_error.md.j2", err=err)
+
+    def lock_held(self, dir: str, workspace: str, holder_pull: int, project: str = "") -> str:
+        return self._render(
+            "lock_held.md.j2",
+            dir=dir,
+            workspace=workspace,
+            holder_pull=holder_pull,
+            project=project,
+        )
+
+    def approval_required(
+        self,
+        *,
+        environment: str,
+        required: int,
+        approvals: Sequence[tuple[str, str]],
+        head_sha: str,
+        stale: Sequence[tuple[str, str]] = (),
+        author: str = "",
+        approvers: Sequence[str] = (),
+    ) -> str:
+        """`approvals` are the ones that count; `stale` the ones that do not,
+        each explained here from the facts (author, commit, approver list)."""
+        ignored = [
+            _ApprovalLine(user, sha, _why_ignored(user, sha, head_sha, author, approvers))
+            for user, sha in stale
+        ]
+        return self._render(
+            "approval_required.md.j2",
+            environment=environment,
+            required=required,
+            approvals=[_ApprovalLine(user, sha) for user, sha in approvals],
+            ignored=ignored,
+            missing=max(required - len(approvals), 0),
+            head_sha=head_sha,
+            approvers=approvers,
+        )
+
+    def plan_outdated(self, planned_sha: str, head_sha: str) -> str:
+        return self._render("plan_outdated.md.j2", planned_sha=planned_sha, head_sha=head_sha)
+
+    def no_plans(self) -> str:
+        return self._render("no_plans.md.j2")
+
+    def unlocked(self, count: int) -> str:
+        return self._render("unlocked.md.j2", count=count)
+
+    def error(self, title: str, message: str) -> str:
+        return self._render("error.md.j2", title=title, message=message)
+
+    def _render(self, name: str, **values: object) -> str:
+        """Every comment ends with exactly one newline, whatever the template did."""
+        return self._env.get_template(name).render(**values).strip("\n") + "\n"
+
+
+def _tally(results: Sequence[ProjectResult]) -> _PlanTally:
+    ok = [r for r in results if r.status is RunStatus.SUCCESS]
+    counted = [r.counts for r in ok if r.counts is not None]
+    total = None
+    if counted:
+        total = PlanCounts(
+            add=sum(c.add for c in counted),
+            change=sum(c.change for c in counted),
+            destroy=sum(c.destroy for c in counted),
+            replace=sum(c.replace for c in counted),
+        )
+    changed = sum(1 for c in counted if c.has_changes)
+    return _PlanTally(
+        changed=changed,
+        unchanged=len(counted) - changed,
+        failed=len(results) - len(ok),
+        total=total,
+    )
+
+
+def _why_ignored(user: str, sha: str, head_sha: str, author: str, approvers: Sequence[str]) -> str:
+    if author and user == author:
+        return "the author cannot approve their own pull request"
+    if sha != head_sha:
+        return "approved an older commit; a push voids earlier approvals"
+    if approvers and user not in approvers:
+        return "not an approver for this environment"
+    return "does not count under this environment's policy"
+
+
+def _code(value: object) -> str:
+    """Inline code that survives backticks inside the value."""
+    text = str(value)
+    ticks = "`" * (max((len(m) for m in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _fence(text: str) -> str:
+    """A fence longer than any backtick run in the text, so output cannot end it."""
+    return "`" * max(3, max((len(m) for m in _BACKTICKS.findall(text)), default=0) + 1)
+
+
+def _clean_output(text: str) -> str:
+    """Terraform output without colour codes, trailing blanks or edge blank lines."""
+    text = _ANSI.sub("", text)
+    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n")).strip("\n")
+
+
+def _diff_markers(text: str) -> str:
+    """Move plan markers to column 0 so GitHub's ```diff colours them, the way
+    Atlantis does: "  + x" → "+   x", and "~" (update) becomes "!" (orange)."""
+    return _DIFF_MARK.sub(lambda m: ("!" if m[2] == "~" else m[2]) + m[1] + m[3], text)
+
+
+def _short_sha(sha: str) -> str:
+    return sha[:SHORT_SHA]
+
+
+def _target(result: ProjectResult) -> str:
+    """The flags that name this project in a comment command."""
+    if result.project:
+        return f"-p {result.project}"
+    flags = f"-d {result.dir}"
+    return flags if result.workspace == "default" else f"{flags} -w {result.workspace}"
+
+
+def _plural(word: str, count: int) -> str:
+    return word if count == 1 else f"{word}s"
+
+
+def _line_count(text: str) -> int:
+    return text.count("\n") + 1 if text else 0

@@ -1,0 +1,288 @@
+"""Comment bodies compared with tests/golden/*.md.
+
+Regenerate after an intended wording change with
+`UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/report`, then review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
+from atlantis_py.errors import RepoConfigError
+from atlantis_py.report import Renderer
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
+
+PLAN_OUTPUT = """\
+Terraform used the selected providers to generate the following execution
+plan. Resource actions are indicated with the following symbols:
+  + create
+
+Terraform will perform the following actions:
+
+  # null_resource.app will be created
+  + resource "null_resource" "app" {
+      + id = (known after apply)
+    }
+
+Plan: 1 to add, 0 to change, 0 to destroy.
+"""
+
+LONG_PLAN_OUTPUT = (
+    "Terraform will perform the following actions:\n\n"
+    + "".join(
+        f"  # aws_route53_record.r{i} will be updated in-place\n"
+        f'  ~ resource "aws_route53_record" "r{i}" {{\n'
+        f"      ~ ttl = 300 -> 60\n"
+        f"    }}\n"
+        for i in range(4)
+    )
+    + "\nPlan: 0 to add, 4 to change, 0 to destroy.\n"
+)
+
+NO_CHANGES_OUTPUT = """\
+null_resource.app: Refreshing state... [id=4211]
+
+No changes. Your infrastructure matches the configuration.
+"""
+
+PLAN_ERROR_OUTPUT = """\
+Error: Unsupported argument
+
+  on main.tf line 3, in resource "null_resource" "db":
+   3:   tags = {}
+
+An argument named "tags" is not expected here.
+"""
+
+APPLY_OUTPUT = """\
+null_resource.app: Creating...
+null_resource.app: Creation complete after 0s [id=4211]
+
+Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+"""
+
+
+def result(
+    project: str,
+    dir: str,
+    status: RunStatus = RunStatus.SUCCESS,
+    *,
+    command: str = "plan",
+    workspace: str = "default",
+    output: str = "",
+    error: str | None = None,
+    counts: PlanCounts | None = None,
+) -> ProjectResult:
+    return ProjectResult(
+        project=project,
+        dir=dir,
+        workspace=workspace,
+        command=command,
+        status=status,
+        output=output,
+        error=error,
+        counts=counts,
+        head_sha="9f8e7d6c5b4a39281706f5e4d3c2b1a098765432",
+    )
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/NAME.md; UPDATE_GOLDEN=1 rewrites it instead."""
+    path = GOLDEN / f"{name}.md"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 to create it"
+    assert text == path.read_text(encoding="utf-8"), f"{path} differs; UPDATE_GOLDEN=1 rewrites"
+
+
+@pytest.fixture
+def renderer() -> Renderer:
+    return Renderer()
+
+
+def test_plan_single_project_success(renderer: Renderer) -> None:
+    body = renderer.plan([result("app", "app", output=PLAN_OUTPUT, counts=PlanCounts(add=1))])
+    assert "**Plan: 1 to add, 0 to change, 0 to destroy.**" in body
+    assert "* :arrow_forward: To **apply** this plan, comment:\n  `atlantis apply -p app`" in body
+    assert ":repeat: To **plan** this project again, comment: `atlantis plan -p app`" in body
+    assert '+   resource "null_resource" "app" {' in body
+    assert "<details>" not in body
+    assert "`atlantis apply`" not in body
+    assert_golden("plan_single_success", body)
+
+
+def test_plan_several_projects_with_one_error(renderer: Renderer) -> None:
+    body = renderer.plan(
+        [
+            result("app", "app", output=PLAN_OUTPUT, counts=PlanCounts(add=1)),
+            result(
+                "dns",
+                "infra/dns",
+                workspace="staging",
+                output=LONG_PLAN_OUTPUT,
+                counts=PlanCounts(change=4),
+            ),
+            result("db", "db", RunStatus.FAILURE, output=PLAN_ERROR_OUTPUT, error="exit status 1"),
+            result("cache", "cache", RunStatus.ERROR, error="locked by #12"),
+        ]
+    )
+    assert body.startswith("Ran Plan for 4 projects:\n")
+    assert "project: `dns` dir: `infra/dns` workspace: `staging`" in body
+    assert "<details><summary>Show Output</summary>" in body
+    assert body.count("**Plan Error**") == 2
+    assert "locked by #12" in body
+    assert "To apply all unapplied plans from this pull request, comment: `atlantis apply`" in body
+    assert body.rstrip().endswith("Plan: 1 to add, 4 to change, 0 to destroy.")
+    assert_golden("plan_multi_with_error", body)
+
+
+def test_plan_no_changes(renderer: Renderer) -> None:
+    body = renderer.plan([result("app", "app", output=NO_CHANGES_OUTPUT, counts=PlanCounts())])
+    assert "**No changes. Your infrastructure matches the configuration.**" in body
+    assert_golden("plan_no_changes", body)
+
+
+def test_plan_extra_text_and_empty_results(renderer: Renderer) -> None:
+    body = renderer.plan([], extra="Autoplan skipped `docs/`.")
+    assert "nothing was planned" in body
+    assert body.endswith("Autoplan skipped `docs/`.\n")
+
+
+def test_plan_output_containing_backticks_cannot_end_the_fence(renderer: Renderer) -> None:
+    body = renderer.plan([result("app", "app", RunStatus.FAILURE, output="bad ``` here\n```\n")])
+    assert "````\nbad ``` here\n```\n````" in body
+
+
+def test_apply_success(renderer: Renderer) -> None:
+    body = renderer.apply([result("app", "app", command="apply", output=APPLY_OUTPUT)])
+    assert body.startswith("Ran Apply for 1 project:\n")
+    assert "Apply complete! Resources: 1 added" in body
+    assert_golden("apply_success", body)
+
+
+def test_apply_failure(renderer: Renderer) -> None:
+    body = renderer.apply(
+        [
+            result("app", "app", command="apply", output=APPLY_OUTPUT),
+            result(
+                "db",
+                "db",
+                RunStatus.FAILURE,
+                command="apply",
+                output=PLAN_ERROR_OUTPUT,
+                error="exit status 1",
+            ),
+        ]
+    )
+    assert "**Apply Error**" in body
+    assert_golden("apply_failure", body)
+
+
+def test_help(renderer: Renderer) -> None:
+    body = renderer.help(["-target", "-var", "-var-file"])
+    for command in (
+        "`atlantis plan [-p NAME | -d DIR [-w WORKSPACE]] [-- EXTRA_ARGS]`",
+        "`atlantis apply [-p NAME | -d DIR [-w WORKSPACE]]`",
+        "`atlantis unlock`",
+        "`atlantis help`",
+    ):
+        assert command in body
+    assert "`-target`, `-var`, `-var-file`" in body
+    assert_golden("help", body)
+
+
+def test_help_without_extra_args(renderer: Renderer) -> None:
+    assert "allows no extra arguments" in renderer.help([])
+
+
+def test_unknown_command_explains_then_shows_help(renderer: Renderer) -> None:
+    body = renderer.unknown_command("atlantis plan -x", "unknown flag -x.", ["-target"])
+    assert body.startswith("Could not run this command: unknown flag -x.\n")
+    assert "Nothing ran." in body
+    assert body.endswith(renderer.help(["-target"]))
+
+
+def test_approval_required(renderer: Renderer) -> None:
+    head = "c0ffee1234567890abcdef1234567890abcdef12"
+    body = renderer.approval_required(
+        environment="prod",
+        required=2,
+        approvals=[("alice", head)],
+        head_sha=head,
+        stale=[("bob", "0ld5ha0000000000000000000000000000000000"), ("carol", head)],
+        author="carol",
+        approvers=["alice", "bob", "acme/sre"],
+    )
+    assert "approved `0ld5ha0`: approved an older commit" in body
+    assert "carol approved `c0ffee1`: the author cannot approve" in body
+    assert "**1 more approval needed.**" in body
+    assert "Nothing was applied." in body
+    assert_golden("approval_required", body)
+
+
+def test_approval_required_counts_and_reasons(renderer: Renderer) -> None:
+    body = renderer.approval_required(
+        environment="prod",
+        required=2,
+        approvals=[],
+        head_sha="abc",
+        stale=[("mallory", "abc")],
+        approvers=["alice"],
+    )
+    assert "**2 more approvals needed.**" in body
+    assert "mallory approved `abc`: not an approver" in body
+    assert "Who can approve: `alice`." in body
+
+
+def test_config_error(renderer: Renderer) -> None:
+    err = RepoConfigError("workflows.yaml", 7, "projects[1].workflow", 'no workflow named "fast"')
+    body = renderer.config_error(err)
+    assert "`workflows.yaml`" in body and "line: 7" in body and "`projects[1].workflow`" in body
+    assert "Nothing ran." in body
+    assert_golden("config_error", body)
+
+
+def test_config_error_without_line(renderer: Renderer) -> None:
+    body = renderer.config_error(RepoConfigError("workflows.yaml", None, "version", "must be 1"))
+    assert "line:" not in body
+
+
+def test_permission_denied(renderer: Renderer) -> None:
+    body = renderer.permission_denied("eve", "apply")
+    assert body.startswith(
+        "@eve does not have permission to run `atlantis apply`: "
+        "write access to the repository is required."
+    )
+    assert renderer.permission_denied("eve", "atlantis apply") == body
+    assert_golden("permission_denied", body)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (Renderer().lock_held("db", "default", 12, "db"), "locked by pull request #12"),
+        (Renderer().plan_outdated("abcdef123456", "123456abcdef"), "`abcdef1`"),
+        (Renderer().plan_outdated("abcdef123456", "123456abcdef"), "Comment `atlantis plan`"),
+        (Renderer().no_plans(), "Comment `atlantis plan` first."),
+        (Renderer().unlocked(0), "nothing to unlock"),
+        (Renderer().unlocked(1), "Deleted 1 plan and released its lock"),
+        (Renderer().unlocked(3), "Deleted 3 plans and released their locks"),
+        (Renderer().error("checkout failed", "fatal: bad object"), "**Error: checkout failed**"),
+    ],
+)
+def test_short_comments(body: str, expected: str) -> None:
+    assert expected in body
+    assert body.endswith("\n") and not body.endswith("\n\n")
+
+
+def test_project_without_name_is_targeted_by_dir_and_workspace(renderer: Renderer) -> None:
+    body = renderer.plan([result("", "infra", workspace="prod", counts=PlanCounts())])
+    assert "`atlantis apply -d infra -w prod`" in body
+    assert "1. dir: `infra` workspace: `prod`" in body
