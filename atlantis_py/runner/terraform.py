@@ -1,0 +1,264 @@
+"""Running terraform: argv lists, an explicit environment, a deadline.
+
+Terraform runs code from the pull request (providers, external data sources),
+so it gets only the environment it needs, never the server's whole environment
+(which holds forge tokens and webhook secrets).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atlantis_py.domain.results import PlanCounts
+from atlantis_py.errors import AtlantisError
+
+log = logging.getLogger(__name__)
+
+PASSTHROUGH_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+)
+TIMEOUT_RETURNCODE = 124
+NOT_FOUND_RETURNCODE = 127
+# After the deadline terraform gets SIGINT and this long to release state locks.
+_INTERRUPT_GRACE = 30.0
+
+
+class TerraformError(AtlantisError):
+    """Terraform ran but its output could not be used (e.g. `show -json` failed)."""
+
+
+@dataclass(frozen=True)
+class TerraformRun:
+    """One finished process. `output` is stdout and stderr interleaved."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    output: str
+    duration: float
+    ok_codes: tuple[int, ...] = (0,)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode in self.ok_codes
+
+
+def passthrough_env() -> dict[str, str]:
+    """The few server variables a child process may see."""
+    return {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
+
+
+def execute(
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    ok_codes: tuple[int, ...] = (0,),
+) -> TerraformRun:
+    """Run argv (never through a shell) in its own process group. On timeout the
+    group gets SIGINT (terraform then stops cleanly and unlocks its state),
+    then SIGKILL; the result has returncode 124 and says so in its output."""
+    started = time.monotonic()
+    args = tuple(argv)
+    try:
+        proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except (FileNotFoundError, PermissionError) as e:
+        message = f"cannot run {args[0]}: {e.strerror}\n"
+        return TerraformRun(args, NOT_FOUND_RETURNCODE, message, 0.0, ok_codes)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        returncode = proc.returncode
+    except subprocess.TimeoutExpired:
+        log.warning("%s timed out after %.0f s, interrupting", args[0], timeout)
+        out = _stop(proc)
+        out += f"\n{args[0]} timed out after {timeout:g} seconds and was stopped.\n".encode()
+        returncode = TIMEOUT_RETURNCODE
+    duration = time.monotonic() - started
+    return TerraformRun(args, returncode, out.decode("utf-8", "replace"), duration, ok_codes)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> bytes:
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=_INTERRUPT_GRACE)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+    except ProcessLookupError:
+        out, _ = proc.communicate()
+    return out
+
+
+class Terraform:
+    """The terraform binary with the server's settings. `env` holds variables
+    every run gets (TF_CLI_CONFIG_FILE, cloud credentials from settings)."""
+
+    def __init__(
+        self,
+        binary: str = "terraform",
+        timeout: float = 1800,
+        plugin_cache_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.binary = binary
+        self.timeout = timeout
+        self.plugin_cache_dir = plugin_cache_dir
+        self._env = dict(env or {})
+
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The whole environment of a run; custom `run` steps get it too."""
+        env = passthrough_env()
+        env.update(self._env)
+        env.update(TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
+        if self.plugin_cache_dir is not None:
+            self.plugin_cache_dir.mkdir(parents=True, exist_ok=True)
+            env["TF_PLUGIN_CACHE_DIR"] = str(self.plugin_cache_dir)
+        env.update(extra or {})
+        return env
+
+    def run(
+        self,
+        args: Sequence[str],
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        ok_codes: tuple[int, ...] = (0,),
+    ) -> TerraformRun:
+        result = execute([self.binary, *args], cwd, self.environment(env), self.timeout, ok_codes)
+        log.info(
+            "terraform %s in %s: exit %d in %.2f s",
+            args[0] if args else "",
+            cwd,
+            result.returncode,
+            result.duration,
+        )
+        return result
+
+    def init(
+        self, cwd: Path, extra: Sequence[str] = (), env: Mapping[str, str] | None = None
+    ) -> TerraformRun:
+        return self.run(["init", "-input=false", "-no-color", *extra], cwd, env)
+
+    def validate(self, cwd: Path, env: Mapping[str, str] | None = None) -> TerraformRun:
+        return self.run(["validate", "-no-color"], cwd, env)
+
+    def plan(
+        self,
+        cwd: Path,
+        out: Path,
+        extra: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> TerraformRun:
+        """`-detailed-exitcode`: 0 no changes, 2 changes (both succeed), 1 error."""
+        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}", *extra]
+        return self.run(args, cwd, env, ok_codes=(0, 2))
+
+    def show_json(
+        self, cwd: Path, planfile: Path, env: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The saved plan as JSON. Run apart from `run()` because stderr
+        warnings must not end up inside the JSON."""
+        argv = [self.binary, "show", "-json", "-no-color", str(planfile)]
+        try:
+            proc = subprocess.run(
+                argv,
+                cwd=cwd,
+                env=self.environment(env),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise TerraformError(f"terraform show -json failed: {e}") from e
+        if proc.returncode != 0:
+            stderr = proc.stderr.decode("utf-8", "replace").strip()
+            raise TerraformError(f"terraform show -json failed: {stderr}")
+        try:
+            data = json.loads(proc.stdout)
+        except ValueError as e:
+            raise TerraformError(f"terraform show -json printed invalid JSON: {e}") from e
+        if not isinstance(data, dict):
+            raise TerraformError("terraform show -json printed no JSON object")
+        return data
+
+    def apply(
+        self,
+        cwd: Path,
+        planfile: Path,
+        env: Mapping[str, str] | None = None,
+        extra: Sequence[str] = (),
+    ) -> TerraformRun:
+        args = ["apply", "-input=false", "-no-color", *extra, str(planfile)]
+        return self.run(args, cwd, env)
+
+    def select_workspace(
+        self, cwd: Path, name: str, env: Mapping[str, str] | None = None
+    ) -> TerraformRun | None:
+        """Select (creating it if needed) a workspace. None when it is already
+        selected, which is the usual case for "default": no process is run."""
+        if not name or name.startswith("-"):
+            raise ValueError(f"invalid terraform workspace name {name!r}")
+        if self.current_workspace(cwd, env) == name:
+            return None
+        return self.run(["workspace", "select", "-or-create", "-no-color", name], cwd, env)
+
+    def current_workspace(self, cwd: Path, env: Mapping[str, str] | None = None) -> str:
+        """The workspace terraform will use in `cwd`, read from the data dir
+        the way terraform does (`TF_WORKSPACE` wins, no file means default)."""
+        full = self.environment(env)
+        if full.get("TF_WORKSPACE"):
+            return full["TF_WORKSPACE"]
+        marker = cwd / full.get("TF_DATA_DIR", ".terraform") / "environment"
+        try:
+            return marker.read_text().strip() or "default"
+        except FileNotFoundError:
+            return "default"
+
+
+def plan_counts(plan_json: Mapping[str, Any]) -> PlanCounts:
+    """Count `resource_changes` the way terraform's "Plan: …" line does: a
+    replace is one add plus one destroy (and is also counted in `replace`);
+    no-op, read and forget are not counted. Drift is not a change."""
+    add = change = destroy = replace = 0
+    for resource in plan_json.get("resource_changes") or ():
+        actions = tuple((resource.get("change") or {}).get("actions") or ())
+        if actions == ("create",):
+            add += 1
+        elif actions == ("update",):
+            change += 1
+        elif actions == ("delete",):
+            destroy += 1
+        elif actions in (("delete", "create"), ("create", "delete")):
+            add += 1
+            destroy += 1
+            replace += 1
+    return PlanCounts(add=add, change=change, destroy=destroy, replace=replace)

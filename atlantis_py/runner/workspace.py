@@ -1,0 +1,298 @@
+"""Git checkouts: one bare mirror per repository, one worktree per pull request.
+
+A mirror is fetched incrementally, so a push to a big repository costs a small
+fetch instead of a clone; the pull request's worktree is reused across pushes,
+which keeps each project's `.terraform/` (providers, modules, backend state) and
+makes the next `terraform init` nearly free.
+
+Credentials arrive as environment variables (for instance
+`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0=http.extraHeader`/`GIT_CONFIG_VALUE_0`, or
+`GIT_ASKPASS`), never inside the clone URL, so they are not written to the
+mirror's config and not shown in error messages.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import re
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import git
+
+from atlantis_py.domain.events import Repo
+from atlantis_py.errors import WorkspaceError
+
+log = logging.getLogger(__name__)
+
+_SHA = re.compile(r"[0-9a-f]{40}")
+_PATH_PART = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*")
+_URL_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
+_BRANCHES = "+refs/heads/*:refs/heads/*"
+# Kept by `git clean` so a new push reuses the init of the previous one.
+_KEEP_UNTRACKED = (".terraform", ".terraform.lock.hcl")
+
+
+def is_sha(value: str) -> bool:
+    """True for a full, lower-case 40-hex commit id (the only form we check out)."""
+    return _SHA.fullmatch(value) is not None
+
+
+class Workspaces:
+    """Mirrors under `root/mirrors`, worktrees under `root/worktrees`.
+
+    Locks are `flock`s on files under `root/locks`: they serialise threads of
+    one process and worker processes sharing one `root` alike. Lock order is
+    always worktree, then mirror.
+    """
+
+    def __init__(self, root: Path, git_timeout: float = 300) -> None:
+        self.root = root
+        self.git_timeout = git_timeout
+
+    # -- paths -------------------------------------------------------------
+
+    def mirror_path(self, repo: Repo) -> Path:
+        return self.root / "mirrors" / Path(*self._parts(repo)).with_suffix(".git")
+
+    def worktree_path(self, repo: Repo, pull_number: int) -> Path:
+        if pull_number <= 0:
+            raise WorkspaceError(f"invalid pull request number {pull_number}")
+        return self.root / "worktrees" / Path(*self._parts(repo)) / str(pull_number)
+
+    def plan_dir(self, repo: Repo, pull_number: int) -> Path:
+        """Where a pull request's saved plans belong: outside the worktree, so
+        `git clean` on the next checkout cannot delete a plan awaiting apply."""
+        return self.root / "plans" / Path(*self._parts(repo)) / str(pull_number)
+
+    @staticmethod
+    def _parts(repo: Repo) -> list[str]:
+        parts = [repo.forge, *repo.full_name.split("/")]
+        for part in parts:
+            if not _PATH_PART.fullmatch(part) or part in (".", ".."):
+                raise WorkspaceError(f"unsafe repository name {repo.forge}:{repo.full_name!r}")
+        return parts
+
+    # -- public operations -------------------------------------------------
+
+    def fetch(self, repo: Repo, refs: Sequence[str], env: Mapping[str, str]) -> None:
+        """Bring the mirror up to date: all branches, plus each ref in `refs`:
+        a commit sha (fetched only when missing) or a full `refs/...` name.
+        Plain branch names are only validated: the branch fetch covers them,
+        and a fork's head branch does not exist here (its sha is fetched)."""
+        for ref in refs:
+            if not is_sha(ref):
+                self._check_ref(ref)
+        mirror = self.mirror_path(repo)
+        with self._lock(mirror):
+            self._ensure_mirror(repo, mirror, env)
+            self._mgit(mirror, "fetch", "--prune", "--no-tags", "origin", _BRANCHES, env=env)
+            for ref in refs:
+                if is_sha(ref):
+                    if not self._has_commit(mirror, ref):
+                        self._mgit(mirror, "fetch", "--no-tags", "origin", ref, env=env)
+                elif ref.startswith("refs/") and not ref.startswith("refs/heads/"):
+                    self._mgit(mirror, "fetch", "--no-tags", "origin", f"+{ref}:{ref}", env=env)
+        log.info("fetched %s (%d extra refs)", repo.full_name, len(refs))
+
+    @contextmanager
+    def checkout(
+        self, repo: Repo, pull_number: int, sha: str, env: Mapping[str, str]
+    ) -> Iterator[Path]:
+        """The pull request's worktree at `sha`, held exclusively until the
+        `with` block ends. Tracked files match `sha` exactly; untracked files
+        are removed except `.terraform/` and `.terraform.lock.hcl`."""
+        if not is_sha(sha):
+            raise WorkspaceError(f"not a full commit sha: {sha!r}")
+        mirror = self.mirror_path(repo)
+        path = self.worktree_path(repo, pull_number)
+        with self._lock(path):
+            if not (mirror.exists() and self._has_commit(mirror, sha)):
+                self.fetch(repo, [sha], env)
+            if not self._has_commit(mirror, sha):
+                raise WorkspaceError(f"commit {sha} not found in {repo.full_name}")
+            if not self._reuse_worktree(path, sha, env):
+                self._add_worktree(mirror, path, sha, env)
+            excludes = [arg for name in _KEEP_UNTRACKED for arg in ("-e", name)]
+            self._git(path, "clean", "-ffdx", *excludes, env=env)
+            log.info("checked out %s#%d at %s", repo.full_name, pull_number, sha[:12])
+            yield path
+
+    def read_file(self, repo: Repo, ref: str, path: str) -> str | None:
+        """A file's text at `ref` in the mirror (e.g. workflows.yaml on the base
+        branch), or None when the file does not exist there."""
+        if not is_sha(ref):
+            self._check_ref(ref)
+        rel = path.removeprefix("./")
+        if not rel or rel.startswith(("/", "-")) or ".." in rel.split("/"):
+            raise WorkspaceError(f"invalid path {path!r}")
+        mirror = self.mirror_path(repo)
+        self._resolve_commit(mirror, ref)
+        spec = f"{ref}:{rel}"
+        try:
+            kind = self._mgit(mirror, "cat-file", "-t", spec).strip()
+        except WorkspaceError:
+            return None
+        if kind != "blob":
+            return None
+        return self._mgit(mirror, "cat-file", "blob", spec, strip=False)
+
+    def changed_files(self, repo: Repo, base_ref: str, head_sha: str) -> list[str]:
+        """Paths changed between the merge base of `base_ref` and `head_sha`,
+        renames listed as delete + add (a fallback to the forge's file list)."""
+        if not is_sha(head_sha):
+            raise WorkspaceError(f"not a full commit sha: {head_sha!r}")
+        if not is_sha(base_ref):
+            self._check_ref(base_ref)
+        mirror = self.mirror_path(repo)
+        self._resolve_commit(mirror, base_ref)
+        self._resolve_commit(mirror, head_sha)
+        out = self._mgit(
+            mirror, "diff", "--name-only", "--no-renames", "-z", f"{base_ref}...{head_sha}", "--"
+        )
+        return [name for name in out.split("\0") if name]
+
+    def remove(self, repo: Repo, pull_number: int) -> None:
+        """Drop a closed pull request's worktree and saved plans; waits for a
+        job still using the worktree."""
+        mirror = self.mirror_path(repo)
+        path = self.worktree_path(repo, pull_number)
+        with self._lock(path), self._lock(mirror):
+            if mirror.exists() and (path / ".git").is_file():
+                try:
+                    self._mgit(mirror, "worktree", "remove", "--force", str(path))
+                except WorkspaceError as e:
+                    log.warning("worktree remove failed, deleting the directory: %s", e)
+            shutil.rmtree(path, ignore_errors=True)
+            if mirror.exists():
+                self._mgit(mirror, "worktree", "prune")
+            shutil.rmtree(self.plan_dir(repo, pull_number), ignore_errors=True)
+        log.info("removed worktree %s#%d", repo.full_name, pull_number)
+
+    # -- helpers -----------------------------------------------------------
+
+    def _ensure_mirror(self, repo: Repo, mirror: Path, env: Mapping[str, str]) -> None:
+        if (mirror / "HEAD").exists():
+            url = self._mgit(mirror, "config", "--get", "remote.origin.url").strip()
+            if url != repo.clone_url:
+                self._mgit(mirror, "config", "remote.origin.url", repo.clone_url)
+            return
+        if repo.clone_url.startswith("-"):
+            raise WorkspaceError(f"invalid clone url {repo.clone_url!r}")
+        mirror.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(mirror, ignore_errors=True)
+        self._git(mirror.parent, "init", "--quiet", "--bare", str(mirror), env=env)
+        self._mgit(mirror, "config", "remote.origin.url", repo.clone_url)
+        # Commits checked out in worktrees must survive `gc` even when their
+        # branch is force-pushed away; worktree HEADs already protect them.
+        self._mgit(mirror, "config", "gc.auto", "0")
+        log.info("created mirror %s", mirror)
+
+    def _reuse_worktree(self, path: Path, sha: str, env: Mapping[str, str]) -> bool:
+        """Move an existing worktree to `sha`; False when there is none or it
+        is broken (say the mirror was rebuilt) and must be added afresh."""
+        if not (path / ".git").is_file():
+            return False
+        try:
+            self._git(path, "checkout", "--force", "--detach", sha, "--", env=env)
+        except WorkspaceError as e:
+            log.warning("recreating worktree %s: %s", path, e)
+            return False
+        return True
+
+    def _add_worktree(self, mirror: Path, path: Path, sha: str, env: Mapping[str, str]) -> None:
+        with self._lock(mirror):
+            if path.exists():
+                shutil.rmtree(path)
+            self._mgit(mirror, "worktree", "prune")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._mgit(
+                mirror, "worktree", "add", "--force", "--detach", "--", str(path), sha, env=env
+            )
+
+    def _has_commit(self, mirror: Path, sha: str) -> bool:
+        try:
+            self._mgit(mirror, "cat-file", "-e", f"{sha}^{{commit}}")
+        except WorkspaceError:
+            return False
+        return True
+
+    def _resolve_commit(self, mirror: Path, ref: str) -> str:
+        if not mirror.exists():
+            raise WorkspaceError(f"no mirror at {mirror}: fetch first")
+        try:
+            return self._mgit(mirror, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        except WorkspaceError:
+            raise WorkspaceError(f"{ref} not found in the mirror: fetch it first") from None
+
+    def _check_ref(self, ref: str) -> None:
+        """Branch or ref names come from webhooks: refuse anything git could
+        read as an option or a revision expression."""
+        if not ref or ref.startswith("-") or "@{" in ref or ":" in ref:
+            raise WorkspaceError(f"invalid ref name {ref!r}")
+        try:
+            self._git(self.root, "check-ref-format", "--branch", ref, mkdir=True)
+        except WorkspaceError:
+            raise WorkspaceError(f"invalid ref name {ref!r}") from None
+
+    def _mgit(
+        self, mirror: Path, *args: str, env: Mapping[str, str] | None = None, strip: bool = True
+    ) -> str:
+        return self._git(mirror, *args, env=env, strip=strip, bare=True)
+
+    @contextmanager
+    def _lock(self, path: Path) -> Iterator[None]:
+        lock_file = self.root / "locks" / path.relative_to(self.root)
+        lock_file = lock_file.with_name(lock_file.name + ".lock")
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_file, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _git(
+        self,
+        cwd: Path,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        strip: bool = True,
+        mkdir: bool = False,
+        bare: bool = False,
+    ) -> str:
+        """Run one git command as an argv list. GitPython layers `env` over the
+        server's environment; we add only what keeps git non-interactive.
+        `bare` names the mirror explicitly instead of letting git search for it."""
+        if mkdir:
+            cwd.mkdir(parents=True, exist_ok=True)
+        if not cwd.is_dir():
+            raise WorkspaceError(f"git {args[0]}: no directory {cwd}")
+        if bare:
+            args = (f"--git-dir={cwd}", *args)
+        run_env = {
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_OPTIONAL_LOCKS": "0",
+            # Never let a broken checkout fall through to a repository above root.
+            "GIT_CEILING_DIRECTORIES": str(self.root.resolve()),
+            **(env or {}),
+        }
+        try:
+            out = git.Git(str(cwd)).execute(
+                ["git", *args],
+                env=run_env,
+                kill_after_timeout=self.git_timeout,
+                strip_newline_in_stdout=strip,
+                stdout_as_string=True,
+            )
+        except git.GitCommandError as e:
+            detail = str(e.stderr or "").strip().removeprefix("stderr:").strip().strip("'")
+            detail = _URL_USERINFO.sub(r"\1***@", detail)
+            command = next(a for a in args if not a.startswith("--git-dir="))
+            raise WorkspaceError(f"git {command} failed: {detail or e}") from e
+        except git.GitCommandNotFound as e:
+            raise WorkspaceError("git is not installed or not on PATH") from e
+        return out

@@ -1,0 +1,191 @@
+"""Plan and apply workflows end to end: real git worktree, real terraform."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from atlantis_py.domain.projects import DEFAULT_WORKFLOW, Project, Step, Workflow
+from atlantis_py.domain.results import PlanCounts, RunStatus
+from atlantis_py.runner.terraform import Terraform
+from atlantis_py.runner.workflow import CUSTOM_STEPS_DISABLED, run_apply, run_plan
+from atlantis_py.runner.workspace import Workspaces
+from tests.unit.runner.conftest import BACKEND, TF_DATA, Origin, local_backend_workflow
+
+PROJECT = Project(name="infra", dir="infra")
+
+
+@pytest.fixture
+def worktree(tmp_path: Path) -> Path:
+    """A plain directory standing in for a checkout, with one project."""
+    root = tmp_path / "checkout"
+    (root / "infra").mkdir(parents=True)
+    (root / "infra" / "main.tf").write_text(BACKEND + TF_DATA.format(value="a"))
+    return root
+
+
+@pytest.fixture
+def workflow(tmp_path: Path) -> Workflow:
+    return local_backend_workflow(tmp_path / "state")
+
+
+def _state_types(path: Path) -> list[str]:
+    return [r["type"] for r in json.loads(path.read_text())["resources"]]
+
+
+def test_plan_then_apply(tf: Terraform, tmp_path: Path, worktree: Path, workflow: Workflow) -> None:
+    plan_file = tmp_path / "plans" / "infra.tfplan"
+    result = run_plan(PROJECT, workflow, worktree, plan_file, tf, head_sha="a" * 40)
+    assert result.status is RunStatus.SUCCESS, result.error
+    assert result.counts == PlanCounts(add=1)
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in result.output
+    assert (result.project, result.dir, result.command, result.head_sha) == (
+        "infra",
+        "infra",
+        "plan",
+        "a" * 40,
+    )
+    assert plan_file.is_file()
+
+    applied = run_apply(PROJECT, workflow, worktree, plan_file, tf)
+    assert applied.status is RunStatus.SUCCESS, applied.output
+    assert "Apply complete! Resources: 1 added" in applied.output
+    assert _state_types(tmp_path / "state" / "terraform.tfstate") == ["terraform_data"]
+    assert not plan_file.exists()
+
+    again = run_apply(PROJECT, workflow, worktree, plan_file, tf)
+    assert again.status is RunStatus.FAILURE and again.error == "no saved plan"
+
+
+def test_no_changes(tf: Terraform, tmp_path: Path, worktree: Path, workflow: Workflow) -> None:
+    (worktree / "infra" / "main.tf").write_text(BACKEND)
+    result = run_plan(PROJECT, workflow, worktree, tmp_path / "p.tfplan", tf)
+    assert result.status is RunStatus.SUCCESS, result.output
+    assert result.counts == PlanCounts() and not result.counts.has_changes
+
+
+def test_syntax_error_fails_with_terraforms_message(
+    tf: Terraform, tmp_path: Path, worktree: Path, workflow: Workflow
+) -> None:
+    plan_file = tmp_path / "p.tfplan"
+    plan_file.write_text("an older plan")
+    (worktree / "infra" / "broken.tf").write_text('resource "terraform_data" {\n')
+    result = run_plan(PROJECT, workflow, worktree, plan_file, tf)
+    assert result.status is RunStatus.FAILURE
+    assert result.error == "init failed (exit 1)"
+    assert "Error:" in result.output and "broken.tf" in result.output
+    assert not plan_file.exists()
+
+
+def test_plan_error_names_the_plan_step(tf: Terraform, tmp_path: Path, worktree: Path) -> None:
+    workflow = local_backend_workflow(tmp_path / "state", Step("plan"))
+    (worktree / "infra" / "bad.tf").write_text('output "o" { value = var.missing }\n')
+    result = run_plan(PROJECT, workflow, worktree, tmp_path / "p.tfplan", tf)
+    assert result.status is RunStatus.FAILURE
+    assert result.error == "plan failed (exit 1)"
+    assert "Reference to undeclared input variable" in result.output
+
+
+def test_comment_extra_args_reach_plan(
+    tf: Terraform, tmp_path: Path, worktree: Path, workflow: Workflow
+) -> None:
+    (worktree / "infra" / "two.tf").write_text(TF_DATA.replace('"x"', '"y"').format(value="b"))
+    result = run_plan(
+        PROJECT, workflow, worktree, tmp_path / "p.tfplan", tf,
+        extra_args=["-target=terraform_data.y"],
+    )  # fmt: skip
+    assert result.status is RunStatus.SUCCESS, result.output
+    assert result.counts == PlanCounts(add=1)
+
+
+def test_run_steps_are_off_by_default(tf: Terraform, tmp_path: Path, worktree: Path) -> None:
+    workflow = Workflow("custom", plan=(Step("init"), Step("run", run="touch ran")), apply=())
+    result = run_plan(PROJECT, workflow, worktree, tmp_path / "p.tfplan", tf)
+    assert result.status is RunStatus.FAILURE
+    assert result.error == CUSTOM_STEPS_DISABLED
+    assert not (worktree / "infra" / ".terraform").exists(), "nothing runs when refused"
+    assert not (worktree / "infra" / "ran").exists()
+
+
+def test_run_and_env_steps_when_allowed(tf: Terraform, tmp_path: Path, worktree: Path) -> None:
+    workflow = local_backend_workflow(
+        tmp_path / "state",
+        Step("env", env_name="GREETING", env_value="hello world"),
+        Step("env", env_name="WHO", run="printf '%s' $WORKSPACE"),
+        Step("run", run="printf '%s|%s|%s|' $GREETING ${WHO} 'a | b $(id)'"),
+        Step("run", run="terraform plan -input=false -no-color -out $PLANFILE"),
+    )
+    plan_file = tmp_path / "p.tfplan"
+    result = run_plan(PROJECT, workflow, worktree, plan_file, tf, allow_custom_steps=True)
+    assert result.status is RunStatus.SUCCESS, (result.error, result.output)
+    assert result.output.startswith("hello world|default|a | b $(id)|")
+    assert "Plan: 1 to add" in result.output
+    assert result.counts == PlanCounts(add=1)
+
+
+def test_failing_run_step(tf: Terraform, tmp_path: Path, worktree: Path) -> None:
+    workflow = Workflow("custom", plan=(Step("run", run="false"),), apply=())
+    result = run_plan(
+        PROJECT, workflow, worktree, tmp_path / "p.tfplan", tf, allow_custom_steps=True
+    )
+    assert result.status is RunStatus.FAILURE
+    assert result.error == "run false failed (exit 1)"
+
+
+def test_workspace_selection(tf: Terraform, tmp_path: Path, worktree: Path) -> None:
+    workflow = local_backend_workflow(tmp_path / "state")
+    staging = Project(name="infra-staging", dir="infra", workspace="staging")
+    plan_file = tmp_path / "staging.tfplan"
+    assert run_plan(staging, workflow, worktree, plan_file, tf).counts == PlanCounts(add=1)
+    applied = run_apply(staging, workflow, worktree, plan_file, tf)
+    assert applied.status is RunStatus.SUCCESS, applied.output
+    assert applied.workspace == "staging"
+    assert _state_types(tmp_path / "state" / "workspaces" / "staging" / "terraform.tfstate")
+    assert not (tmp_path / "state" / "terraform.tfstate").exists()
+
+    # The same directory, default workspace: switched back, its state is empty.
+    default = run_plan(PROJECT, workflow, worktree, tmp_path / "default.tfplan", tf)
+    assert default.counts == PlanCounts(add=1)
+    assert tf.current_workspace(worktree / "infra") == "default"
+
+
+@pytest.mark.parametrize(
+    ("project", "workflow", "error"),
+    [
+        (Project("p", "../outside"), DEFAULT_WORKFLOW, "outside the repository"),
+        (Project("p", "missing"), DEFAULT_WORKFLOW, "does not exist"),
+        (PROJECT, Workflow("w", plan=(Step("apply"),), apply=()), "not allowed in a plan"),
+        (PROJECT, Workflow("w", plan=(Step("destroy"),), apply=()), "not allowed in a plan"),
+    ],
+)
+def test_refused_before_running(
+    tf: Terraform, tmp_path: Path, worktree: Path, project: Project, workflow: Workflow, error: str
+) -> None:
+    result = run_plan(project, workflow, worktree, tmp_path / "p.tfplan", tf)
+    assert result.status is RunStatus.FAILURE
+    assert result.error is not None and error in result.error
+
+
+def test_two_pushes_in_one_worktree(
+    tf: Terraform, tmp_path: Path, origin: Origin, workspaces: Workspaces
+) -> None:
+    """The whole runner path: a push, plan and apply; a second push, re-plan
+    in the same worktree with the init cache kept."""
+    workflow = local_backend_workflow(tmp_path / "state")
+    plan_file = workspaces.plan_dir(origin.ref, 1) / "infra.tfplan"
+    first = origin.commit({"infra/main.tf": BACKEND + TF_DATA.format(value="a")}, "pr")
+    with workspaces.checkout(origin.ref, 1, first, {}) as path:
+        assert run_plan(PROJECT, workflow, path, plan_file, tf).counts == PlanCounts(add=1)
+        assert run_apply(PROJECT, workflow, path, plan_file, tf).status is RunStatus.SUCCESS
+
+    second = origin.commit({"infra/main.tf": BACKEND + TF_DATA.format(value="b")}, "pr")
+    with workspaces.checkout(origin.ref, 1, second, {}) as again:
+        assert again == path and (again / "infra" / ".terraform").is_dir()
+        started = time.monotonic()
+        result = run_plan(PROJECT, workflow, again, plan_file, tf, head_sha=second)
+        assert time.monotonic() - started < 10
+        assert result.counts == PlanCounts(change=1), result.output
+        assert result.head_sha == second
