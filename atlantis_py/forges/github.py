@@ -1,0 +1,219 @@
+"""GitHub through PyGithub. No PyGithub object leaves this module.
+
+The client is lazy: handles for repos, pulls, issues and commits are built from
+URLs without a request, so each Forge call costs the one request that matters.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github.Repository import Repository
+
+from atlantis_py.domain.events import PullRequest, Repo
+from atlantis_py.domain.forge import ChangedFile, FileStatus, Review, ReviewState, StatusState
+from atlantis_py.errors import ConfigError, ForgeError
+from atlantis_py.forges.github_webhooks import GitHubWebhooks
+
+__all__ = ["GitHubForge", "GitHubWebhooks"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.github.com"
+STATUS_DESCRIPTION_LIMIT = 140
+COMMAND_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+
+_FILE_STATUSES = {
+    "added": FileStatus.ADDED,
+    "copied": FileStatus.ADDED,
+    "modified": FileStatus.MODIFIED,
+    "changed": FileStatus.MODIFIED,
+    "unchanged": FileStatus.MODIFIED,
+    "removed": FileStatus.REMOVED,
+    "renamed": FileStatus.RENAMED,
+}
+_REVIEW_STATES = {
+    "APPROVED": ReviewState.APPROVED,
+    "CHANGES_REQUESTED": ReviewState.CHANGES_REQUESTED,
+    "COMMENTED": ReviewState.COMMENTED,
+    "DISMISSED": ReviewState.DISMISSED,
+}
+
+
+@contextmanager
+def _api(action: str) -> Iterator[None]:
+    """Translate the client library's failures into ForgeError at the boundary."""
+    try:
+        yield
+    except GithubException as e:
+        raise ForgeError(f"GitHub: {action} failed: HTTP {e.status}: {_message(e)}") from e
+    except requests.RequestException as e:
+        raise ForgeError(f"GitHub: {action} failed: {type(e).__name__}") from e
+
+
+def _message(e: GithubException) -> str:
+    data = e.data
+    if isinstance(data, dict):
+        return str(data.get("message") or data)
+    return str(data or "")
+
+
+def web_root(api_url: str) -> str:
+    """Where clones live for an API URL: github.com for api.github.com, the
+    same host for GitHub Enterprise (https://ghe.example.com/api/v3)."""
+    parts = urlsplit(api_url)
+    host = parts.netloc
+    if host == "api.github.com":
+        host = "github.com"
+    return f"{parts.scheme}://{host}/"
+
+
+class GitHubForge:
+    """Forge for github.com or GitHub Enterprise, authenticated with one token.
+
+    `write_interval` spaces writes (comments, statuses) as GitHub asks of bots to
+    avoid secondary rate limits; tests against the fake forge pass 0.
+    """
+
+    name = "github"
+    comment_limit = 65536
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str = DEFAULT_API_URL,
+        user: str = "",
+        *,
+        write_interval: float = 1.0,
+        retries: int = 2,
+        timeout: int = 30,
+    ) -> None:
+        if not token:
+            raise ConfigError("the GitHub token is empty")
+        self.user = user
+        self._token = token
+        self._api_url = api_url.rstrip("/")
+        retry = GithubRetry(
+            total=retries,
+            backoff_factor=0.5,
+            status_forcelist=[502, 503, 504],
+            raise_on_status=False,
+            max_rate_limit_wait=120,
+        )
+        self._client = Github(
+            base_url=self._api_url,
+            auth=Auth.Token(token),
+            timeout=timeout,
+            retry=retry if retries > 0 else None,
+            per_page=100,
+            lazy=True,
+            seconds_between_requests=None,
+            seconds_between_writes=write_interval or None,
+        )
+        self._repos: dict[str, Repository] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"GitHubForge(api_url={self._api_url!r}, user={self.user!r})"
+
+    def _repo(self, full_name: str) -> Repository:
+        with self._lock:
+            repo = self._repos.get(full_name)
+            if repo is None:
+                repo = self._client.get_repo(full_name)
+                self._repos[full_name] = repo
+            return repo
+
+    def pull_request(self, repo: str, number: int) -> PullRequest:
+        with _api(f"reading pull request {repo}#{number}"):
+            pr = self._repo(repo).get_pull(number)
+            return PullRequest(
+                repo=Repo(forge=self.name, full_name=repo, clone_url=pr.base.repo.clone_url),
+                number=pr.number,
+                author=pr.user.login,
+                head_sha=pr.head.sha,
+                head_ref=pr.head.ref,
+                base_ref=pr.base.ref,
+                title=pr.title or "",
+                url=pr.html_url or "",
+            )
+
+    def changed_files(self, repo: str, number: int) -> list[ChangedFile]:
+        with _api(f"listing files of {repo}#{number}"):
+            files = self._repo(repo).get_pull(number).get_files()
+            return [
+                ChangedFile(
+                    path=f.filename,
+                    status=_file_status(f.status),
+                    previous_path=f.previous_filename if f.status == "renamed" else None,
+                )
+                for f in files
+            ]
+
+    def post_comment(self, repo: str, number: int, body: str) -> None:
+        with _api(f"commenting on {repo}#{number}"):
+            self._repo(repo).get_issue(number).create_comment(body)
+
+    def set_status(
+        self, repo: str, sha: str, context: str, state: StatusState, description: str
+    ) -> None:
+        if len(description) > STATUS_DESCRIPTION_LIMIT:
+            description = description[: STATUS_DESCRIPTION_LIMIT - 1] + "…"
+        with _api(f"setting status {context} on {repo}@{sha[:12]}"):
+            self._repo(repo).get_commit(sha).create_status(
+                state=state.value, description=description, context=context
+            )
+
+    def reviews(self, repo: str, number: int) -> list[Review]:
+        with _api(f"listing reviews of {repo}#{number}"):
+            result = []
+            for r in self._repo(repo).get_pull(number).get_reviews():
+                state = _REVIEW_STATES.get(r.state)
+                if state is None or r.user is None:
+                    continue  # PENDING drafts; reviews by deleted users
+                submitted: datetime | None = r.submitted_at
+                result.append(
+                    Review(
+                        user=r.user.login,
+                        state=state,
+                        commit_sha=r.commit_id or "",
+                        submitted_at=submitted,
+                    )
+                )
+            return result
+
+    def can_run_commands(self, repo: str, user: str) -> bool:
+        with _api(f"reading {user}'s permission on {repo}"):
+            try:
+                permission = self._repo(repo).get_collaborator_permission(user)
+            except UnknownObjectException:
+                log.info("no permission record for %s on %s", user, repo)
+                return False
+            return permission in COMMAND_PERMISSIONS
+
+    def git_env(self) -> dict[str, str]:
+        """The token goes in an http.extraHeader scoped to the forge's host,
+        so it is in neither argv nor the remote URL and no other host sees it."""
+        basic = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
+        return {
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.{web_root(self._api_url)}.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
+
+
+def _file_status(status: str) -> FileStatus:
+    known = _FILE_STATUSES.get(status)
+    if known is None:
+        log.debug("unknown GitHub file status %s; treating as modified", status)
+        return FileStatus.MODIFIED
+    return known

@@ -1,0 +1,21 @@
+"""Fake forges for tests: real HTTP on loopback, real git repos, signed webhooks."""
+
+from tests.fakeforge.github import (
+    FakeComment,
+    FakeGitHub,
+    FakePull,
+    FakeRepo,
+    FakeReview,
+    FakeStatus,
+    RecordedRequest,
+)
+
+__all__ = [
+    "FakeComment",
+    "FakeGitHub",
+    "FakePull",
+    "FakeRepo",
+    "FakeReview",
+    "FakeStatus",
+    "RecordedRequest",
+]

@@ -1,0 +1,268 @@
+"""GitHubWebhooks: signature checks and payload parsing on real GitHub deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from atlantis_py.domain.events import (
+    CommentEvent,
+    PullAction,
+    PullRequestEvent,
+    ReviewAction,
+    ReviewEvent,
+)
+from atlantis_py.errors import ConfigError, ForgeError
+from atlantis_py.forges.base import Delivery
+from atlantis_py.forges.github import GitHubWebhooks
+from tests.fakeforge.github_payloads import FIXTURES
+
+VECTOR = json.loads((FIXTURES / "signature-test-vector.json").read_text())
+
+
+def _read(name: str) -> bytes:
+    return (Path(FIXTURES) / name).read_bytes()
+
+
+def _headers(signature: str | None, event: str = "pull_request") -> dict[str, str]:
+    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": "d-1"}
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return headers
+
+
+def _sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_official_vector_verifies() -> None:
+    hooks = GitHubWebhooks(VECTOR["secret"])
+    delivery = hooks.verify(_headers(VECTOR["X-Hub-Signature-256"]), VECTOR["payload"].encode())
+    assert delivery == Delivery(
+        forge="github", delivery_id="d-1", event_type="pull_request", handled=True
+    )
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "",
+        "sha256=" + "0" * 64,
+        VECTOR["signature"],  # without the sha256= prefix
+        "sha1=" + VECTOR["signature"],
+        "sha256=" + VECTOR["signature"].upper(),
+        "sha256=ünïcode",
+    ],
+)
+def test_missing_or_wrong_signature_is_refused(signature: str | None) -> None:
+    hooks = GitHubWebhooks(VECTOR["secret"])
+    assert hooks.verify(_headers(signature), VECTOR["payload"].encode()) is None
+
+
+def test_signature_over_another_body_is_refused() -> None:
+    hooks = GitHubWebhooks(VECTOR["secret"])
+    assert hooks.verify(_headers(VECTOR["X-Hub-Signature-256"]), b"Hello, World?") is None
+
+
+def test_missing_delivery_id_is_refused() -> None:
+    hooks = GitHubWebhooks("s")
+    headers = {"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": _sign("s", b"{}")}
+    assert hooks.verify(headers, b"{}") is None
+
+
+def test_headers_are_case_insensitive_in_a_plain_dict() -> None:
+    hooks = GitHubWebhooks("s")
+    headers = {
+        "x-github-event": "issue_comment",
+        "x-github-delivery": "abc",
+        "x-hub-signature-256": _sign("s", b"{}"),
+    }
+    assert hooks.recognises(headers)
+    delivery = hooks.verify(headers, b"{}")
+    assert delivery is not None and delivery.event_type == "issue_comment"
+
+
+def test_werkzeug_request_headers_as_a_dict_work() -> None:
+    body = b'{"zen": "Keep it logically awesome."}'
+    environ = EnvironBuilder(
+        method="POST", data=body, headers=list(_headers(_sign("s", body), event="ping").items())
+    ).get_environ()
+    request = Request(environ)
+    headers = dict(request.headers)  # werkzeug title-cases: X-Github-Event
+    assert "X-GitHub-Event" not in headers
+    hooks = GitHubWebhooks("s")
+    assert hooks.recognises(headers)
+    assert hooks.verify(headers, request.get_data()) == Delivery(
+        forge="github", delivery_id="d-1", event_type="ping", handled=False
+    )
+
+
+@pytest.mark.parametrize("event", ["ping", "push", "check_run", "pull_request_review_comment"])
+def test_other_events_are_verified_but_not_handled(event: str) -> None:
+    delivery = GitHubWebhooks("s").verify(_headers(_sign("s", b"{}"), event), b"{}")
+    assert delivery is not None and delivery.handled is False
+
+
+def test_recognises_only_github() -> None:
+    hooks = GitHubWebhooks("s")
+    assert hooks.recognises({"X-GitHub-Event": "push"})
+    assert not hooks.recognises({"X-Gitlab-Event": "Merge Request Hook"})
+
+
+def test_empty_secret_is_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        GitHubWebhooks("")
+
+
+def test_repr_hides_the_secret() -> None:
+    assert "hunter2" not in repr(GitHubWebhooks("hunter2"))
+
+
+PULL_CASES = [
+    ("pull_request.opened.json", PullAction.OPENED),
+    ("pull_request.reopened.json", PullAction.OPENED),
+    ("pull_request.synchronize.json", PullAction.UPDATED),
+    ("pull_request.closed.merged.json", PullAction.MERGED),
+    ("pull_request.closed.not_merged.json", PullAction.CLOSED),
+]
+
+
+@pytest.mark.parametrize(("name", "action"), PULL_CASES)
+def test_pull_request_events(name: str, action: PullAction) -> None:
+    event = GitHubWebhooks("s").parse("pull_request", _read(name))
+    raw = json.loads(_read(name))
+    assert isinstance(event, PullRequestEvent)
+    assert event.action is action
+    assert event.sender == raw["sender"]["login"]
+    pull = event.pull
+    assert pull.number == raw["pull_request"]["number"]
+    assert pull.head_sha == raw["pull_request"]["head"]["sha"]
+    assert pull.repo.forge == "github"
+    assert pull.repo.full_name == raw["repository"]["full_name"]
+    assert pull.repo.clone_url == raw["repository"]["clone_url"]
+
+
+def test_opened_pull_request_fields() -> None:
+    event = GitHubWebhooks("s").parse("pull_request", _read("pull_request.opened.json"))
+    assert isinstance(event, PullRequestEvent)
+    assert event.pull.number == 2
+    assert event.pull.author == "Codertocat"
+    assert event.pull.head_ref == "changes"
+    assert event.pull.base_ref == "master"
+    assert event.pull.head_sha == "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+    assert event.pull.url == "https://github.com/Codertocat/Hello-World/pull/2"
+    assert event.pull.repo.clone_url == "https://github.com/Codertocat/Hello-World.git"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "name"),
+    [
+        ("pull_request", "pull_request.edited.json"),
+        ("issue_comment", "issue_comment.created.on_issue.json"),
+        ("pull_request_review", "pull_request_review.submitted.commented.json"),
+        ("push", "push.json"),
+        ("ping", "ping.json"),
+    ],
+)
+def test_payloads_not_acted_on_parse_to_none(event_type: str, name: str) -> None:
+    assert GitHubWebhooks("s").parse(event_type, _read(name)) is None
+
+
+def test_comment_on_pull_request() -> None:
+    event = GitHubWebhooks("s").parse("issue_comment", _read("issue_comment.created.json"))
+    assert isinstance(event, CommentEvent)
+    assert event.repo.full_name == "all-contributors/all-contributors-bot"
+    assert event.pull_number == 1
+    assert event.comment_id == 453012966
+    assert event.author == "jakebolam"
+    assert event.body.startswith("@all-contributors please add jakebolam")
+
+
+def test_edited_comment_is_ignored() -> None:
+    raw = json.loads(_read("issue_comment.created.json"))
+    raw["action"] = "edited"
+    assert GitHubWebhooks("s").parse("issue_comment", json.dumps(raw).encode()) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "action", "state", "reviewer", "number"),
+    [
+        (
+            "pull_request_review.submitted.approved.json",
+            ReviewAction.SUBMITTED,
+            "approved",
+            "erwinmombay",
+            35,
+        ),
+        (
+            "pull_request_review.submitted.changes_requested.json",
+            ReviewAction.SUBMITTED,
+            "changes_requested",
+            "ocombe",
+            35,
+        ),
+        (
+            "pull_request_review.dismissed.json",
+            ReviewAction.DISMISSED,
+            "dismissed",
+            "Codertocat",
+            2,
+        ),
+    ],
+)
+def test_review_events(
+    name: str, action: ReviewAction, state: str, reviewer: str, number: int
+) -> None:
+    event = GitHubWebhooks("s").parse("pull_request_review", _read(name))
+    assert isinstance(event, ReviewEvent)
+    assert (event.action, event.state, event.reviewer) == (action, state, reviewer)
+    assert event.pull.number == number
+    raw = json.loads(_read(name))
+    assert event.pull.head_sha == raw["pull_request"]["head"]["sha"]
+
+
+def test_review_state_from_the_api_in_upper_case_is_accepted() -> None:
+    raw = json.loads(_read("pull_request_review.submitted.approved.json"))
+    raw["review"]["state"] = "APPROVED"
+    event = GitHubWebhooks("s").parse("pull_request_review", json.dumps(raw).encode())
+    assert isinstance(event, ReviewEvent) and event.state == "approved"
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"{}", b'{"action": "opened"}', b"[]"])
+def test_malformed_payload_is_a_forge_error(payload: bytes) -> None:
+    with pytest.raises(ForgeError):
+        GitHubWebhooks("s").parse("pull_request", payload)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "name", "key"),
+    [
+        ("pull_request", "pull_request.opened.json", "github:Codertocat/Hello-World#2"),
+        (
+            "issue_comment",
+            "issue_comment.created.json",
+            "github:all-contributors/all-contributors-bot#1",
+        ),
+        (
+            "pull_request_review",
+            "pull_request_review.submitted.approved.json",
+            "github:erwinmombay/github-owners-bot-test-repo#35",
+        ),
+        ("push", "push.json", "github:robotland/dco"),
+    ],
+)
+def test_serial_key_orders_one_pull_requests_jobs(event_type: str, name: str, key: str) -> None:
+    assert GitHubWebhooks("s").serial_key(event_type, _read(name)) == key
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"[]", b"{}", b'{"repository": {}}'])
+def test_serial_key_of_a_malformed_payload_is_a_value_error(payload: bytes) -> None:
+    with pytest.raises(ValueError):
+        GitHubWebhooks("s").serial_key("pull_request", payload)
