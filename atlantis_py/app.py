@@ -1,0 +1,132 @@
+"""Composition root: settings in, a running service out. The only place that
+chooses implementations; everything else receives them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from flask import Flask
+
+from atlantis_py.core.ipr import IPRMachine
+from atlantis_py.forges.base import Forge, WebhookVerifier
+from atlantis_py.jobs.handler import WebhookJobs
+from atlantis_py.jobs.queue import JobQueue
+from atlantis_py.jobs.services import Services
+from atlantis_py.jobs.worker import WorkerPool
+from atlantis_py.report.render import Renderer
+from atlantis_py.runner.terraform import Terraform
+from atlantis_py.runner.workspace import Workspaces
+from atlantis_py.settings import Settings
+from atlantis_py.store.audit import AuditLog
+from atlantis_py.store.db import Database
+from atlantis_py.store.jobs import JobStore
+from atlantis_py.store.locks import LockStore
+from atlantis_py.store.pulls import PullStore
+from atlantis_py.web.health import health_blueprint
+from atlantis_py.web.webhooks import webhooks_blueprint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """A wired server: the Flask app plus the background workers behind it."""
+
+    settings: Settings
+    flask: Flask
+    db: Database
+    queue: JobQueue
+    workers: WorkerPool
+    services: Services
+    jobs: JobStore
+    _started: bool = False
+
+    def start(self) -> None:
+        if not self._started:
+            self.workers.start()
+            self._started = True
+
+    def stop(self) -> None:
+        if self._started:
+            self.workers.stop()
+            self._started = False
+        self.services.pool.shutdown(wait=False, cancel_futures=True)
+        self.db.dispose()
+
+    def settle(self, timeout: float = 120) -> bool:
+        """Wait until every accepted job has finished (tests, benchmarks)."""
+        return self.queue.wait_idle(timeout)
+
+
+def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, WebhookVerifier]]:
+    forges: dict[str, Forge] = {}
+    verifiers: dict[str, WebhookVerifier] = {}
+    if settings.gh_token:
+        from atlantis_py.forges.github import GitHubForge, GitHubWebhooks
+
+        forges["github"] = GitHubForge(settings.gh_token, settings.gh_api_url, settings.gh_user,
+                                       write_interval=settings.gh_write_interval)
+        verifiers["github"] = GitHubWebhooks(settings.gh_webhook_secret)
+    return forges, verifiers
+
+
+def create_service(settings: Settings) -> Service:
+    data = settings.data_dir.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    db.migrate()
+    forges, verifiers = build_forges(settings)
+    pulls, audit = PullStore(db), AuditLog(db)
+    plugin_cache = data / "plugin-cache"
+    plugin_cache.mkdir(exist_ok=True)
+    services = Services(
+        forges=forges,
+        verifiers=verifiers,
+        workspaces=Workspaces(data / "repos"),
+        terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache),
+        pulls=pulls,
+        locks=LockStore(db),
+        ipr=IPRMachine(pulls, audit),
+        renderer=Renderer(),
+        pool=ThreadPoolExecutor(settings.parallel_pool_size, thread_name_prefix="atlantis-plan"),
+        plans_dir=data / "plans",
+        bot_user=settings.gh_user,
+        allow_custom_steps=settings.allow_custom_steps,
+        repo_allowed=settings.repo_allowed,
+    )
+    jobs = JobStore(db)
+    queue = JobQueue(jobs)
+    workers = WorkerPool(queue, WebhookJobs(services), settings.worker_threads)
+    flask = Flask("atlantis_py")
+    flask.register_blueprint(webhooks_blueprint(list(verifiers.values()), queue))
+    flask.register_blueprint(health_blueprint(jobs.pending_count))
+    return Service(settings=settings, flask=flask, db=db, queue=queue, workers=workers,
+                   services=services, jobs=jobs)
+
+
+class HTTPServer:
+    """waitress on a background thread; `serve_forever` for the CLI."""
+
+    def __init__(self, service: Service, host: str, port: int, threads: int = 8) -> None:
+        from waitress.server import create_server
+
+        self.server = create_server(service.flask, host=host, port=port, threads=threads,
+                                    channel_timeout=30, ident="atlantis-py")
+        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.run, name="atlantis-http",
+                                        daemon=True)
+        self._thread.start()
+
+    def serve_forever(self) -> None:
+        self.server.run()
+
+    def close(self) -> None:
+        self.server.close()
+        if self._thread:
+            self._thread.join(5)

@@ -1,0 +1,1 @@
+"""Background work: the durable queue, its workers, and recovery after a crash."""

@@ -1,0 +1,160 @@
+"""Apply: exactly the reviewed plan, for the current head, once, with approval."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from atlantis_py.core.approvals import ApprovalDecision, evaluate
+from atlantis_py.core.ipr import Transition
+from atlantis_py.domain.commands import Command
+from atlantis_py.domain.events import PullRequest
+from atlantis_py.domain.forge import StatusState
+from atlantis_py.domain.projects import Project, RepoConfig
+from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
+from atlantis_py.domain.results import ProjectResult, RunStatus
+from atlantis_py.errors import RepoConfigError
+from atlantis_py.jobs.planning import base_config, post_comment, read_config
+from atlantis_py.jobs.services import Services
+from atlantis_py.runner.workflow import run_apply
+
+log = logging.getLogger(__name__)
+
+APPLY_CONTEXT = "atlantis/apply"
+
+
+def wanted(run: RunRecord, command: Command) -> bool:
+    if command.project is not None:
+        return run.project == command.project
+    if command.dir is not None:
+        return run.dir == command.dir and run.workspace == (command.workspace or "default")
+    return True
+
+
+def environment_of(run: RunRecord, head: RepoConfig, base: RepoConfig) -> str:
+    """The base branch decides which environment an existing project belongs to,
+    so a PR cannot move its project into a laxer one."""
+    for config in (base, head):
+        for p in config.projects:
+            if p.dir == run.dir and p.workspace == run.workspace:
+                return p.environment
+    return "default"
+
+
+def project_for(run: RunRecord, head: RepoConfig) -> Project:
+    for p in head.projects:
+        if p.dir == run.dir and p.workspace == run.workspace:
+            return p
+    return Project(name=run.project, dir=run.dir, workspace=run.workspace)
+
+
+class Applier:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def apply(self, pull: PullRequest, actor: str, command: Command) -> None:
+        svc = self.svc
+        forge = svc.forges[pull.repo.forge]
+        repo, number = pull.repo.full_name, pull.number
+        record = svc.pulls.upsert(pull)
+        plans = [r for r in svc.pulls.latest_runs(record.id, "plan").values()
+                 if wanted(r, command)]
+        if not plans:
+            post_comment(svc, pull.repo.forge, repo, number, svc.renderer.no_plans())
+            return
+        outdated = [r for r in plans if r.head_sha != pull.head_sha]
+        if outdated:
+            svc.ipr.note(record, actor, "apply:refused", detail="plan is for an older commit")
+            post_comment(svc, pull.repo.forge, repo, number,
+                         svc.renderer.plan_outdated(outdated[0].head_sha, pull.head_sha))
+            return
+        failed = [r for r in plans if r.status != RunStatus.SUCCESS.value]
+        if failed:
+            post_comment(svc, pull.repo.forge, repo, number, svc.renderer.error(
+                "Apply refused", "These projects have no successful plan for this commit: "
+                + ", ".join(f"`{r.project}`" for r in failed)
+                + ". Fix them and comment `atlantis plan`."))
+            return
+        used = {r.plan_path for r in svc.pulls.runs(record.id, "apply")}
+        plans = [r for r in plans if r.plan_path not in used]
+        if not plans:
+            post_comment(svc, pull.repo.forge, repo, number, svc.renderer.error(
+                "Nothing to apply", "Every plan for this commit was already applied (or its "
+                "apply was interrupted). Comment `atlantis plan` to plan again."))
+            return
+        env = forge.git_env()
+        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
+        with svc.workspaces.checkout(pull.repo, number, pull.head_sha, env) as tree:
+            try:
+                head_cfg, base_cfg = read_config(tree), base_config(svc, pull)
+            except RepoConfigError as err:
+                post_comment(svc, pull.repo.forge, repo, number, svc.renderer.config_error(err))
+                return
+            refusal = self._check_approvals(pull, record, plans, head_cfg, base_cfg)
+            if refusal is not None:
+                svc.ipr.note(record, actor, "apply:refused",
+                             detail=f"{refusal.environment}: {len(refusal.counted)}/"
+                                    f"{refusal.required} approvals")
+                post_comment(svc, pull.repo.forge, repo, number, svc.renderer.approval_required(
+                    environment=refusal.environment, required=refusal.required,
+                    approvals=refusal.counted, head_sha=pull.head_sha,
+                    stale=[(n.user, n.commit_sha) for n in refusal.not_counted],
+                    author=pull.author,
+                    approvers=base_cfg.environments.get(
+                        refusal.environment,
+                        base_cfg.environment_for(Project(name="", dir="."))).approvers))
+                return
+            if record.state is IPRState.PENDING:
+                svc.ipr.move(Transition(record, IPRState.APPROVED, actor,
+                                        "approvals satisfied at apply"))
+                record = svc.pulls.by_id(record.id) or record
+            forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, StatusState.PENDING,
+                             f"applying {len(plans)} projects")
+            results = [self._apply_one(record, pull, tree, head_cfg, run, actor)
+                       for run in plans]
+        post_comment(svc, pull.repo.forge, repo, number, svc.renderer.apply(results))
+        ok = sum(1 for r in results if r.status is RunStatus.SUCCESS)
+        state = StatusState.SUCCESS if ok == len(results) else StatusState.FAILURE
+        forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state,
+                         f"{ok}/{len(results)} projects applied")
+        target = IPRState.DEPLOYED if state is StatusState.SUCCESS else IPRState.FAILED
+        svc.ipr.move(Transition(record, target, actor, f"{ok}/{len(results)} projects applied"))
+
+    def _check_approvals(self, pull: PullRequest, record: PullRecord,
+                         plans: Sequence[RunRecord], head_cfg: RepoConfig,
+                         base_cfg: RepoConfig) -> ApprovalDecision | None:
+        reviews = self.svc.forges[pull.repo.forge].reviews(pull.repo.full_name, pull.number)
+        for name in sorted({environment_of(r, head_cfg, base_cfg) for r in plans}):
+            env = base_cfg.environment_for(Project(name="", dir=".", environment=name))
+            decision = evaluate(env, reviews, author=pull.author, head_sha=pull.head_sha)
+            if not decision.ok:
+                return decision
+        return None
+
+    def _apply_one(self, record: PullRecord, pull: PullRequest, tree: Path,
+                   head_cfg: RepoConfig, run: RunRecord, actor: str) -> ProjectResult:
+        svc = self.svc
+        lock = svc.locks.acquire(pull.repo.forge, pull.repo.full_name, run.dir, run.workspace,
+                                 record.id, pull.number, run.project)
+        if lock.pull_number != pull.number:
+            return ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,
+                                 command="apply", status=RunStatus.ERROR,
+                                 head_sha=pull.head_sha,
+                                 error=f"locked by pull request #{lock.pull_number}")
+        project = project_for(run, head_cfg)
+        run_id = svc.pulls.start_run(record.id, run.project, run.dir, run.workspace, "apply",
+                                     pull.head_sha, actor, run.plan_path)
+        try:
+            result = run_apply(project, head_cfg.workflow_for(project), tree,
+                               Path(run.plan_path), svc.terraform,
+                               allow_custom_steps=svc.allow_custom_steps,
+                               head_sha=pull.head_sha)
+        except Exception as exc:
+            log.exception("apply of %s crashed", run.project)
+            result = ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,
+                                   command="apply", status=RunStatus.ERROR,
+                                   head_sha=pull.head_sha, error=f"{type(exc).__name__}: {exc}")
+        svc.pulls.finish_run(run_id, result)
+        svc.ipr.note(record, actor, f"apply:{result.status.value}", project=run.project)
+        return result

@@ -1,0 +1,190 @@
+"""Plan: checkout the PR head, read its config, pick projects, lock, run, report."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from atlantis_py.core.detect import affected_projects
+from atlantis_py.core.detect.dirs import default_project_name
+from atlantis_py.core.detect.modules import tf_dirs
+from atlantis_py.core.repo_config import REPO_CONFIG_FILE, load_default_config, parse_repo_config
+from atlantis_py.domain.commands import Command
+from atlantis_py.domain.events import PullRequest
+from atlantis_py.domain.forge import StatusState
+from atlantis_py.domain.projects import Project, RepoConfig
+from atlantis_py.domain.records import PullRecord
+from atlantis_py.domain.results import ProjectResult, RunStatus
+from atlantis_py.errors import RepoConfigError
+from atlantis_py.jobs.services import Services
+from atlantis_py.runner.workflow import run_plan
+
+log = logging.getLogger(__name__)
+
+PLAN_CONTEXT = "atlantis/plan"
+
+
+def read_config(tree: Path) -> RepoConfig:
+    path = tree / REPO_CONFIG_FILE
+    if not path.is_file():
+        return load_default_config()
+    return parse_repo_config(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def base_config(svc: Services, pull: PullRequest) -> RepoConfig:
+    """workflows.yaml as the base branch has it: the rules a PR is judged by."""
+    text = svc.workspaces.read_file(pull.repo, pull.base_ref, REPO_CONFIG_FILE)
+    if text is None:
+        return load_default_config()
+    return parse_repo_config(text, f"{REPO_CONFIG_FILE} (base branch {pull.base_ref})")
+
+
+def plan_status(results: Sequence[ProjectResult]) -> tuple[StatusState, str]:
+    ok = sum(1 for r in results if r.status is RunStatus.SUCCESS)
+    total = len(results)
+    if ok == total:
+        return StatusState.SUCCESS, f"{ok}/{total} projects planned"
+    return StatusState.FAILURE, f"{ok}/{total} projects planned, {total - ok} failed"
+
+
+@dataclass(frozen=True)
+class Selection:
+    projects: list[Project]
+    problem: str | None = None
+
+
+def select_projects(config: RepoConfig, tree: Path, changed: Sequence[str],
+                    command: Command | None) -> Selection:
+    """Autoplan and bare `atlantis plan` take the affected projects; -p/-d pick one."""
+    if command is None or (command.project is None and command.dir is None):
+        return Selection(affected_projects(config, changed, tree))
+    if command.project is not None:
+        for p in config.projects:
+            if p.name == command.project:
+                return Selection([p])
+        if not config.explicit:
+            for d in sorted(tf_dirs(tree)):
+                if default_project_name(d) == command.project:
+                    return Selection([Project(name=command.project, dir=d)])
+        return Selection([], f"no project named `{command.project}` in this repository")
+    workspace = command.workspace or "default"
+    assert command.dir is not None
+    for p in config.projects:
+        if p.dir == command.dir and p.workspace == workspace:
+            return Selection([p])
+    if not any((tree / command.dir).glob("*.tf")):
+        return Selection([], f"`{command.dir}` holds no Terraform (*.tf) files")
+    return Selection([Project(name=default_project_name(command.dir, workspace),
+                              dir=command.dir, workspace=workspace)])
+
+
+class Planner:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def plan(self, pull: PullRequest, actor: str, command: Command | None) -> None:
+        svc = self.svc
+        forge = svc.forges[pull.repo.forge]
+        record = svc.pulls.upsert(pull)
+        repo = pull.repo.full_name
+        env = forge.git_env()
+        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
+        with svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env) as tree:
+            try:
+                config = read_config(tree)
+                base_config(svc, pull)  # a broken base config must not go unnoticed
+            except RepoConfigError as err:
+                forge.post_comment(repo, pull.number, svc.renderer.config_error(err))
+                forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.FAILURE,
+                                 f"{err.file} is invalid (line {err.line})")
+                svc.ipr.note(record, actor, "config_error", detail=str(err))
+                return
+            changed = [f.path for f in forge.changed_files(repo, pull.number)]
+            selection = select_projects(config, tree, changed, command)
+            if selection.problem:
+                forge.post_comment(repo, pull.number,
+                                   svc.renderer.error("Plan not run", selection.problem))
+                return
+            if not selection.projects:
+                if command is not None:
+                    forge.post_comment(repo, pull.number, svc.renderer.no_plans())
+                forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.SUCCESS,
+                                 "no Terraform projects changed")
+                return
+            forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.PENDING,
+                             f"planning {len(selection.projects)} projects")
+            extra = command.extra_args if command else ()
+            results = self._run_all(record, pull, config, tree, selection.projects, extra, actor)
+        self._report(pull, results)
+
+    def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig, tree: Path,
+                 projects: Sequence[Project], extra: Sequence[str],
+                 actor: str) -> list[ProjectResult]:
+        """Dirs plan in parallel (up to the pool size); workspaces of one dir in turn,
+        since they share its .terraform folder."""
+        by_dir: dict[str, list[Project]] = defaultdict(list)
+        for p in projects:
+            by_dir[p.dir].append(p)
+
+        def run_dir(group: list[Project]) -> list[ProjectResult]:
+            return [self._plan_one(record, pull, config, tree, p, extra, actor) for p in group]
+
+        futures = [self.svc.pool.submit(run_dir, group) for group in by_dir.values()]
+        done: dict[str, ProjectResult] = {}
+        for fut in futures:
+            for r in fut.result():
+                done[r.project] = r
+        return [done[p.name] for p in projects]
+
+    def _plan_one(self, record: PullRecord, pull: PullRequest, config: RepoConfig, tree: Path,
+                  project: Project, extra: Sequence[str], actor: str) -> ProjectResult:
+        svc = self.svc
+        lock = svc.locks.acquire(pull.repo.forge, pull.repo.full_name, project.dir,
+                                 project.workspace, record.id, pull.number, project.name)
+        if lock.pull_number != pull.number:
+            return ProjectResult(
+                project=project.name, dir=project.dir, workspace=project.workspace,
+                command="plan", status=RunStatus.ERROR, head_sha=pull.head_sha,
+                error=(f"This project is locked by pull request #{lock.pull_number}. "
+                       f"Apply or close #{lock.pull_number}, or comment `atlantis unlock` "
+                       "there, then plan again."))
+        plan_file = svc.plan_file(pull.repo.forge, pull.repo.full_name, pull.number,
+                                  pull.head_sha, project.dir, project.workspace)
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
+        run_id = svc.pulls.start_run(record.id, project.name, project.dir, project.workspace,
+                                     "plan", pull.head_sha, actor, str(plan_file))
+        try:
+            result = run_plan(project, config.workflow_for(project), tree, plan_file,
+                              svc.terraform, extra_args=extra,
+                              allow_custom_steps=svc.allow_custom_steps,
+                              head_sha=pull.head_sha)
+        except Exception as exc:
+            log.exception("plan of %s crashed", project.name)
+            result = ProjectResult(project=project.name, dir=project.dir,
+                                   workspace=project.workspace, command="plan",
+                                   status=RunStatus.ERROR, head_sha=pull.head_sha,
+                                   error=f"{type(exc).__name__}: {exc}")
+        svc.pulls.finish_run(run_id, result)
+        summary = result.counts.summary() if result.counts else (result.error or "")
+        svc.ipr.note(record, actor, f"plan:{result.status.value}", project=project.name,
+                     detail=summary)
+        return result
+
+    def _report(self, pull: PullRequest, results: Sequence[ProjectResult]) -> None:
+        forge = self.svc.forges[pull.repo.forge]
+        post_comment(self.svc, pull.repo.forge, pull.repo.full_name, pull.number,
+                     self.svc.renderer.plan(results))
+        state, description = plan_status(results)
+        forge.set_status(pull.repo.full_name, pull.head_sha, PLAN_CONTEXT, state, description)
+
+
+def post_comment(svc: Services, forge_name: str, repo: str, number: int, body: str) -> None:
+    """Post a comment, split into numbered parts above the forge's size limit."""
+    from atlantis_py.report.split import split_comment
+
+    forge = svc.forges[forge_name]
+    for part in split_comment(body, forge.comment_limit):
+        forge.post_comment(repo, number, part)

@@ -1,0 +1,89 @@
+"""The job queue: durable in the database, with an in-process wake-up.
+
+Workers sleep on a condition that `accept`/`enqueue` notify, so new work starts
+at once without polling; the database row is what makes it survive a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Protocol
+
+from atlantis_py.domain.records import Job, JobStatus
+
+
+class JobTable(Protocol):
+    def accept_delivery(self, forge: str, delivery_id: str, event_type: str,
+                        job_kind: str | None, serial_key: str, payload: str) -> bool: ...
+    def enqueue(self, kind: str, serial_key: str, payload: str) -> int: ...
+    def claim(self, worker: str, lease: timedelta) -> Job | None: ...
+    def renew(self, job_ids: list[int], lease: timedelta) -> None: ...
+    def finish(self, job_id: int, status: JobStatus, error: str = "") -> None: ...
+    def expired(self) -> list[Job]: ...
+    def requeue(self, job_id: int) -> None: ...
+    def pending_count(self) -> int: ...
+
+
+class JobQueue:
+    def __init__(self, table: JobTable) -> None:
+        self.table = table
+        self._cv = threading.Condition()
+        self._generation = 0
+        self._active = 0
+
+    def accept_delivery(self, forge: str, delivery_id: str, event_type: str,
+                        job_kind: str | None, serial_key: str, payload: str) -> bool:
+        fresh = self.table.accept_delivery(forge, delivery_id, event_type, job_kind,
+                                           serial_key, payload)
+        if fresh and job_kind is not None:
+            self.wake()
+        return fresh
+
+    def enqueue(self, kind: str, serial_key: str, payload: str) -> int:
+        job_id = self.table.enqueue(kind, serial_key, payload)
+        self.wake()
+        return job_id
+
+    def wake(self) -> None:
+        with self._cv:
+            self._generation += 1
+            self._cv.notify_all()
+
+    def claim(self, worker: str, lease: timedelta, wait: float) -> Job | None:
+        """A job, or None after `wait` seconds (or a wake) with nothing to do."""
+        with self._cv:
+            seen = self._generation
+        job = self.table.claim(worker, lease)
+        if job is not None:
+            with self._cv:
+                self._active += 1
+            return job
+        with self._cv:
+            if self._generation == seen:
+                self._cv.wait(wait)
+        return None
+
+    def done(self, job: Job, status: JobStatus, error: str = "") -> None:
+        self.table.finish(job.id, status, error)
+        with self._cv:
+            self._active -= 1
+            self._generation += 1
+            self._cv.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once nothing is queued or running (tests' settle())."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cv:
+                seen = self._generation
+                active = self._active
+            if active == 0 and self.table.pending_count() == 0:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._cv:
+                if self._generation == seen:
+                    self._cv.wait(min(remaining, 0.5))

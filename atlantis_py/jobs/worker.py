@@ -1,0 +1,106 @@
+"""Worker threads: claim a job, run its handler, record the outcome.
+
+The only place that catches broadly: a handler's crash is logged with its
+traceback and the job is marked failed, so one bad job never stops the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+from typing import Protocol
+
+from atlantis_py.domain.records import Job, JobStatus
+from atlantis_py.jobs.queue import JobQueue
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+
+
+class JobHandler(Protocol):
+    def run(self, job: Job) -> None: ...
+
+    def interrupted(self, job: Job) -> bool:
+        """Clean up after a job whose worker died. True: run it again."""
+
+
+class WorkerPool:
+    def __init__(self, queue: JobQueue, handler: JobHandler, threads: int) -> None:
+        self.queue = queue
+        self.handler = handler
+        self.threads = threads
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._running: dict[int, Job] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.recover()
+        for i in range(self.threads):
+            t = threading.Thread(target=self._loop, name=f"atlantis-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        keeper = threading.Thread(target=self._keep_leases, name="atlantis-lease", daemon=True)
+        keeper.start()
+        self._threads.append(keeper)
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self.queue.wake()
+        for t in self._threads:
+            t.join(timeout)
+
+    def recover(self) -> None:
+        """Jobs whose lease ran out belong to a dead worker: let the handler decide."""
+        for job in self.queue.table.expired():
+            try:
+                again = self.handler.interrupted(job)
+            except Exception:
+                log.exception("job %d: recovery failed", job.id)
+                again = False
+            if again:
+                log.warning("job %d (%s) was interrupted; running it again", job.id, job.kind)
+                self.queue.table.requeue(job.id)
+            else:
+                log.warning("job %d (%s) was interrupted; not run again", job.id, job.kind)
+                self.queue.table.finish(job.id, JobStatus.INTERRUPTED,
+                                        "worker stopped while running")
+        self.queue.wake()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            job = self.queue.claim(self.worker_id, LEASE, wait=30)
+            if job is None:
+                continue
+            with self._lock:
+                self._running[job.id] = job
+            status, error = JobStatus.DONE, ""
+            try:
+                log.info("job %d (%s) started [delivery %s]", job.id, job.kind,
+                         job.delivery_id or "-")
+                self.handler.run(job)
+            except Exception as exc:
+                log.exception("job %d (%s) failed", job.id, job.kind)
+                status, error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            finally:
+                with self._lock:
+                    self._running.pop(job.id, None)
+                self.queue.done(job, status, error)
+                log.info("job %d finished: %s", job.id, status.value)
+
+    def _keep_leases(self) -> None:
+        interval = LEASE.total_seconds() / 3
+        while not self._stop.wait(interval):
+            with self._lock:
+                ids = list(self._running)
+            try:
+                self.queue.table.renew(ids, LEASE)
+                self.recover()
+            except Exception:
+                log.exception("lease renewal failed")

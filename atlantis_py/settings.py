@@ -1,0 +1,197 @@
+"""Server settings: flags with Atlantis's names, each also read from ATLANTIS_<NAME>.
+
+Validated once at start so a bad value fails immediately with the setting's name,
+instead of surfacing later as a confusing runtime error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from atlantis_py.errors import ConfigError
+
+DEFAULT_GH_API_URL = "https://api.github.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    gh_token: str = ""
+    gh_webhook_secret: str = ""
+    gh_api_url: str = DEFAULT_GH_API_URL
+    gh_user: str = "atlantis"
+    gh_write_interval: float = 0.0
+    repo_allowlist: tuple[str, ...] = ("*",)
+    data_dir: Path = Path("./atlantis-data")
+    port: int = 4141
+    host: str = "0.0.0.0"
+    database_url: str = ""
+    parallel_pool_size: int = 4
+    worker_threads: int = 2
+    terraform_bin: str = "terraform"
+    allow_custom_steps: bool = False
+    max_approvals: int = 20
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'atlantis.db').resolve()}"
+
+    def repo_allowed(self, full_name: str) -> bool:
+        return any(fnmatch.fnmatchcase(full_name, pat) for pat in self.repo_allowlist)
+
+
+@dataclass(frozen=True)
+class _Option:
+    flag: str
+    help: str
+    kind: type = str
+    default: object = None
+
+
+OPTIONS: tuple[_Option, ...] = (
+    _Option("gh-token", "GitHub token (personal access token or app installation token)."),
+    _Option("gh-webhook-secret", "Secret GitHub signs webhooks with (X-Hub-Signature-256)."),
+    _Option("gh-api-url", "GitHub API base URL (GitHub Enterprise: https://HOST/api/v3).",
+            default=DEFAULT_GH_API_URL),
+    _Option("gh-user", "The bot's GitHub user name.", default="atlantis"),
+    _Option("gh-write-interval", "Seconds to space GitHub writes (comments, statuses); "
+            "raise to 1 if GitHub's secondary rate limits bite.", default="0"),
+    _Option("repo-allowlist", "Comma-separated globs of repos to serve, e.g. 'acme/*'.",
+            default="*"),
+    _Option("data-dir", "Where mirrors, worktrees, plans and the SQLite DB live.",
+            default="./atlantis-data"),
+    _Option("port", "Port to listen on.", kind=int, default=4141),
+    _Option("host", "Address to listen on.", default="0.0.0.0"),
+    _Option("database-url", "SQLAlchemy URL; default SQLite under --data-dir. "
+            "PostgreSQL: postgresql+psycopg://user:pw@host/db", default=""),
+    _Option("parallel-pool-size", "Projects planned in parallel.", kind=int, default=4),
+    _Option("worker-threads", "Background jobs run at once.", kind=int, default=2),
+    _Option("terraform-bin", "terraform (or tofu) executable.", default="terraform"),
+    _Option("allow-custom-steps", "Allow `run` steps in repo workflows.", kind=bool,
+            default=False),
+)
+
+
+def env_name(flag: str) -> str:
+    return "ATLANTIS_" + flag.replace("-", "_").upper()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    for opt in OPTIONS:
+        if opt.kind is bool:
+            parser.add_argument(f"--{opt.flag}", action="store_true", default=None,
+                                help=f"{opt.help} [env {env_name(opt.flag)}]")
+        else:
+            parser.add_argument(f"--{opt.flag}", default=None,
+                                help=f"{opt.help} [env {env_name(opt.flag)}]")
+
+
+def _bool(flag: str, raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"--{flag}: expected true or false, got {raw!r}")
+
+
+def _int(flag: str, raw: object, minimum: int, maximum: int) -> int:
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise ConfigError(f"--{flag}: expected a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"--{flag}: must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Flag value, else ATLANTIS_* env var, else default; all as raw values."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for opt in OPTIONS:
+        value = getattr(args, opt.flag.replace("-", "_"), None)
+        if value is None:
+            env_value = environ.get(env_name(opt.flag))
+            value = opt.default if env_value is None else env_value
+        raw[opt.flag] = value
+    return raw
+
+
+def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None,
+         *, require_forge: bool = True) -> Settings:
+    raw = resolve(args, environ)
+    return build(raw, require_forge=require_forge)
+
+
+def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
+    """Validate raw values into Settings; every error names the flag."""
+    def text(flag: str) -> str:
+        value = raw.get(flag)
+        return "" if value is None else str(value)
+
+    gh_token, gh_secret = text("gh-token"), text("gh-webhook-secret")
+    if require_forge and not gh_token:
+        raise ConfigError(f"--gh-token (or {env_name('gh-token')}) is required")
+    if gh_token and not gh_secret:
+        raise ConfigError(
+            f"--gh-webhook-secret (or {env_name('gh-webhook-secret')}) is required with "
+            "--gh-token: unsigned webhooks are never accepted")
+    api = text("gh-api-url").rstrip("/")
+    parsed = urlparse(api)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"--gh-api-url: expected an http(s) URL, got {api!r}")
+    try:
+        write_interval = float(text("gh-write-interval") or 0)
+    except ValueError:
+        raise ConfigError(f"--gh-write-interval: expected seconds, got "
+                          f"{text('gh-write-interval')!r}") from None
+    if not 0 <= write_interval <= 60:
+        raise ConfigError("--gh-write-interval: must be between 0 and 60 seconds")
+    allow = tuple(p.strip() for p in text("repo-allowlist").split(",") if p.strip())
+    if not allow:
+        raise ConfigError("--repo-allowlist: give at least one glob, e.g. 'acme/*' or '*'")
+    tf_bin = text("terraform-bin")
+    if shutil.which(tf_bin) is None:
+        raise ConfigError(f"--terraform-bin: {tf_bin!r} is not an executable on PATH")
+    db_url = text("database-url")
+    if db_url and "://" not in db_url:
+        raise ConfigError(f"--database-url: expected a URL like postgresql+psycopg://…, "
+                          f"got {db_url!r}")
+    custom = raw.get("allow-custom-steps")
+    return Settings(
+        gh_token=gh_token,
+        gh_webhook_secret=gh_secret,
+        gh_api_url=api,
+        gh_user=text("gh-user") or "atlantis",
+        gh_write_interval=write_interval,
+        repo_allowlist=allow,
+        data_dir=Path(text("data-dir") or "./atlantis-data"),
+        port=_int("port", raw.get("port"), 0, 65535),
+        host=text("host") or "0.0.0.0",
+        database_url=db_url,
+        parallel_pool_size=_int("parallel-pool-size", raw.get("parallel-pool-size"), 1, 64),
+        worker_threads=_int("worker-threads", raw.get("worker-threads"), 1, 64),
+        terraform_bin=tf_bin,
+        allow_custom_steps=custom if isinstance(custom, bool) else _bool(
+            "allow-custom-steps", str(custom)),
+    )
+
+
+def parser_for(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog)
+    add_arguments(p)
+    return p
+
+
+def from_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Settings:
+    return load(parser_for("atlantis-py server").parse_args(list(argv)), environ)

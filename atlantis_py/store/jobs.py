@@ -1,0 +1,133 @@
+"""The durable jobs table: accept (with delivery dedupe), claim, finish, recover."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from atlantis_py.domain.records import Job, JobStatus
+from atlantis_py.store.db import Database, utcnow
+from atlantis_py.store.tables import DeliveryRow, JobRow
+
+
+def _job(row: JobRow) -> Job:
+    return Job(id=row.id, kind=row.kind, serial_key=row.serial_key, payload=row.payload,
+               attempts=row.attempts, status=JobStatus(row.status),
+               delivery_id=row.delivery_id)
+
+
+class JobStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._claiming = threading.Lock()
+
+    def accept_delivery(self, forge: str, delivery_id: str, event_type: str,
+                        job_kind: str | None, serial_key: str, payload: str) -> bool:
+        """Store the delivery and (if any) its job in one transaction.
+        False when the delivery id was seen before: nothing new is stored."""
+        try:
+            with self.db.session() as s:
+                now = utcnow()
+                s.add(DeliveryRow(forge=forge, delivery_id=delivery_id,
+                                  event_type=event_type, received_at=now))
+                s.flush()
+                if job_kind is not None:
+                    s.add(JobRow(kind=job_kind, serial_key=serial_key, payload=payload,
+                                 status=JobStatus.QUEUED.value, attempts=0,
+                                 delivery_id=delivery_id, worker="", error="",
+                                 created_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    def enqueue(self, kind: str, serial_key: str, payload: str) -> int:
+        with self.db.session() as s:
+            row = JobRow(kind=kind, serial_key=serial_key, payload=payload,
+                         status=JobStatus.QUEUED.value, attempts=0, delivery_id="",
+                         worker="", error="", created_at=utcnow())
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def claim(self, worker: str, lease: timedelta) -> Job | None:
+        """The oldest queued job whose serial key has nothing running, marked running.
+        Jobs of one pull request never run at the same time. The guarded UPDATE makes
+        the claim safe between threads and processes; PostgreSQL also skips rows that
+        another replica is claiming."""
+        with self._claiming:
+            return self._claim(worker, lease)
+
+    def _claim(self, worker: str, lease: timedelta) -> Job | None:
+        for _ in range(5):
+            with self.db.session() as s:
+                if not self.db.is_sqlite:
+                    # one claimer at a time across replicas, so two jobs of one pull
+                    # request can't both see "nothing running" and start together
+                    s.execute(text("SELECT pg_advisory_xact_lock(414141)"))
+                running = select(JobRow.serial_key).where(
+                    JobRow.status == JobStatus.RUNNING.value)
+                query = (select(JobRow.id)
+                         .where(JobRow.status == JobStatus.QUEUED.value,
+                                JobRow.serial_key.not_in(running))
+                         .order_by(JobRow.id).limit(1))
+                if not self.db.is_sqlite:
+                    query = query.with_for_update(skip_locked=True)
+                job_id = s.scalars(query).first()
+                if job_id is None:
+                    return None
+                now = utcnow()
+                result = s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
+                    .values(status=JobStatus.RUNNING.value, worker=worker,
+                            attempts=JobRow.attempts + 1, started_at=now,
+                            lease_until=now + lease))
+                if getattr(result, "rowcount", 0) != 1:
+                    continue  # another worker won this one: look again
+                row = s.get(JobRow, job_id, populate_existing=True)
+                assert row is not None
+                return _job(row)
+        return None
+
+    def renew(self, job_ids: list[int], lease: timedelta) -> None:
+        if not job_ids:
+            return
+        with self.db.session() as s:
+            s.execute(update(JobRow).where(JobRow.id.in_(job_ids))
+                      .values(lease_until=utcnow() + lease))
+
+    def finish(self, job_id: int, status: JobStatus, error: str = "") -> None:
+        with self.db.session() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(
+                status=status.value, error=error[:10000], finished_at=utcnow(),
+                lease_until=None))
+
+    def expired(self) -> list[Job]:
+        """Running jobs whose worker stopped renewing: it died mid-job."""
+        with self.db.session() as s:
+            rows = s.scalars(select(JobRow).where(
+                JobRow.status == JobStatus.RUNNING.value,
+                JobRow.lease_until < utcnow())).all()
+            return [_job(r) for r in rows]
+
+    def requeue(self, job_id: int) -> None:
+        with self.db.session() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(
+                status=JobStatus.QUEUED.value, worker="", lease_until=None))
+
+    def pending_count(self) -> int:
+        with self.db.session() as s:
+            rows = s.scalars(select(JobRow.id).where(JobRow.status.in_(
+                [JobStatus.QUEUED.value, JobStatus.RUNNING.value]))).all()
+            return len(rows)
+
+    def count_deliveries(self) -> int:
+        with self.db.session() as s:
+            return len(s.scalars(select(DeliveryRow.id)).all())
+
+    def all_jobs(self) -> list[Job]:
+        with self.db.session() as s:
+            return [_job(r) for r in s.scalars(select(JobRow).order_by(JobRow.id)).all()]

@@ -1,0 +1,133 @@
+"""Pull requests (the IPR row) and their project runs."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from atlantis_py.domain.events import PullRequest
+from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
+from atlantis_py.domain.results import PlanCounts, ProjectResult
+from atlantis_py.store.db import Database, utcnow
+from atlantis_py.store.tables import PullRow, RunRow
+
+
+def _pull(row: PullRow) -> PullRecord:
+    return PullRecord(id=row.id, forge=row.forge, repo=row.repo, number=row.number,
+                      author=row.author, head_sha=row.head_sha, head_ref=row.head_ref,
+                      base_ref=row.base_ref, title=row.title, clone_url=row.clone_url,
+                      state=IPRState(row.state), open=row.open)
+
+
+def _run(row: RunRow) -> RunRecord:
+    counts = None
+    if row.add is not None:
+        counts = PlanCounts(add=row.add, change=row.change or 0, destroy=row.destroy or 0,
+                            replace=row.replace or 0)
+    return RunRecord(id=row.id, pull_id=row.pull_id, project=row.project, dir=row.dir,
+                     workspace=row.workspace, command=row.command, head_sha=row.head_sha,
+                     status=row.status, output=row.output, error=row.error, counts=counts,
+                     plan_path=row.plan_path, actor=row.actor, finished_at=row.finished_at)
+
+
+class PullStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def upsert(self, pull: PullRequest) -> PullRecord:
+        """Record the pull request's latest facts; state is left to core.ipr."""
+        with self.db.session() as s:
+            row = s.scalars(select(PullRow).where(
+                PullRow.forge == pull.repo.forge, PullRow.repo == pull.repo.full_name,
+                PullRow.number == pull.number)).first()
+            now = utcnow()
+            if row is None:
+                row = PullRow(forge=pull.repo.forge, repo=pull.repo.full_name,
+                              number=pull.number, state=IPRState.PENDING.value, open=True,
+                              created_at=now)
+                s.add(row)
+            row.author = pull.author or row.author or ""
+            row.title = pull.title or row.title or ""
+            row.head_sha = pull.head_sha
+            row.head_ref = pull.head_ref
+            row.base_ref = pull.base_ref
+            row.clone_url = pull.repo.clone_url
+            row.updated_at = now
+            s.flush()
+            return _pull(row)
+
+    def get(self, forge: str, repo: str, number: int) -> PullRecord | None:
+        with self.db.session() as s:
+            row = s.scalars(select(PullRow).where(
+                PullRow.forge == forge, PullRow.repo == repo, PullRow.number == number)).first()
+            return None if row is None else _pull(row)
+
+    def by_id(self, pull_id: int) -> PullRecord | None:
+        with self.db.session() as s:
+            row = s.get(PullRow, pull_id)
+            return None if row is None else _pull(row)
+
+    def set_state(self, pull_id: int, state: IPRState, *, open: bool | None = None) -> None:
+        with self.db.session() as s:
+            row = s.get(PullRow, pull_id)
+            if row is None:
+                return
+            row.state = state.value
+            if open is not None:
+                row.open = open
+            row.updated_at = utcnow()
+
+    def count(self) -> int:
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count(PullRow.id))) or 0)
+
+    def start_run(self, pull_id: int, project: str, dir: str, workspace: str, command: str,
+                  head_sha: str, actor: str, plan_path: str = "") -> int:
+        """A run row written before terraform starts, so a crash leaves a trace."""
+        with self.db.session() as s:
+            row = RunRow(pull_id=pull_id, project=project, dir=dir, workspace=workspace,
+                         command=command, head_sha=head_sha, status="running", output="",
+                         error=None, plan_path=plan_path, actor=actor, started_at=utcnow())
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def finish_run(self, run_id: int, result: ProjectResult) -> None:
+        with self.db.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                return
+            row.status = result.status.value
+            row.output = result.output
+            row.error = result.error
+            if result.counts is not None:
+                row.add = result.counts.add
+                row.change = result.counts.change
+                row.destroy = result.counts.destroy
+                row.replace = result.counts.replace
+            row.finished_at = utcnow()
+
+    def interrupt_runs(self, pull_id: int, command: str) -> list[RunRecord]:
+        """Mark runs left 'running' by a crashed worker as interrupted."""
+        with self.db.session() as s:
+            rows = s.scalars(select(RunRow).where(
+                RunRow.pull_id == pull_id, RunRow.command == command,
+                RunRow.status == "running")).all()
+            for row in rows:
+                row.status = "interrupted"
+                row.error = "the worker stopped while this was running"
+                row.finished_at = utcnow()
+            return [_run(r) for r in rows]
+
+    def runs(self, pull_id: int, command: str | None = None) -> list[RunRecord]:
+        with self.db.session() as s:
+            q = select(RunRow).where(RunRow.pull_id == pull_id)
+            if command:
+                q = q.where(RunRow.command == command)
+            return [_run(r) for r in s.scalars(q.order_by(RunRow.id)).all()]
+
+    def latest_runs(self, pull_id: int, command: str) -> dict[tuple[str, str], RunRecord]:
+        """The newest run per (dir, workspace) for a command."""
+        latest: dict[tuple[str, str], RunRecord] = {}
+        for run in self.runs(pull_id, command):
+            latest[(run.dir, run.workspace)] = run
+        return latest

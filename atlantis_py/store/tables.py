@@ -1,0 +1,118 @@
+"""Table definitions. Changes go through a new migration in migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DeliveryRow(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("forge", "delivery_id", name="uq_delivery"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forge: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    event_type: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    serial_key: Mapped[str] = mapped_column(String(512))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    delivery_id: Mapped[str] = mapped_column(String(128), default="")
+    worker: Mapped[str] = mapped_column(String(128), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+
+
+class PullRow(Base):
+    __tablename__ = "pull_requests"
+    __table_args__ = (UniqueConstraint("forge", "repo", "number", name="uq_pull"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forge: Mapped[str] = mapped_column(String(32))
+    repo: Mapped[str] = mapped_column(String(255))
+    number: Mapped[int]
+    author: Mapped[str] = mapped_column(String(255), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    head_sha: Mapped[str] = mapped_column(String(64), default="")
+    head_ref: Mapped[str] = mapped_column(String(255), default="")
+    base_ref: Mapped[str] = mapped_column(String(255), default="")
+    clone_url: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="PENDING")
+    open: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    __tablename__ = "project_runs"
+    __table_args__ = (Index("ix_runs_pull", "pull_id", "command"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pull_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id"))
+    project: Mapped[str] = mapped_column(String(255))
+    dir: Mapped[str] = mapped_column(String(1024))
+    workspace: Mapped[str] = mapped_column(String(255))
+    command: Mapped[str] = mapped_column(String(16))
+    head_sha: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    output: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    add: Mapped[int | None]
+    change: Mapped[int | None]
+    destroy: Mapped[int | None]
+    replace: Mapped[int | None]
+    plan_path: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(255), default="")
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class LockRow(Base):
+    __tablename__ = "locks"
+    __table_args__ = (UniqueConstraint("forge", "repo", "dir", "workspace", name="uq_lock"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forge: Mapped[str] = mapped_column(String(32))
+    repo: Mapped[str] = mapped_column(String(255))
+    dir: Mapped[str] = mapped_column(String(1024))
+    workspace: Mapped[str] = mapped_column(String(255))
+    pull_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id"))
+    pull_number: Mapped[int]
+    project: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_pull", "pull_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pull_id: Mapped[int | None] = mapped_column(ForeignKey("pull_requests.id"))
+    forge: Mapped[str] = mapped_column(String(32), default="")
+    repo: Mapped[str] = mapped_column(String(255), default="")
+    pull_number: Mapped[int] = mapped_column(default=0)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    head_sha: Mapped[str] = mapped_column(String(64), default="")
+    project: Mapped[str] = mapped_column(String(255), default="")
+    at: Mapped[datetime]
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,1 @@
+"""HTTP: webhooks in, health and metrics out."""

@@ -1,0 +1,50 @@
+"""POST /events: verify, store, acknowledge. Nothing slow happens here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from flask import Blueprint, Response, jsonify, request
+
+from atlantis_py.forges.base import WebhookVerifier
+from atlantis_py.jobs.handler import WEBHOOK_JOB, webhook_payload
+from atlantis_py.jobs.queue import JobQueue
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+
+
+def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue) -> Blueprint:
+    bp = Blueprint("webhooks", __name__)
+
+    @bp.post("/events")
+    def events() -> tuple[Response, int]:
+        if (request.content_length or 0) > MAX_BODY:
+            return jsonify(error="payload too large"), 413
+        body = request.get_data(cache=False)
+        headers = request.headers
+        verifier = next((v for v in verifiers if v.recognises(headers)), None)
+        if verifier is None:
+            return jsonify(error="not a webhook from a configured forge"), 400
+        delivery = verifier.verify(headers, body)
+        if delivery is None:
+            log.warning("rejected %s webhook: bad or missing signature", verifier.forge)
+            return jsonify(error="invalid signature"), 401
+        if not delivery.handled:
+            return jsonify(status="ignored", event=delivery.event_type), 200
+        try:
+            key = verifier.serial_key(delivery.event_type, body)
+        except ValueError:
+            return jsonify(error="payload is not valid JSON"), 400
+        fresh = queue.accept_delivery(delivery.forge, delivery.delivery_id,
+                                      delivery.event_type, WEBHOOK_JOB, key,
+                                      webhook_payload(delivery.forge, delivery.event_type, body))
+        if not fresh:
+            log.info("delivery %s already accepted; not queued again", delivery.delivery_id)
+            return jsonify(status="duplicate", delivery=delivery.delivery_id), 200
+        log.info("delivery %s (%s) queued", delivery.delivery_id, delivery.event_type)
+        return jsonify(status="queued", delivery=delivery.delivery_id), 202
+
+    return bp

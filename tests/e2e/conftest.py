@@ -1,0 +1,124 @@
+"""The real server (waitress + workers + SQLite) against the fake GitHub, over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from atlantis_py.app import HTTPServer, Service, create_service
+from atlantis_py.settings import Settings
+from tests.fakeforge.github import FakeGitHub, FakePull, FakeRepo
+
+SECRET = "e2e-webhook-secret"
+
+
+def tf_project(state_dir: Path, name: str, value: str = "v1") -> str:
+    """A root module with one terraform_data resource and state outside the worktree."""
+    return (
+        'terraform {\n'
+        f'  backend "local" {{ path = "{state_dir / name}.tfstate" }}\n'
+        '}\n\n'
+        f'resource "terraform_data" "{name}" {{\n'
+        f'  input = "{value}"\n'
+        '}\n'
+    )
+
+
+@dataclass
+class World:
+    fake: FakeGitHub
+    service: Service
+    http: HTTPServer
+    state_dir: Path
+
+    def settle(self) -> None:
+        assert self.service.settle(180), "jobs did not finish"
+
+    def repo(self, files: Mapping[str, str], name: str = "acme/infra") -> FakeRepo:
+        return self.fake.create_repo(name, files)
+
+    def open_pr(self, repo: FakeRepo, changes: Mapping[str, str | None],
+                author: str = "alice", branch: str = "feature") -> FakePull:
+        pull = self.fake.open_pull(repo, branch=branch, changes=changes, author=author)
+        status, _ = self.fake.deliver("pull_request",
+                                      self.fake.pull_request_payload(pull, "opened"))
+        assert status == 202
+        self.settle()
+        return pull
+
+    def push(self, pull: FakePull, changes: Mapping[str, str | None]) -> str:
+        sha = self.fake.push(pull, changes)
+        status, _ = self.fake.deliver("pull_request",
+                                      self.fake.pull_request_payload(pull, "synchronize"))
+        assert status == 202
+        self.settle()
+        return sha
+
+    def comment(self, pull: FakePull, user: str, body: str) -> str:
+        """Sends the comment and returns the first comment the bot posted in reply."""
+        before = len(self.fake.comments(pull))
+        status, _ = self.fake.deliver("issue_comment",
+                                      self.fake.comment_payload(pull, user, body))
+        assert status == 202
+        self.settle()
+        new = self.fake.comments(pull)[before:]
+        return "\n".join(new)
+
+    def approve(self, pull: FakePull, user: str) -> None:
+        self.fake.review(pull, user, "APPROVED")
+        status, _ = self.fake.deliver("pull_request_review",
+                                      self.fake.review_payload(pull, user, "approved"))
+        assert status == 202
+        self.settle()
+
+    def bot_comments(self, pull: FakePull) -> list[str]:
+        return self.fake.comments(pull)
+
+    def statuses(self, pull: FakePull) -> dict[str, tuple[str, str]]:
+        """context -> (state, description) of the newest status on the head commit."""
+        latest: dict[str, tuple[str, str]] = {}
+        for status in self.fake.statuses(pull.repo, pull.head_sha):
+            latest[status["context"]] = (status["state"], status["description"])
+        return latest
+
+    def state_resources(self, name: str) -> list[str]:
+        import json
+
+        path = self.state_dir / f"{name}.tfstate"
+        if not path.exists():
+            return []
+        data = json.loads(path.read_text())
+        return [r["name"] for r in data.get("resources", [])]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    fake = FakeGitHub(tmp_path)
+    settings = Settings(
+        gh_token=fake.token,
+        gh_webhook_secret=SECRET,
+        gh_api_url=fake.api_url,
+        gh_user=fake.bot_login,
+        data_dir=tmp_path / "data",
+        port=0,
+        host="127.0.0.1",
+        parallel_pool_size=2,
+        worker_threads=2,
+    )
+    service = create_service(settings)
+    http = HTTPServer(service, "127.0.0.1", 0)
+    http.start()
+    service.start()
+    fake.webhook_url = f"http://127.0.0.1:{http.port}/events"
+    fake.webhook_secret = SECRET
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    try:
+        yield World(fake, service, http, state_dir)
+    finally:
+        http.close()
+        service.stop()
+        fake.close()
