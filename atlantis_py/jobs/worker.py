@@ -22,6 +22,18 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class JobHandler(Protocol):
     def run(self, job: Job) -> None: ...
 
@@ -56,9 +68,21 @@ class WorkerPool:
         for t in self._threads:
             t.join(timeout)
 
+    def _orphans(self) -> list[Job]:
+        """Jobs whose lease ran out, plus jobs a dead process on this host left running
+        (found at once after a restart instead of when their lease runs out)."""
+        found = {job.id: job for job in self.queue.table.expired()}
+        host = socket.gethostname()
+        for job, worker in self.queue.table.running():
+            parts = worker.split(":")
+            if len(parts) == 3 and parts[0] == host and worker != self.worker_id \
+                    and parts[1].isdigit() and not _alive(int(parts[1])):
+                found[job.id] = job
+        return list(found.values())
+
     def recover(self) -> None:
-        """Jobs whose lease ran out belong to a dead worker: let the handler decide."""
-        for job in self.queue.table.expired():
+        """Jobs of dead workers: the handler decides whether they run again."""
+        for job in self._orphans():
             try:
                 again = self.handler.interrupted(job)
             except Exception:

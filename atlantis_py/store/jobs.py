@@ -113,6 +113,13 @@ class JobStore:
                 JobRow.lease_until < utcnow())).all()
             return [_job(r) for r in rows]
 
+    def running(self) -> list[tuple[Job, str]]:
+        """Running jobs with the id of the worker that claimed them."""
+        with self.db.session() as s:
+            rows = s.scalars(select(JobRow).where(
+                JobRow.status == JobStatus.RUNNING.value)).all()
+            return [(_job(r), r.worker) for r in rows]
+
     def requeue(self, job_id: int) -> None:
         with self.db.session() as s:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(

@@ -95,7 +95,11 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """Parametrise with `indirect=True` and "postgres" to run on PostgreSQL."""
+    database_url = ""
+    if getattr(request, "param", "sqlite") == "postgres":
+        database_url = request.getfixturevalue("make_postgres_db")()
     fake = FakeGitHub(tmp_path)
     settings = Settings(
         gh_token=fake.token,
@@ -103,6 +107,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         gh_api_url=fake.api_url,
         gh_user=fake.bot_login,
         data_dir=tmp_path / "data",
+        database_url=database_url,
         port=0,
         host="127.0.0.1",
         parallel_pool_size=2,

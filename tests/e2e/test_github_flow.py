@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.e2e.conftest import World, tf_project
 from tests.fakeforge.github_payloads import signature
 
@@ -12,6 +14,10 @@ def base_files(world: World, *names: str) -> dict[str, str]:
     return {f"{n}/main.tf": tf_project(world.state_dir, n) for n in names}
 
 
+BOTH_DATABASES = pytest.mark.parametrize("world", ["sqlite", "postgres"], indirect=True)
+
+
+@BOTH_DATABASES
 def test_plan_approve_apply(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.open_pr(repo, {"network/extra.tf": tf_extra("network_extra")})
@@ -65,6 +71,7 @@ def test_push_after_plan_old_plan_not_applied(world: World) -> None:
     assert world.state_resources("network") == []
 
 
+@BOTH_DATABASES
 def test_second_pull_request_sees_lock(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     first = world.open_pr(repo, {"network/extra.tf": tf_extra("a")}, branch="first")
@@ -102,6 +109,7 @@ def test_forged_signature_is_refused_and_nothing_stored(world: World) -> None:
     assert world.bot_comments(pull) == []
 
 
+@BOTH_DATABASES
 def test_redelivery_plans_once(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.fake.open_pull(repo, changes={"network/extra.tf": tf_extra("x")})

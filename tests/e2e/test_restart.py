@@ -1,0 +1,151 @@
+"""The real `atlantis-py server` process: crash mid-apply, restart, bad settings."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import tf_project
+from tests.e2e.server_process import ServerProcess
+from tests.fakeforge.github import FakeGitHub
+
+SECRET = "restart-secret"
+
+CRASH_ON_APPLY = """#!{python}
+import os, signal, sys
+if sys.argv[1:2] == ["apply"]:
+    os.kill(os.getppid(), signal.SIGKILL)
+    sys.exit(1)
+os.execvp("terraform", ["terraform", *sys.argv[1:]])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_env(fake: FakeGitHub, terraform_bin: str = "terraform") -> dict[str, str]:
+    return {"ATLANTIS_GH_TOKEN": fake.token, "ATLANTIS_GH_WEBHOOK_SECRET": SECRET,
+            "ATLANTIS_GH_API_URL": fake.api_url, "ATLANTIS_GH_USER": fake.bot_login,
+            "ATLANTIS_TERRAFORM_BIN": terraform_bin}
+
+
+def test_crash_mid_apply_leaves_failed_with_lock_and_never_reapplies(tmp_path: Path) -> None:
+    wrapper = tmp_path / "terraform-crashing"
+    wrapper.write_text(CRASH_ON_APPLY.format(python=sys.executable))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    state = tmp_path / "state"
+    state.mkdir()
+    with FakeGitHub(tmp_path) as fake:
+        repo = fake.create_repo("acme/infra", {"network/main.tf": tf_project(state, "network")})
+        port = free_port()
+        server = ServerProcess(tmp_path / "data", server_env(fake, str(wrapper)), port)
+        fake.webhook_url, fake.webhook_secret = f"{server.url}/events", SECRET
+        server.start()
+        try:
+            pull = fake.open_pull(repo, changes={"network/extra.tf": "# comment\n"})
+            assert fake.deliver("pull_request", fake.pull_request_payload(pull, "opened"))[0] == 202
+            server.settle()
+            assert "Plan: 1 to add" in fake.comments(pull)[0]
+            fake.review(pull, "bob", "APPROVED")
+            fake.deliver("issue_comment", fake.comment_payload(pull, "alice", "atlantis apply"))
+            assert server.wait_exit() != 0  # the wrapper killed the server mid-apply
+
+            server.env["ATLANTIS_TERRAFORM_BIN"] = "terraform"
+            server.start()
+            server.settle()
+            interrupted = fake.comments(pull)[-1]
+            assert "interrupted" in interrupted.lower()
+            assert "locks are kept" in interrupted
+
+            before = len(fake.comments(pull))
+            fake.deliver("issue_comment", fake.comment_payload(pull, "alice", "atlantis apply"))
+            server.settle()
+            again = fake.comments(pull)[before:]
+            assert again and "already applied" in again[0]
+            assert not (state / "network.tfstate").exists()
+
+            other = fake.open_pull(repo, branch="other", author="carol",
+                                   changes={"network/other.tf": "# other\n"})
+            fake.deliver("pull_request", fake.pull_request_payload(other, "opened"))
+            server.settle()
+            assert f"#{pull.number}" in fake.comments(other)[0]  # lock kept
+        finally:
+            server.stop()
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "data" / "atlantis.db")
+    (state_value,) = db.execute("SELECT state FROM pull_requests WHERE number = 1").fetchone()
+    assert state_value == "FAILED"
+    statuses = [r[0] for r in db.execute("SELECT status FROM project_runs WHERE command='apply'")]
+    assert statuses == ["interrupted"]
+
+
+def test_accepted_work_survives_a_restart(tmp_path: Path) -> None:
+    """A delivery acknowledged just before the server is killed is still planned."""
+    state = tmp_path / "state"
+    state.mkdir()
+    with FakeGitHub(tmp_path) as fake:
+        repo = fake.create_repo("acme/infra", {"network/main.tf": tf_project(state, "network")})
+        server = ServerProcess(tmp_path / "data", server_env(fake), free_port())
+        fake.webhook_url, fake.webhook_secret = f"{server.url}/events", SECRET
+        server.start()
+        try:
+            pull = fake.open_pull(repo, changes={"network/extra.tf": "# x\n"})
+            status, _ = fake.deliver("pull_request", fake.pull_request_payload(pull, "opened"))
+            assert status == 202
+            assert server.proc is not None
+            server.proc.kill()
+            server.wait_exit()
+            server.start()
+            server.settle()
+            deadline = time.monotonic() + 60
+            while not fake.comments(pull) and time.monotonic() < deadline:
+                server.settle()
+            assert len([c for c in fake.comments(pull) if "Ran Plan" in c]) == 1
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--port", "http"], "--port"),
+    (["--parallel-pool-size", "0"], "--parallel-pool-size"),
+    (["--gh-token", "t"], "--gh-webhook-secret"),
+    (["--gh-token", "t", "--gh-webhook-secret", "s", "--gh-api-url", "ftp://x"], "--gh-api-url"),
+    (["--terraform-bin", "no-such-terraform"], "--terraform-bin"),
+    (["--database-url", "not a url"], "--database-url"),
+])
+def test_bad_settings_fail_at_start_naming_the_setting(tmp_path: Path, args: list[str],
+                                                       named: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "atlantis_py", "server",
+                             "--data-dir", str(tmp_path / "d"), *args],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert named in result.stderr
+
+
+def test_env_var_settings_are_read(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "atlantis_py", "server"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={**os.environ, "ATLANTIS_PARALLEL_POOL_SIZE": "-3"})
+    assert result.returncode == 2
+    assert "--parallel-pool-size" in result.stderr
+
+
+def test_server_starts_on_embedded_defaults(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "atlantis-data", {}, free_port())
+    server.start()
+    try:
+        assert server.pending() == 0
+        assert (tmp_path / "atlantis-data" / "atlantis.db").exists()
+    finally:
+        server.stop()
