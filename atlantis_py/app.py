@@ -115,7 +115,7 @@ class HTTPServer:
 
         self.server = create_server(service.flask, host=host, port=port, threads=threads,
                                     channel_timeout=30, ident="atlantis-py")
-        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self.port = int(self.server.effective_port)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:

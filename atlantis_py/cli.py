@@ -8,19 +8,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from atlantis_py import __version__
+from atlantis_py import __version__, logs
 from atlantis_py import settings as settings_mod
 from atlantis_py.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def _server(args: argparse.Namespace) -> int:
@@ -31,6 +23,7 @@ def _server(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"atlantis-py server: {err}", file=sys.stderr)
         return 2
+    logs.configure(args.log_level, [settings.gh_token, settings.gh_webhook_secret])
     if not settings.gh_token:
         log.warning("no forge configured: webhooks are refused until --gh-token and "
                     "--gh-webhook-secret are set")
@@ -68,5 +61,5 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.log_level)
+    logs.configure(args.log_level)
     return int(args.func(args))

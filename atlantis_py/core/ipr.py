@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from atlantis_py.domain.records import IPRState, PullRecord
 from atlantis_py.core.ports import Audit, Pulls
+from atlantis_py.domain.records import IPRState, PullRecord
 
 log = logging.getLogger(__name__)
 

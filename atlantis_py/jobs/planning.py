@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -132,7 +133,8 @@ class Planner:
         def run_dir(group: list[Project]) -> list[ProjectResult]:
             return [self._plan_one(record, pull, config, tree, p, extra, actor) for p in group]
 
-        futures = [self.svc.pool.submit(run_dir, group) for group in by_dir.values()]
+        futures = [self.svc.pool.submit(contextvars.copy_context().run, run_dir, group)
+                   for group in by_dir.values()]
         done: dict[str, ProjectResult] = {}
         for fut in futures:
             for r in fut.result():

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.jobs.queue import JobQueue
+from atlantis_py.logs import job_context
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,9 @@ class WorkerPool:
                 self._running[job.id] = job
             status, error = JobStatus.DONE, ""
             try:
-                log.info("job %d (%s) started [delivery %s]", job.id, job.kind,
-                         job.delivery_id or "-")
-                self.handler.run(job)
+                with job_context(f"job={job.id} delivery={job.delivery_id or '-'}"):
+                    log.info("job %d (%s) started", job.id, job.kind)
+                    self.handler.run(job)
             except Exception as exc:
                 log.exception("job %d (%s) failed", job.id, job.kind)
                 status, error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"

@@ -24,7 +24,7 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue) ->
         if (request.content_length or 0) > MAX_BODY:
             return jsonify(error="payload too large"), 413
         body = request.get_data(cache=False)
-        headers = request.headers
+        headers = dict(request.headers)
         verifier = next((v for v in verifiers if v.recognises(headers)), None)
         if verifier is None:
             return jsonify(error="not a webhook from a configured forge"), 400

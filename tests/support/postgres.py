@@ -43,14 +43,14 @@ def postgres_server(root: Path) -> Iterator[str]:
     log = root / "postgres.log"
     subprocess.run(_as_postgres_user([
         "pg_ctl", "-D", str(data), "-l", str(log), "-w", "-t", "60",
-        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-              "-c max_connections=200",
+        "-o", (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+               "-c max_connections=200"),
         "start"]), check=True, capture_output=True, timeout=90)
     try:
         yield f"postgresql+psycopg://atlantis@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(_as_postgres_user(["pg_ctl", "-D", str(data), "-m", "immediate",
-                                          "stop"]), capture_output=True, timeout=60)
+                                          "stop"]), capture_output=True, timeout=60, check=False)
 
 
 def fresh_database(base_url: str, name: str) -> str:

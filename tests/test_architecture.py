@@ -1,0 +1,53 @@
+"""The import rules of design.md, checked on the source so a slip fails CI."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "atlantis_py"
+
+# library -> the only package allowed to import it
+OWNED = {"github": "forges", "gitlab": "forges", "git": "runner", "sqlalchemy": "store",
+         "alembic": "store"}
+# package -> atlantis_py packages it must not import
+FORBIDDEN = {
+    "domain": {"forges", "core", "runner", "report", "store", "jobs", "web", "app", "cli"},
+    "core": {"forges", "runner", "report", "store", "jobs", "web", "app", "cli"},
+    "runner": {"forges", "core", "report", "store", "jobs", "web", "app", "cli"},
+    "report": {"forges", "core", "runner", "store", "jobs", "web", "app", "cli"},
+    "store": {"forges", "core", "runner", "report", "jobs", "web", "app", "cli"},
+    "forges": {"core", "runner", "report", "store", "jobs", "web", "app", "cli"},
+    "jobs": {"web", "app", "cli", "store"},
+    "web": {"app", "cli"},
+}
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_import_direction(path: Path) -> None:
+    rel = path.relative_to(PACKAGE)
+    owner = rel.parts[0].removesuffix(".py")
+    for name in imports(path):
+        top = name.split(".")[0]
+        if top in OWNED:
+            assert owner == OWNED[top], f"{rel} imports {name}; only {OWNED[top]}/ may"
+        if top == "atlantis_py" and "." in name:
+            target = name.split(".")[1]
+            assert target not in FORBIDDEN.get(owner, set()), f"{rel} imports {name}"

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import io
+import logging
+
+from atlantis_py.logs import ContextFilter, job_context
+
+
+def capture(secrets: list[str]) -> tuple[logging.Logger, io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter(secrets))
+    handler.setFormatter(logging.Formatter("[%(ctx)s] %(message)s"))
+    logger = logging.getLogger(f"test-logs-{id(stream)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger, stream
+
+
+def test_job_context_is_stamped_on_each_line_and_reset() -> None:
+    logger, stream = capture([])
+    with job_context("job=7 delivery=abc"):
+        logger.info("planning %s", "network")
+    logger.info("idle")
+    assert stream.getvalue().splitlines() == ["[job=7 delivery=abc] planning network", "[-] idle"]
+
+
+def test_secrets_are_masked_in_messages_and_arguments() -> None:
+    logger, stream = capture(["ghp_supersecret", "hook-secret"])
+    logger.info("token %s and hook-secret in text", "ghp_supersecret")
+    assert "ghp_supersecret" not in stream.getvalue()
+    assert "hook-secret" not in stream.getvalue()
+    assert stream.getvalue().count("****") == 2
