@@ -63,5 +63,14 @@ class Forge(Protocol):
     def can_run_commands(self, repo: str, user: str) -> bool:
         """Whether `user` may run atlantis commands (write access or more)."""
 
-    def git_env(self) -> dict[str, str]:
+    def in_team(self, team: str, user: str) -> bool:
+        """Whether `user` belongs to `team` ("org/team" on GitHub, a group path on
+        GitLab); approvers may name teams."""
+
+    def create_pull(self, repo: str, head: str, base: str, title: str,
+                    body: str) -> PullRequest:
+        """Open a pull request (the API's "create an IPR")."""
+
+    @property
+    def clone_env(self) -> dict[str, str]:
         """Environment for git so fetches authenticate without the token in argv/URLs."""

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github.PullRequest import PullRequest as GhPullRequest
 from github.Repository import Repository
 
 from atlantis_py.domain.events import PullRequest, Repo
@@ -134,17 +135,19 @@ class GitHubForge:
 
     def pull_request(self, repo: str, number: int) -> PullRequest:
         with _api(f"reading pull request {repo}#{number}"):
-            pr = self._repo(repo).get_pull(number)
-            return PullRequest(
-                repo=Repo(forge=self.name, full_name=repo, clone_url=pr.base.repo.clone_url),
-                number=pr.number,
-                author=pr.user.login,
-                head_sha=pr.head.sha,
-                head_ref=pr.head.ref,
-                base_ref=pr.base.ref,
-                title=pr.title or "",
-                url=pr.html_url or "",
-            )
+            return self._pull(repo, self._repo(repo).get_pull(number))
+
+    def _pull(self, repo: str, pr: GhPullRequest) -> PullRequest:
+        return PullRequest(
+            repo=Repo(forge=self.name, full_name=repo, clone_url=pr.base.repo.clone_url),
+            number=pr.number,
+            author=pr.user.login,
+            head_sha=pr.head.sha,
+            head_ref=pr.head.ref,
+            base_ref=pr.base.ref,
+            title=pr.title or "",
+            url=pr.html_url or "",
+        )
 
     def changed_files(self, repo: str, number: int) -> list[ChangedFile]:
         with _api(f"listing files of {repo}#{number}"):
@@ -199,7 +202,26 @@ class GitHubForge:
                 return False
             return permission in COMMAND_PERMISSIONS
 
-    def git_env(self) -> dict[str, str]:
+    def in_team(self, team: str, user: str) -> bool:
+        org, _, slug = team.partition("/")
+        if not org or not slug:
+            return False
+        with _api(f"reading {user}'s membership of {team}"):
+            try:
+                membership = self._client.get_organization(org).get_team_by_slug(slug) \
+                    .get_team_membership(user)
+            except UnknownObjectException:
+                return False
+            return membership.state == "active"
+
+    def create_pull(self, repo: str, head: str, base: str, title: str,
+                    body: str) -> PullRequest:
+        with _api(f"opening a pull request on {repo} from {head}"):
+            pr = self._repo(repo).create_pull(base=base, head=head, title=title, body=body)
+            return self._pull(repo, pr)
+
+    @property
+    def clone_env(self) -> dict[str, str]:
         """The token goes in an http.extraHeader scoped to the forge's host,
         so it is in neither argv nor the remote URL and no other host sees it."""
         basic = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()

@@ -83,7 +83,7 @@ class Applier:
                 "Nothing to apply", "Every plan for this commit was already applied (or its "
                 "apply was interrupted). Comment `atlantis plan` to plan again."))
             return
-        env = forge.git_env()
+        env = forge.clone_env
         svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
         with svc.workspaces.checkout(pull.repo, number, pull.head_sha, env) as tree:
             try:

@@ -91,7 +91,7 @@ class Planner:
         forge = svc.forges[pull.repo.forge]
         record = svc.pulls.upsert(pull)
         repo = pull.repo.full_name
-        env = forge.git_env()
+        env = forge.clone_env
         svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
         with svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env) as tree:
             try:

@@ -235,7 +235,7 @@ def test_repr_hides_the_token() -> None:
 
 
 def test_git_env_sends_the_token_as_a_header_for_the_forge_host_only() -> None:
-    env = GitHubForge("s3cret").git_env()
+    env = GitHubForge("s3cret").clone_env
     assert env["GIT_TERMINAL_PROMPT"] == "0"
     assert env["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraHeader"
     scheme, encoded = env["GIT_CONFIG_VALUE_0"].removeprefix("Authorization: ").split()
