@@ -46,7 +46,9 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'atlantis.db').resolve()}"
 
     def repo_allowed(self, full_name: str) -> bool:
-        return any(fnmatch.fnmatchcase(full_name, pat) for pat in self.repo_allowlist)
+        """Forges treat owner and repo names case-insensitively; so does the allowlist."""
+        name = full_name.lower()
+        return any(fnmatch.fnmatchcase(name, pat.lower()) for pat in self.repo_allowlist)
 
 
 @dataclass(frozen=True)

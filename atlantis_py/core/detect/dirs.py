@@ -28,7 +28,10 @@ def _within(path: str, dir: str) -> str | None:
 def _touches(project: Project, changed: Sequence[str], modules: set[str]) -> bool:
     for path in changed:
         rel = posixpath.relpath(path, project.dir) if project.dir != "." else path
-        if any(glob_match(pat, rel) for pat in project.when_modified):
+        outside = rel.startswith("../")
+        # a pattern reaches outside the project only when it says so with "../"
+        if any(glob_match(pat, rel) for pat in project.when_modified
+               if pat.startswith("../") == outside):
             return True
         for module in modules:
             inner = _within(path, module)

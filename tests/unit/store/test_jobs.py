@@ -1,0 +1,217 @@
+"""The durable job queue on SQLite and PostgreSQL: dedupe, claim order, serial keys,
+leases, and claims racing from threads and from separate Database instances."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from atlantis_py.domain.records import JobStatus
+from atlantis_py.store.db import Database
+from atlantis_py.store.jobs import JobStore
+
+LEASE = timedelta(minutes=5)
+
+
+@pytest.fixture
+def jobs(db: Database) -> JobStore:
+    return JobStore(db)
+
+
+def test_accept_delivery_stores_delivery_and_job(jobs: JobStore) -> None:
+    assert jobs.accept_delivery("github", "d-1", "pull_request", "event", "acme/infra#7",
+                                '{"n": 7}') is True
+    [job] = jobs.all_jobs()
+    assert (job.kind, job.serial_key, job.payload, job.delivery_id) == (
+        "event", "acme/infra#7", '{"n": 7}', "d-1")
+    assert (job.status, job.attempts) == (JobStatus.QUEUED, 0)
+    assert jobs.count_deliveries() == 1
+
+
+@pytest.mark.parametrize("kind", [pytest.param("event", id="with-job"),
+                                  pytest.param(None, id="ignored")])
+def test_redelivery_is_deduplicated(jobs: JobStore, kind: str | None) -> None:
+    assert jobs.accept_delivery("github", "d-1", "pull_request", kind, "k", "{}") is True
+    assert jobs.accept_delivery("github", "d-1", "pull_request", kind, "k", "{}") is False
+    assert jobs.count_deliveries() == 1
+    assert len(jobs.all_jobs()) == (0 if kind is None else 1)
+
+
+def test_ignored_delivery_stores_no_job(jobs: JobStore) -> None:
+    assert jobs.accept_delivery("github", "d-1", "ping", None, "", "{}") is True
+    assert jobs.all_jobs() == []
+    assert jobs.pending_count() == 0
+    assert jobs.claim("w", LEASE) is None
+
+
+@pytest.mark.parametrize("first, second, accepted", [
+    pytest.param(("github", "d-1"), ("github", "d-2"), True, id="other-id"),
+    pytest.param(("github", "d-1"), ("gitlab", "d-1"), True, id="same-id-other-forge"),
+    pytest.param(("github", "d-1"), ("github", "d-1"), False, id="same-forge-and-id"),
+])
+def test_delivery_identity_is_forge_and_id(jobs: JobStore, first: tuple[str, str],
+                                           second: tuple[str, str], accepted: bool) -> None:
+    assert jobs.accept_delivery(first[0], first[1], "e", "event", "a", "{}")
+    assert jobs.accept_delivery(second[0], second[1], "e", "event", "b", "{}") is accepted
+    assert len(jobs.all_jobs()) == (2 if accepted else 1)
+
+
+def test_claim_oldest_first(jobs: JobStore) -> None:
+    ids = [jobs.enqueue("event", f"key-{i}", str(i)) for i in range(3)]
+    claimed = [jobs.claim("w", LEASE) for _ in range(3)]
+    assert [j.id for j in claimed if j is not None] == ids
+    assert all(j is not None and j.status is JobStatus.RUNNING and j.attempts == 1
+               for j in claimed)
+    assert jobs.claim("w", LEASE) is None
+    assert jobs.pending_count() == 3
+
+
+def test_serial_key_waits_for_the_running_job(jobs: JobStore) -> None:
+    a = jobs.enqueue("event", "acme/infra#1", "a")
+    b = jobs.enqueue("event", "acme/infra#1", "b")
+    c = jobs.enqueue("event", "acme/infra#2", "c")
+    first = jobs.claim("w1", LEASE)
+    second = jobs.claim("w2", LEASE)
+    assert (first and first.id, second and second.id) == (a, c)
+    assert jobs.claim("w3", LEASE) is None, "b shares a's serial key while a runs"
+    jobs.finish(a, JobStatus.DONE)
+    third = jobs.claim("w3", LEASE)
+    assert third is not None and third.id == b
+
+
+@pytest.mark.parametrize("status", [JobStatus.DONE, JobStatus.FAILED, JobStatus.INTERRUPTED],
+                         ids=lambda s: s.value)
+def test_any_finish_frees_the_serial_key(jobs: JobStore, status: JobStatus) -> None:
+    a = jobs.enqueue("event", "k", "a")
+    b = jobs.enqueue("event", "k", "b")
+    assert (jobs.claim("w", LEASE) or pytest.fail("nothing claimed")).id == a
+    jobs.finish(a, status, error="boom" if status is not JobStatus.DONE else "")
+    claimed = jobs.claim("w", LEASE)
+    assert claimed is not None and claimed.id == b
+    statuses = {j.id: j.status for j in jobs.all_jobs()}
+    assert statuses == {a: status, b: JobStatus.RUNNING}
+
+
+@pytest.mark.parametrize("lease, expired", [
+    pytest.param(timedelta(seconds=-1), True, id="lease-passed"),
+    pytest.param(timedelta(0), True, id="zero-lease"),
+    pytest.param(timedelta(hours=1), False, id="lease-running"),
+])
+def test_expired_after_the_lease(jobs: JobStore, lease: timedelta, expired: bool) -> None:
+    job_id = jobs.enqueue("event", "k", "{}")
+    assert jobs.claim("w", lease) is not None
+    time.sleep(0.01)
+    assert [j.id for j in jobs.expired()] == ([job_id] if expired else [])
+
+
+def test_finished_jobs_never_expire(jobs: JobStore) -> None:
+    job_id = jobs.enqueue("event", "k", "{}")
+    assert jobs.claim("w", timedelta(seconds=-1)) is not None
+    jobs.finish(job_id, JobStatus.DONE)
+    assert jobs.expired() == []
+
+
+def test_renew_extends_the_lease(jobs: JobStore) -> None:
+    job_id = jobs.enqueue("event", "k", "{}")
+    assert jobs.claim("w", timedelta(seconds=-1)) is not None
+    assert [j.id for j in jobs.expired()] == [job_id]
+    jobs.renew([job_id], timedelta(hours=1))
+    assert jobs.expired() == []
+
+
+def test_requeue_makes_an_expired_job_claimable_again(jobs: JobStore) -> None:
+    job_id = jobs.enqueue("event", "k", "{}")
+    other = jobs.enqueue("event", "k", "{}")
+    assert jobs.claim("dead-worker", timedelta(seconds=-1)) is not None
+    [stale] = jobs.expired()
+    jobs.requeue(stale.id)
+    assert jobs.expired() == []
+    assert {j.id: j.status for j in jobs.all_jobs()}[job_id] is JobStatus.QUEUED
+    again = jobs.claim("new-worker", LEASE)
+    assert again is not None
+    assert (again.id, again.attempts, again.status) == (job_id, 2, JobStatus.RUNNING)
+    assert jobs.claim("new-worker", LEASE) is None, f"job {other} shares the serial key"
+
+
+JOBS, KEYS = 48, 6
+
+
+def _drain(stores: list[JobStore], threads_per_store: int) -> tuple[Counter[int], list[str]]:
+    """Run workers until every job is done. Returns how often each job was claimed and
+    any serial-key overlaps seen (two jobs of one key running at once)."""
+    claims: Counter[int] = Counter()
+    overlaps: list[str] = []
+    running: set[str] = set()
+    guard = threading.Lock()
+    deadline = time.monotonic() + 60
+
+    def work(store: JobStore, name: str) -> None:
+        while time.monotonic() < deadline:
+            job = store.claim(name, LEASE)
+            if job is None:
+                if store.pending_count() == 0:
+                    return
+                time.sleep(0.002)
+                continue
+            with guard:
+                claims[job.id] += 1
+                if job.serial_key in running:
+                    overlaps.append(f"{job.serial_key} (job {job.id})")
+                running.add(job.serial_key)
+            time.sleep(0.003)
+            with guard:
+                running.discard(job.serial_key)
+            store.finish(job.id, JobStatus.DONE)
+
+    workers = [(store, f"w{i}-{t}") for i, store in enumerate(stores)
+               for t in range(threads_per_store)]
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        futures = [pool.submit(work, store, name) for store, name in workers]
+        for future in futures:
+            future.result(timeout=90)  # re-raises a worker's error here
+    return claims, overlaps
+
+
+@pytest.mark.parametrize("replicas, threads_each", [
+    pytest.param(1, 4, id="4-threads-one-database"),
+    pytest.param(2, 2, id="2-databases-2-threads-each"),
+])
+def test_concurrent_claims(open_db: Callable[[], Database], replicas: int,
+                           threads_each: int) -> None:
+    stores = [JobStore(open_db()) for _ in range(replicas)]
+    ids = [stores[0].enqueue("event", f"key-{i % KEYS}", str(i)) for i in range(JOBS)]
+    claims, overlaps = _drain(stores, threads_each)
+    assert overlaps == []
+    assert sorted(claims) == ids, "every job claimed"
+    assert [job_id for job_id, n in claims.items() if n != 1] == [], "no job claimed twice"
+    done = stores[-1].all_jobs()
+    assert all(j.status is JobStatus.DONE and j.attempts == 1 for j in done)
+
+
+@pytest.mark.parametrize("replicas", [1, 2], ids=["one-database", "two-databases"])
+def test_racing_claimers_split_one_batch(open_db: Callable[[], Database],
+                                         replicas: int) -> None:
+    """All claimers start together on distinct keys: each job goes to exactly one."""
+    stores = [JobStore(open_db()) for _ in range(replicas)]
+    ids = [stores[0].enqueue("event", f"key-{i}", str(i)) for i in range(8)]
+    barrier = threading.Barrier(8)
+
+    def claim(store: JobStore, name: str) -> int | None:
+        barrier.wait()
+        job = store.claim(name, LEASE)
+        return None if job is None else job.id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(claim, stores[i % replicas], f"w{i}") for i in range(8)]
+        got = [job_id for f in futures if (job_id := f.result(timeout=60)) is not None]
+    assert len(got) == len(set(got)), f"a job was handed out twice: {sorted(got)}"
+    # a claimer that lost every race may find nothing left; a second pass gets the rest
+    while (job := stores[0].claim("late", LEASE)) is not None:
+        got.append(job.id)
+    assert sorted(got) == ids

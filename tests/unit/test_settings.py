@@ -1,0 +1,255 @@
+"""Server settings: flags, ATLANTIS_* env vars, defaults, and errors that name the flag."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from atlantis_py.errors import ConfigError
+from atlantis_py.settings import (
+    DEFAULT_GH_API_URL,
+    Settings,
+    build,
+    env_name,
+    load,
+    parser_for,
+    resolve,
+)
+
+
+@pytest.fixture
+def tf(tmp_path: Path) -> str:
+    """An executable stand-in for terraform, so the tests don't depend on PATH."""
+    path = tmp_path / "bin" / "terraform"
+    path.parent.mkdir()
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.fixture
+def env(tf: str) -> dict[str, str]:
+    return {"ATLANTIS_GH_TOKEN": "tok", "ATLANTIS_GH_WEBHOOK_SECRET": "sec",
+            "ATLANTIS_TERRAFORM_BIN": tf}
+
+
+def args(*argv: str) -> argparse.Namespace:
+    return parser_for("atlantis-py server").parse_args(list(argv))
+
+
+def test_defaults(env: dict[str, str], tf: str) -> None:
+    s = load(args(), env)
+    assert s == Settings(gh_token="tok", gh_webhook_secret="sec", terraform_bin=tf)
+    assert (s.port, s.host, s.gh_api_url, s.gh_user) == (4141, "0.0.0.0", DEFAULT_GH_API_URL,
+                                                         "atlantis")
+    assert (s.repo_allowlist, s.parallel_pool_size, s.worker_threads) == (("*",), 4, 2)
+    assert (s.allow_custom_steps, s.database_url, s.gh_write_interval) == (False, "", 0.0)
+    assert s.data_dir == Path("./atlantis-data")
+
+
+@pytest.mark.parametrize("flag, name", [
+    pytest.param("gh-token", "ATLANTIS_GH_TOKEN", id="gh-token"),
+    pytest.param("port", "ATLANTIS_PORT", id="port"),
+    pytest.param("allow-custom-steps", "ATLANTIS_ALLOW_CUSTOM_STEPS", id="allow-custom-steps"),
+])
+def test_env_names(flag: str, name: str) -> None:
+    assert env_name(flag) == name
+
+
+# (argv, extra env, attribute, expected value)
+SOURCES = [
+    pytest.param([], {"ATLANTIS_PORT": "5000"}, "port", 5000, id="port-env"),
+    pytest.param(["--port", "6000"], {}, "port", 6000, id="port-flag"),
+    pytest.param(["--port", "6000"], {"ATLANTIS_PORT": "5000"}, "port", 6000,
+                 id="port-flag-wins"),
+    pytest.param(["--port", "0"], {}, "port", 0, id="port-zero-any-free-port"),
+    pytest.param([], {"ATLANTIS_GH_TOKEN": "env-tok"}, "gh_token", "env-tok", id="token-env"),
+    pytest.param(["--gh-token", "flag-tok"], {"ATLANTIS_GH_TOKEN": "env-tok"}, "gh_token",
+                 "flag-tok", id="token-flag-wins"),
+    pytest.param(["--gh-user", "Flag-Bot"], {"ATLANTIS_GH_USER": "env-bot"}, "gh_user",
+                 "Flag-Bot", id="user-flag-wins"),
+    pytest.param([], {"ATLANTIS_GH_USER": ""}, "gh_user", "atlantis", id="user-empty-default"),
+    pytest.param([], {"ATLANTIS_GH_API_URL": "https://ghe.example/api/v3/"}, "gh_api_url",
+                 "https://ghe.example/api/v3", id="api-url-env-trailing-slash-dropped"),
+    pytest.param(["--gh-api-url", "http://127.0.0.1:8080"],
+                 {"ATLANTIS_GH_API_URL": "https://ghe.example/api/v3"}, "gh_api_url",
+                 "http://127.0.0.1:8080", id="api-url-flag-wins"),
+    pytest.param([], {"ATLANTIS_REPO_ALLOWLIST": "acme/*, beta/infra ,,"}, "repo_allowlist",
+                 ("acme/*", "beta/infra"), id="allowlist-split-and-trimmed"),
+    pytest.param(["--repo-allowlist", "x/y"], {"ATLANTIS_REPO_ALLOWLIST": "acme/*"},
+                 "repo_allowlist", ("x/y",), id="allowlist-flag-wins"),
+    pytest.param([], {"ATLANTIS_DATA_DIR": "/var/lib/atl"}, "data_dir", Path("/var/lib/atl"),
+                 id="data-dir-env"),
+    pytest.param(["--data-dir", "/flag"], {"ATLANTIS_DATA_DIR": "/env"}, "data_dir",
+                 Path("/flag"), id="data-dir-flag-wins"),
+    pytest.param([], {"ATLANTIS_DATABASE_URL": "postgresql+psycopg://u@h/db"}, "database_url",
+                 "postgresql+psycopg://u@h/db", id="database-url-env"),
+    pytest.param([], {"ATLANTIS_PARALLEL_POOL_SIZE": "64"}, "parallel_pool_size", 64,
+                 id="pool-size-max"),
+    pytest.param(["--parallel-pool-size", "1"], {"ATLANTIS_PARALLEL_POOL_SIZE": "8"},
+                 "parallel_pool_size", 1, id="pool-size-flag-wins"),
+    pytest.param([], {"ATLANTIS_WORKER_THREADS": "3"}, "worker_threads", 3,
+                 id="worker-threads-env"),
+    pytest.param([], {"ATLANTIS_HOST": "127.0.0.1"}, "host", "127.0.0.1", id="host-env"),
+    pytest.param([], {"ATLANTIS_GH_WRITE_INTERVAL": "1.5"}, "gh_write_interval", 1.5,
+                 id="write-interval-env"),
+    pytest.param([], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "true"}, "allow_custom_steps", True,
+                 id="bool-env-true"),
+    pytest.param([], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "YES"}, "allow_custom_steps", True,
+                 id="bool-env-yes-any-case"),
+    pytest.param([], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "1"}, "allow_custom_steps", True,
+                 id="bool-env-1"),
+    pytest.param([], {"ATLANTIS_ALLOW_CUSTOM_STEPS": " on "}, "allow_custom_steps", True,
+                 id="bool-env-on-padded"),
+    pytest.param([], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "false"}, "allow_custom_steps", False,
+                 id="bool-env-false"),
+    pytest.param([], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "0"}, "allow_custom_steps", False,
+                 id="bool-env-0"),
+    pytest.param([], {"ATLANTIS_ALLOW_CUSTOM_STEPS": ""}, "allow_custom_steps", False,
+                 id="bool-env-empty"),
+    pytest.param(["--allow-custom-steps"], {}, "allow_custom_steps", True, id="bool-flag"),
+    pytest.param(["--allow-custom-steps"], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "false"},
+                 "allow_custom_steps", True, id="bool-flag-wins"),
+]
+
+
+@pytest.mark.parametrize("argv, extra, attr, expected", SOURCES)
+def test_flag_env_default(argv: list[str], extra: dict[str, str], attr: str, expected: object,
+                          env: dict[str, str]) -> None:
+    s = load(args(*argv), {**env, **extra})
+    assert getattr(s, attr) == expected
+
+
+def test_explicit_environ_replaces_process_env(monkeypatch: pytest.MonkeyPatch,
+                                               env: dict[str, str]) -> None:
+    monkeypatch.setenv("ATLANTIS_PORT", "1234")
+    monkeypatch.setenv("ATLANTIS_GH_USER", "from-os")
+    s = load(args(), env)
+    assert (s.port, s.gh_user) == (4141, "atlantis")
+
+
+def test_process_env_used_without_environ(monkeypatch: pytest.MonkeyPatch,
+                                          env: dict[str, str]) -> None:
+    for key, value in {**env, "ATLANTIS_PORT": "1234"}.items():
+        monkeypatch.setenv(key, value)
+    assert load(args()).port == 1234
+
+
+def test_forge_credentials_optional_when_not_required(tf: str) -> None:
+    s = load(args(), {"ATLANTIS_TERRAFORM_BIN": tf}, require_forge=False)
+    assert (s.gh_token, s.gh_webhook_secret) == ("", "")
+
+
+# (argv, env changes (None deletes), the flag the message must name, another part of it)
+ERRORS = [
+    pytest.param(["--port", "http"], {}, "--port", "whole number", id="port-not-a-number"),
+    pytest.param(["--port", "65536"], {}, "--port", "between 0 and 65535", id="port-too-big"),
+    pytest.param(["--port", "-1"], {}, "--port", "between 0 and 65535", id="port-negative"),
+    pytest.param([], {"ATLANTIS_PORT": "41.41"}, "--port", "whole number", id="port-env-float"),
+    pytest.param(["--parallel-pool-size", "0"], {}, "--parallel-pool-size", "between 1 and 64",
+                 id="pool-size-0"),
+    pytest.param(["--parallel-pool-size", "65"], {}, "--parallel-pool-size", "between 1",
+                 id="pool-size-65"),
+    pytest.param([], {"ATLANTIS_WORKER_THREADS": "0"}, "--worker-threads", "between 1",
+                 id="worker-threads-0"),
+    pytest.param(["--gh-api-url", "api.github.com"], {}, "--gh-api-url", "http(s) URL",
+                 id="api-url-no-scheme"),
+    pytest.param(["--gh-api-url", "ftp://ghe.example"], {}, "--gh-api-url", "http(s) URL",
+                 id="api-url-ftp"),
+    pytest.param(["--gh-api-url", "https://"], {}, "--gh-api-url", "http(s) URL",
+                 id="api-url-no-host"),
+    pytest.param([], {"ATLANTIS_GH_WEBHOOK_SECRET": None}, "--gh-webhook-secret",
+                 "unsigned webhooks", id="token-without-secret"),
+    pytest.param([], {"ATLANTIS_GH_WEBHOOK_SECRET": ""}, "--gh-webhook-secret",
+                 "ATLANTIS_GH_WEBHOOK_SECRET", id="token-with-empty-secret"),
+    pytest.param([], {"ATLANTIS_GH_TOKEN": None}, "--gh-token", "ATLANTIS_GH_TOKEN",
+                 id="no-token"),
+    pytest.param(["--terraform-bin", "/nonexistent/terraform"], {}, "--terraform-bin",
+                 "not an executable", id="terraform-missing-path"),
+    pytest.param([], {"ATLANTIS_TERRAFORM_BIN": "no-such-terraform-binary-x"},
+                 "--terraform-bin", "no-such-terraform-binary-x", id="terraform-not-on-path"),
+    pytest.param(["--database-url", "localhost/atlantis"], {}, "--database-url",
+                 "expected a URL", id="database-url-not-a-url"),
+    pytest.param([], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "maybe"}, "--allow-custom-steps",
+                 "'maybe'", id="bad-bool"),
+    pytest.param(["--repo-allowlist", ""], {}, "--repo-allowlist", "at least one glob",
+                 id="allowlist-empty"),
+    pytest.param([], {"ATLANTIS_REPO_ALLOWLIST": " , ,"}, "--repo-allowlist",
+                 "at least one glob", id="allowlist-only-commas"),
+    pytest.param(["--gh-write-interval", "soon"], {}, "--gh-write-interval", "seconds",
+                 id="write-interval-word"),
+    pytest.param(["--gh-write-interval", "61"], {}, "--gh-write-interval", "between 0 and 60",
+                 id="write-interval-too-long"),
+    pytest.param(["--gh-write-interval", "-1"], {}, "--gh-write-interval", "between 0 and 60",
+                 id="write-interval-negative"),
+    pytest.param(["--gh-write-interval", "nan"], {}, "--gh-write-interval", "between 0 and 60",
+                 id="write-interval-nan"),
+]
+
+
+@pytest.mark.parametrize("argv, changes, flag, detail", ERRORS)
+def test_errors_name_the_flag(argv: list[str], changes: Mapping[str, str | None], flag: str,
+                              detail: str, env: dict[str, str]) -> None:
+    merged: dict[str, str | None] = {**env, **changes}
+    environ = {k: v for k, v in merged.items() if v is not None}
+    with pytest.raises(ConfigError) as err:
+        load(args(*argv), environ)
+    message = str(err.value)
+    assert message.startswith(flag), message
+    assert detail in message
+
+
+def test_build_accepts_resolved_values_and_typed_bool(env: dict[str, str]) -> None:
+    raw = resolve(args("--port", "8080"), env)
+    assert raw["port"] == "8080" and raw["gh-token"] == "tok"
+    s = build({**raw, "allow-custom-steps": True, "parallel-pool-size": 7})
+    assert (s.port, s.parallel_pool_size, s.allow_custom_steps) == (8080, 7, True)
+
+
+def test_build_error_names_flag(env: dict[str, str]) -> None:
+    raw = resolve(args(), env)
+    with pytest.raises(ConfigError, match=r"^--parallel-pool-size"):
+        build({**raw, "parallel-pool-size": 0})
+
+
+@pytest.mark.parametrize("allowlist, repo, allowed", [
+    pytest.param(("*",), "anyone/anything", True, id="star-allows-all"),
+    pytest.param(("acme/*",), "acme/infra", True, id="owner-glob"),
+    pytest.param(("acme/*",), "acme/group/infra", True, id="owner-glob-subgroup"),
+    pytest.param(("acme/*",), "other/infra", False, id="owner-glob-other-owner"),
+    pytest.param(("acme/*",), "acme-evil/infra", False, id="owner-glob-not-prefix"),
+    pytest.param(("acme/infra",), "acme/infra", True, id="exact"),
+    pytest.param(("acme/infra",), "acme/infra2", False, id="exact-is-anchored"),
+    pytest.param(("acme/infra-?",), "acme/infra-1", True, id="qmark"),
+    pytest.param(("acme/infra", "beta/*"), "beta/x", True, id="second-entry"),
+    pytest.param(("acme/infra", "beta/*"), "gamma/x", False, id="no-entry"),
+])
+def test_repo_allowed(allowlist: tuple[str, ...], repo: str, allowed: bool) -> None:
+    assert Settings(repo_allowlist=allowlist).repo_allowed(repo) is allowed
+
+
+def test_repo_allowed_from_env(env: dict[str, str]) -> None:
+    s = load(args(), {**env, "ATLANTIS_REPO_ALLOWLIST": "acme/infra, beta/*"})
+    assert s.repo_allowed("beta/net") and s.repo_allowed("acme/infra")
+    assert not s.repo_allowed("acme/other")
+
+
+def test_db_url_defaults_to_sqlite_under_data_dir(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path / "data")
+    assert s.db_url == f"sqlite:///{tmp_path}/data/atlantis.db"
+
+
+def test_db_url_relative_data_dir_is_made_absolute(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = Settings(data_dir=Path("rel")).db_url
+    assert url == f"sqlite:///{tmp_path.resolve()}/rel/atlantis.db"
+
+
+def test_db_url_explicit_database_url_wins(tmp_path: Path, env: dict[str, str]) -> None:
+    s = load(args("--database-url", "postgresql+psycopg://u@h/db",
+                  "--data-dir", str(tmp_path)), env)
+    assert s.db_url == "postgresql+psycopg://u@h/db"
