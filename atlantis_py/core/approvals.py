@@ -1,77 +1,32 @@
-"""Approval policy: pure functions over facts (reviews, author, head SHA).
+"""Compatibility layer for the first cut of the approval policy.
 
-Kept free of I/O so every rule is a table-driven test, and so the same
-decision is made whichever path (comment, API) asks for it.
+The policy now lives in core/policy.py as pure functions over `Facts`; this
+module keeps the old `evaluate(env, reviews, author=, head_sha=)` call working
+until its callers pass Facts (with the clock, plan counts and team members).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from atlantis_py.domain.forge import Review, ReviewState
+from atlantis_py.core.policy import (
+    ApprovalDecision,
+    Facts,
+    NotCounted,
+    evaluate_approval,
+    latest_reviews,
+)
+from atlantis_py.domain.forge import Review
 from atlantis_py.domain.projects import Environment
 
-
-@dataclass(frozen=True)
-class NotCounted:
-    user: str
-    commit_sha: str
-    reason: str
+__all__ = ["ApprovalDecision", "NotCounted", "evaluate", "latest_reviews"]
 
 
-@dataclass(frozen=True)
-class ApprovalDecision:
-    environment: str
-    required: int
-    counted: tuple[tuple[str, str], ...]  # (user, commit sha)
-    not_counted: tuple[NotCounted, ...]
-    rejected_by: tuple[str, ...]
-
-    @property
-    def missing(self) -> int:
-        return max(0, self.required - len(self.counted))
-
-    @property
-    def ok(self) -> bool:
-        return self.missing == 0 and not self.rejected_by
-
-
-def latest_reviews(reviews: Sequence[Review]) -> dict[str, Review]:
-    """Each reviewer's newest review that carries a verdict; comments don't change it."""
-    latest: dict[str, Review] = {}
-    for review in reviews:
-        if review.state is ReviewState.COMMENTED:
-            continue
-        latest[review.user.lower()] = review
-    return latest
-
-
-def evaluate(env: Environment, reviews: Sequence[Review], *, author: str,
-             head_sha: str) -> ApprovalDecision:
-    """Which approvals count for `env` on `head_sha`, and whether that is enough."""
-    counted: list[tuple[str, str]] = []
-    skipped: list[NotCounted] = []
-    rejected: list[str] = []
-    allowed = {a.lower() for a in env.approvers if "/" not in a}
-    for user, review in latest_reviews(reviews).items():
-        name = review.user
-        if review.state is ReviewState.CHANGES_REQUESTED:
-            rejected.append(name)
-            continue
-        if review.state is not ReviewState.APPROVED:
-            continue
-        if user == author.lower():
-            skipped.append(NotCounted(name, review.commit_sha,
-                                      "the author cannot approve their own pull request"))
-        elif review.commit_sha != head_sha:
-            skipped.append(NotCounted(name, review.commit_sha,
-                                      "approved an older commit"))
-        elif env.approvers and user not in allowed:
-            skipped.append(NotCounted(name, review.commit_sha,
-                                      f"not an approver for {env.name}"))
-        else:
-            counted.append((name, review.commit_sha))
-    return ApprovalDecision(environment=env.name, required=env.required_approvals,
-                            counted=tuple(counted), not_counted=tuple(skipped),
-                            rejected_by=tuple(rejected))
+def evaluate(env: Environment, reviews: Sequence[Review], *, author: str, head_sha: str,
+             now: datetime | None = None) -> ApprovalDecision:
+    """evaluate_approval without plan counts or team members: teams match no one,
+    destroy rules do not apply, and the clock is read here when not given."""
+    facts = Facts(author=author, head_sha=head_sha, now=now or datetime.now(UTC),
+                  reviews=tuple(reviews))
+    return evaluate_approval(env, facts)

@@ -13,10 +13,22 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import NoReturn, TypeVar
 
 import yaml
 
+from atlantis_py.domain.policy import (
+    DAYS_FORMAT,
+    DURATION_FORMAT,
+    HOURS_FORMAT,
+    ApplyWindow,
+    DestroyRule,
+    check_timezone,
+    parse_days,
+    parse_duration,
+    parse_hours,
+)
 from atlantis_py.domain.projects import (
     DEFAULT_WORKFLOW,
     Environment,
@@ -32,6 +44,8 @@ SCHEMA_VERSION = 1
 STEP_NAMES = ("init", "validate", "plan", "apply", "env", "run")
 TERRAFORM_STEPS = ("init", "validate", "plan", "apply")
 DEFAULT_WHEN_MODIFIED: tuple[str, ...] = ("*.tf*",)
+ENVIRONMENT_KEYS = ("required_approvals", "approvers", "allow_self_approval", "approval_ttl",
+                    "review_deadline", "apply_window", "destroy_requires", "appliers")
 
 # Aliases share nodes, so a "billion laughs" file is small but expands when
 # walked; no honest workflows.yaml comes near this.
@@ -297,19 +311,82 @@ class _Validator:
         self.fail(at, f"unknown step {name!r}; allowed steps: {allowed}", at_key=True)
 
     def environment(self, name: str, value: object, path: Path) -> Environment:
-        body = self.mapping(value, path, ("required_approvals", "approvers"))
-        required = Environment(name).required_approvals
-        if "required_approvals" in body:
-            required_raw = body["required_approvals"]
-            if type(required_raw) is not int or required_raw < 0:
-                self.fail((*path, "required_approvals"),
-                          f"expected an integer >= 0, got {required_raw!r}")
-            required = required_raw
-        approvers: tuple[str, ...] = ()
-        if "approvers" in body:
-            approvers = self.strings(body["approvers"], (*path, "approvers"))
-        return Environment(name=name, required_approvals=required, approvers=approvers)
+        body = self.mapping(value, path, ENVIRONMENT_KEYS)
+        default = Environment(name)
+        window = body.get("apply_window")
+        destroy = body.get("destroy_requires")
+        return Environment(
+            name=name,
+            required_approvals=self.count(body, path, "required_approvals",
+                                          default.required_approvals),
+            approvers=self.strings(body.get("approvers", []), (*path, "approvers")),
+            allow_self_approval=self.flag(body, path, "allow_self_approval", False),
+            approval_ttl=self.duration(body, path, "approval_ttl"),
+            review_deadline=self.duration(body, path, "review_deadline"),
+            apply_window=None if window is None else self.window(window,
+                                                                 (*path, "apply_window")),
+            destroy_requires=None if destroy is None else self.destroy(
+                destroy, (*path, "destroy_requires")),
+            appliers=self.strings(body.get("appliers", []), (*path, "appliers")),
+        )
 
+    def count(self, body: Mapping[str, object], path: Path, key: str, default: int) -> int:
+        raw = body.get(key, default)
+        if type(raw) is not int or raw < 0:
+            self.fail((*path, key), f"expected an integer >= 0, got {raw!r}")
+        return raw
+
+    def flag(self, body: Mapping[str, object], path: Path, key: str, default: bool) -> bool:
+        raw = body.get(key, default)
+        if not isinstance(raw, bool):
+            self.fail((*path, key), f"expected true or false, got {_kind(raw)}")
+        return raw
+
+    def parsed(self, value: object, path: Path, parse: Callable[[str], _T], form: str) -> _T:
+        """A string in one of the policy text forms; ValueError becomes a located error."""
+        if not isinstance(value, str):
+            self.fail(path, f"expected {form}, got {_kind(value)}")
+        try:
+            return parse(value)
+        except ValueError as e:
+            self.fail(path, str(e))
+
+    def duration(self, body: Mapping[str, object], path: Path, key: str) -> timedelta | None:
+        if body.get(key) is None:
+            return None
+        return self.parsed(body[key], (*path, key), parse_duration, DURATION_FORMAT)
+
+    def window(self, value: object, path: Path) -> ApplyWindow:
+        body = self.mapping(value, path, ("days", "hours", "timezone"))
+        if not body:
+            self.fail(path, "give at least one of days, hours, timezone")
+        window = ApplyWindow()
+        days, (start, end), zone = window.weekdays, (window.start, window.end), window.timezone
+        if "days" in body:
+            raw, at = body["days"], (*path, "days")
+            if isinstance(raw, list):
+                try:
+                    days = parse_days(self.strings(raw, at))
+                except ValueError as e:
+                    self.fail(at, str(e))
+            else:
+                days = self.parsed(raw, at, parse_days, DAYS_FORMAT)
+        if "hours" in body:
+            start, end = self.parsed(body["hours"], (*path, "hours"), parse_hours, HOURS_FORMAT)
+        if "timezone" in body:
+            zone = self.parsed(body["timezone"], (*path, "timezone"), check_timezone,
+                               "an IANA time zone name such as 'Europe/Berlin'")
+        return ApplyWindow(weekdays=days, start=start, end=end, timezone=zone)
+
+    def destroy(self, value: object, path: Path) -> DestroyRule:
+        body = self.mapping(value, path, ("required_approvals", "approvers"))
+        if not body:
+            self.fail(path, "give required_approvals, approvers or both")
+        required = self.count(body, path, "required_approvals", 0) \
+            if "required_approvals" in body else None
+        return DestroyRule(required_approvals=required,
+                           approvers=self.strings(body.get("approvers", []),
+                                                  (*path, "approvers")))
 
 
 def _kind(value: object) -> str:

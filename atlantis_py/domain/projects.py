@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from atlantis_py.domain.policy import ApplyWindow, DestroyRule
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,20 @@ DEFAULT_WORKFLOW = Workflow(
 
 @dataclass(frozen=True)
 class Environment:
+    """An approval policy, as read from the base branch's workflows.yaml.
+    `approvers` and `appliers` hold user names and "org/team" teams; empty
+    approvers means anyone but the author, empty appliers means the approvers
+    plus the author. Durations of None mean "no limit"."""
+
     name: str
     required_approvals: int = 1
-    approvers: tuple[str, ...] = ()  # empty: anyone but the author
+    approvers: tuple[str, ...] = ()
+    allow_self_approval: bool = False
+    approval_ttl: timedelta | None = None
+    review_deadline: timedelta | None = None
+    apply_window: ApplyWindow | None = None
+    destroy_requires: DestroyRule | None = None
+    appliers: tuple[str, ...] = ()
 
 
 DEFAULT_ENVIRONMENT = Environment(name="default")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
 from atlantis_py.core.repo_config import load_default_config, parse_repo_config
+from atlantis_py.domain.policy import ApplyWindow, DestroyRule
 from atlantis_py.domain.projects import (
     DEFAULT_WORKFLOW,
     Environment,
@@ -95,7 +97,68 @@ def test_documented_example_at_repo_root_parses() -> None:
     assert config.explicit
     assert [p.name for p in config.projects] == ["network", "modules_vpc-staging"]
     assert set(config.workflows) == {"custom"}
-    assert set(config.environments) == {"production"}
+    assert config.environments == {"production": Environment(
+        "production", 2, ("alice", "bob", "acme/platform"), allow_self_approval=False,
+        approval_ttl=timedelta(days=2), review_deadline=timedelta(days=7),
+        apply_window=ApplyWindow((0, 1, 2, 3, 4), time(9), time(17), "Europe/Berlin"),
+        destroy_requires=DestroyRule(3, ("acme/sre",)),
+        appliers=("alice", "bob", "acme/platform", "acme/sre"))}
+
+
+def test_policy_keys_left_out_mean_no_limit() -> None:
+    env = parse_repo_config("version: 1\nenvironments:\n  dev: {}\n").environments["dev"]
+    assert env == Environment("dev")
+    assert (env.allow_self_approval, env.approval_ttl, env.review_deadline, env.apply_window,
+            env.destroy_requires, env.appliers) == (False, None, None, None, None, ())
+
+
+def _env(body: str) -> Environment:
+    return parse_repo_config(f"version: 1\nenvironments:\n  e: {body}\n").environments["e"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("30m", timedelta(minutes=30), id="minutes"),
+    pytest.param("4h", timedelta(hours=4), id="hours"),
+    pytest.param("2d", timedelta(days=2), id="days"),
+    pytest.param("1h30m", timedelta(hours=1, minutes=30), id="hours-and-minutes"),
+    pytest.param("1d2h3m", timedelta(days=1, hours=2, minutes=3), id="all-units"),
+    pytest.param("90m", timedelta(minutes=90), id="minutes-over-an-hour"),
+])
+def test_durations(text: str, expected: timedelta) -> None:
+    env = _env(f"{{approval_ttl: '{text}', review_deadline: {text}}}")
+    assert (env.approval_ttl, env.review_deadline) == (expected, expected)
+
+
+@pytest.mark.parametrize(("window", "expected"), [
+    pytest.param("{days: mon-fri, hours: '09:00-17:00', timezone: Europe/Berlin}",
+                 ApplyWindow((0, 1, 2, 3, 4), time(9), time(17), "Europe/Berlin"), id="full"),
+    pytest.param("{days: [mon, Wed, friday]}", ApplyWindow((0, 2, 4)), id="day-list"),
+    pytest.param("{days: 'sat,sun'}", ApplyWindow((5, 6)), id="comma-string"),
+    pytest.param("{days: [mon, thu-fri]}", ApplyWindow((0, 3, 4)), id="list-with-range"),
+    pytest.param("{days: fri-mon}", ApplyWindow((0, 4, 5, 6)), id="range-wraps-the-week"),
+    pytest.param("{hours: '22:00-02:00'}", ApplyWindow(start=time(22), end=time(2)),
+                 id="crosses-midnight"),
+    pytest.param("{hours: '00:00-24:00'}", ApplyWindow(), id="whole-day"),
+    pytest.param("{timezone: America/New_York}", ApplyWindow(timezone="America/New_York"),
+                 id="zone-only"),
+])
+def test_apply_window(window: str, expected: ApplyWindow) -> None:
+    assert _env(f"{{apply_window: {window}}}").apply_window == expected
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    pytest.param("{required_approvals: 2, approvers: [alice, acme/sre]}",
+                 DestroyRule(2, ("alice", "acme/sre")), id="both"),
+    pytest.param("{required_approvals: 3}", DestroyRule(3, ()), id="count-only"),
+    pytest.param("{approvers: [acme/sre]}", DestroyRule(None, ("acme/sre",)), id="names-only"),
+])
+def test_destroy_requires(body: str, expected: DestroyRule) -> None:
+    assert _env(f"{{destroy_requires: {body}}}").destroy_requires == expected
+
+
+def test_self_approval_and_appliers() -> None:
+    env = _env("{allow_self_approval: true, appliers: [carol, acme/ops]}")
+    assert (env.allow_self_approval, env.appliers) == (True, ("carol", "acme/ops"))
 
 
 @pytest.mark.parametrize(
@@ -134,6 +197,8 @@ def test_anchors_and_merge_keys_work() -> None:
     assert [(p.dir, p.workspace, p.autoplan) for p in config.projects] == [
         ("a", "default", False), ("a", "two", False)]
 
+
+PROD = "version: 1\nenvironments:\n  prod:\n"
 
 # (yaml text, line, key path, words the message must contain)
 ERRORS: list[tuple[str, int | None, str, str]] = [
@@ -232,14 +297,68 @@ ERRORS: list[tuple[str, int | None, str, str]] = [
      "environments.prod.required_approvals", "integer >= 0, got 'two'"),
     ("version: 1\nenvironments:\n  prod: {required_approvals: true}\n", 3,
      "environments.prod.required_approvals", "integer >= 0, got True"),
-    ("version: 1\nenvironments:\n  prod:\n    approvers: alice\n", 4,
+    (PROD + "    approvers: alice\n", 4,
      "environments.prod.approvers", "expected a list, got a string"),
-    ("version: 1\nenvironments:\n  prod:\n    approvers: [alice, 7]\n", 4,
+    (PROD + "    approvers: [alice, 7]\n", 4,
      "environments.prod.approvers[1]", "expected a string, got an integer"),
-    ("version: 1\nenvironments:\n  prod:\n    approvals: 2\n", 4, "environments.prod.approvals",
+    (PROD + "    approvals: 2\n", 4, "environments.prod.approvals",
      "allowed keys: required_approvals, approvers"),
     ("version: 1\nenvironments:\n  prod: 2\n", 3, "environments.prod",
      "expected a mapping, got an integer"),
+    # environment policy keys
+    (PROD + "    allow_self_approval: 'no'\n", 4, "environments.prod.allow_self_approval",
+     "expected true or false, got a string"),
+    (PROD + "    approval_ttl: 30\n", 4, "environments.prod.approval_ttl",
+     ('expected a duration like "30m", "4h", "2d" or "1h30m" (days, hours, minutes), '
+      "got an integer")),
+    (PROD + "    approval_ttl: 30s\n", 4, "environments.prod.approval_ttl",
+     "'30s' is not a duration like \"30m\""),
+    (PROD + "    approval_ttl: 30m1h\n", 4, "environments.prod.approval_ttl",
+     "'30m1h' is not a duration"),
+    (PROD + "    approval_ttl: 1.5h\n", 4, "environments.prod.approval_ttl",
+     "'1.5h' is not a duration"),
+    (PROD + "    review_deadline: 0m\n", 4, "environments.prod.review_deadline",
+     "'0m' is zero"),
+    (PROD + "    review_deadline: ''\n", 4, "environments.prod.review_deadline",
+     "'' is not a duration"),
+    (PROD + "    apply_window: mon-fri\n", 4, "environments.prod.apply_window",
+     "expected a mapping, got a string"),
+    (PROD + "    apply_window: {}\n", 4, "environments.prod.apply_window",
+     "give at least one of days, hours, timezone"),
+    (PROD + "    apply_window:\n      day: mon\n", 5, "environments.prod.apply_window.day",
+     "unknown key 'day'; allowed keys: days, hours, timezone"),
+    (PROD + "    apply_window:\n      days: [mon, funday]\n", 5,
+     "environments.prod.apply_window.days", "'funday' is not a day; use day names"),
+    (PROD + "    apply_window:\n      days: mon-tue-wed\n", 5,
+     "environments.prod.apply_window.days", "'mon-tue-wed' is not day names"),
+    (PROD + "    apply_window:\n      days: [mon, 3]\n", 5,
+     "environments.prod.apply_window.days[1]", "expected a string, got an integer"),
+    (PROD + "    apply_window:\n      days: []\n", 5,
+     "environments.prod.apply_window.days", "no days given"),
+    (PROD + "    apply_window:\n      hours: 9-17\n", 5,
+     "environments.prod.apply_window.hours", "'9-17' is not \"HH:MM-HH:MM\""),
+    (PROD + "    apply_window:\n      hours: '09:00-25:00'\n", 5,
+     "environments.prod.apply_window.hours", "not a valid time range"),
+    (PROD + "    apply_window:\n      hours: 900\n", 5,
+     "environments.prod.apply_window.hours", "expected \"HH:MM-HH:MM\"", ),
+    (PROD + "    apply_window:\n      timezone: Mars/Olympus\n", 5,
+     "environments.prod.apply_window.timezone", "unknown time zone 'Mars/Olympus'"),
+    (PROD + "    apply_window:\n      timezone: ../../etc/passwd\n", 5,
+     "environments.prod.apply_window.timezone", "unknown time zone"),
+    (PROD + "    destroy_requires: 2\n", 4, "environments.prod.destroy_requires",
+     "expected a mapping, got an integer"),
+    (PROD + "    destroy_requires: {}\n", 4, "environments.prod.destroy_requires",
+     "give required_approvals, approvers or both"),
+    (PROD + "    destroy_requires: {required_approvals: many}\n", 4,
+     "environments.prod.destroy_requires.required_approvals", "integer >= 0, got 'many'"),
+    (PROD + "    destroy_requires:\n      approvers: dave\n", 5,
+     "environments.prod.destroy_requires.approvers", "expected a list, got a string"),
+    (PROD + "    destroy_requires: {approves: [dave]}\n", 4,
+     "environments.prod.destroy_requires.approves",
+     "allowed keys: required_approvals, approvers"),
+    (PROD + "    appliers: carol\n", 4, "environments.prod.appliers",
+     "expected a list, got a string"),
+    (PROD + "    appliers: ['']\n", 4, "environments.prod.appliers[0]", "must not be empty"),
 ]
 
 
