@@ -13,6 +13,7 @@ from flask import Flask
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.jobs.handler import WebhookJobs
+from atlantis_py.jobs.lifecycle import Lifecycle
 from atlantis_py.jobs.queue import JobQueue
 from atlantis_py.jobs.services import Services
 from atlantis_py.jobs.worker import WorkerPool
@@ -25,6 +26,9 @@ from atlantis_py.store.db import Database
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.locks import LockStore
 from atlantis_py.store.pulls import PullStore
+from atlantis_py.store.reviews import ReviewStore
+from atlantis_py.store.tokens import TokenStore
+from atlantis_py.web.api import api_blueprint
 from atlantis_py.web.health import health_blueprint
 from atlantis_py.web.webhooks import webhooks_blueprint
 
@@ -42,6 +46,7 @@ class Service:
     workers: WorkerPool
     services: Services
     jobs: JobStore
+    lifecycle: Lifecycle
     _started: bool = False
 
     def start(self) -> None:
@@ -89,6 +94,8 @@ def create_service(settings: Settings) -> Service:
         terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache),
         pulls=pulls,
         locks=LockStore(db),
+        reviews=ReviewStore(db),
+        audit=audit,
         ipr=IPRMachine(pulls, audit),
         renderer=Renderer(),
         pool=ThreadPoolExecutor(settings.parallel_pool_size, thread_name_prefix="atlantis-plan"),
@@ -99,12 +106,14 @@ def create_service(settings: Settings) -> Service:
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs)
-    workers = WorkerPool(queue, WebhookJobs(services), settings.worker_threads)
+    lifecycle = Lifecycle(services, queue)
+    workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads)
     flask = Flask("atlantis_py")
     flask.register_blueprint(webhooks_blueprint(list(verifiers.values()), queue))
     flask.register_blueprint(health_blueprint(jobs.pending_count))
+    flask.register_blueprint(api_blueprint(lifecycle, TokenStore(db).owner))
     return Service(settings=settings, flask=flask, db=db, queue=queue, workers=workers,
-                   services=services, jobs=jobs)
+                   services=services, jobs=jobs, lifecycle=lifecycle)
 
 
 class HTTPServer:

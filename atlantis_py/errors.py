@@ -44,3 +44,19 @@ class LockHeld(AtlantisError):
 
 class WorkspaceError(AtlantisError):
     """git could not fetch or check out the requested commit."""
+
+
+class NotFound(AtlantisError):
+    """The thing asked for does not exist."""
+
+
+class Conflict(AtlantisError):
+    """The request is valid but the current state does not allow it."""
+
+
+class Forbidden(AtlantisError):
+    """The caller is known but not allowed to do this."""
+
+
+class Invalid(AtlantisError):
+    """The request's content is malformed or incomplete."""

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 S = IPRState
 ALLOWED: dict[IPRState, frozenset[IPRState]] = {
-    S.PENDING: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED, S.FAILED, S.DEPLOYED}),
+    S.PENDING: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED}),
     S.APPROVED: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.DEPLOYED, S.FAILED,
                            S.CANCELLED}),
     S.REJECTED: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED}),
@@ -46,17 +46,25 @@ class IPRMachine:
         self.audit = audit
 
     def move(self, t: Transition, *, open: bool | None = None) -> None:
-        current = t.pull.state
-        if t.target not in ALLOWED[current]:
-            raise IllegalTransition(current, t.target, t.reason)
-        self.pulls.set_state(t.pull.id, t.target, open=open)
-        self.audit.record(pull_id=t.pull.id, forge=t.pull.forge, repo=t.pull.repo,
-                          pull_number=t.pull.number, actor=t.actor,
-                          action=f"state:{t.target.value}", head_sha=t.pull.head_sha,
-                          project=t.project,
-                          detail=f"{current.value} -> {t.target.value}: {t.reason}")
-        log.info("%s#%d %s -> %s (%s)", t.pull.repo, t.pull.number, current.value,
+        """Change the state, judged against the stored state (not the caller's copy),
+        with its audit event in the same transaction."""
+        allowed_from = frozenset(s for s, targets in ALLOWED.items() if t.target in targets)
+        before, done = self.pulls.transition(t.pull.id, t.target, allowed_from, actor=t.actor,
+                                             reason=t.reason, project=t.project, open=open)
+        if not done:
+            raise IllegalTransition(before, t.target, t.reason)
+        log.info("%s#%d %s -> %s (%s)", t.pull.repo, t.pull.number, before.value,
                  t.target.value, t.reason)
+
+    def try_move(self, t: Transition, *, open: bool | None = None) -> bool:
+        """move(), but a refused transition is logged instead of raised: for
+        reactions to forge events, where the IPR may already have moved on."""
+        try:
+            self.move(t, open=open)
+        except IllegalTransition as err:
+            log.info("%s#%d: %s", t.pull.repo, t.pull.number, err)
+            return False
+        return True
 
     def note(self, pull: PullRecord, actor: str, action: str, *, project: str = "",
              detail: str = "") -> None:

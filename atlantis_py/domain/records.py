@@ -53,6 +53,11 @@ class PullRecord:
     clone_url: str
     state: IPRState
     open: bool
+    description: str = ""
+    base_config: str = ""
+    pending_since: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class RunRecord:
     plan_path: str
     actor: str
     finished_at: datetime | None
+    environment: str = "default"
 
 
 @dataclass(frozen=True)
@@ -95,3 +101,19 @@ class AuditEvent:
     project: str
     at: datetime
     detail: str
+
+
+class Role(str, Enum):
+    VIEWER = "viewer"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+    def allows(self, needed: Role) -> bool:
+        order = [Role.VIEWER, Role.REVIEWER, Role.ADMIN]
+        return order.index(self) >= order.index(needed)
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    user: str
+    role: Role

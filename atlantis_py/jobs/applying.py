@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from atlantis_py.core.approvals import ApprovalDecision, evaluate
+from atlantis_py.core.approvals import ApprovalDecision
 from atlantis_py.core.ipr import Transition
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.events import PullRequest
@@ -15,6 +15,7 @@ from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
+from atlantis_py.jobs.gate import all_reviews, decisions
 from atlantis_py.jobs.planning import base_config, post_comment, read_config
 from atlantis_py.jobs.services import Services
 from atlantis_py.runner.workflow import run_apply
@@ -30,16 +31,6 @@ def wanted(run: RunRecord, command: Command) -> bool:
     if command.dir is not None:
         return run.dir == command.dir and run.workspace == (command.workspace or "default")
     return True
-
-
-def environment_of(run: RunRecord, head: RepoConfig, base: RepoConfig) -> str:
-    """The base branch decides which environment an existing project belongs to,
-    so a PR cannot move its project into a laxer one."""
-    for config in (base, head):
-        for p in config.projects:
-            if p.dir == run.dir and p.workspace == run.workspace:
-                return p.environment
-    return "default"
 
 
 def project_for(run: RunRecord, head: RepoConfig) -> Project:
@@ -124,10 +115,9 @@ class Applier:
     def _check_approvals(self, pull: PullRequest, record: PullRecord,
                          plans: Sequence[RunRecord], head_cfg: RepoConfig,
                          base_cfg: RepoConfig) -> ApprovalDecision | None:
-        reviews = self.svc.forges[pull.repo.forge].reviews(pull.repo.full_name, pull.number)
-        for name in sorted({environment_of(r, head_cfg, base_cfg) for r in plans}):
-            env = base_cfg.environment_for(Project(name="", dir=".", environment=name))
-            decision = evaluate(env, reviews, author=pull.author, head_sha=pull.head_sha)
+        reviews = all_reviews(self.svc, record)
+        for decision in decisions(base_cfg, plans, reviews, author=pull.author,
+                                  head_sha=pull.head_sha):
             if not decision.ok:
                 return decision
         return None

@@ -16,10 +16,17 @@ from atlantis_py.core.dispatch import (
     route,
 )
 from atlantis_py.core.ipr import Transition
-from atlantis_py.domain.commands import CommandName
-from atlantis_py.domain.events import CommentEvent, Event, PullAction, PullRequestEvent
+from atlantis_py.domain.commands import Command, CommandName
+from atlantis_py.domain.events import (
+    CommentEvent,
+    Event,
+    PullAction,
+    PullRequest,
+    PullRequestEvent,
+)
 from atlantis_py.domain.records import IPRState, Job, PullRecord
 from atlantis_py.jobs.applying import Applier
+from atlantis_py.jobs.lifecycle import API_JOB, Lifecycle
 from atlantis_py.jobs.planning import Planner, post_comment
 from atlantis_py.jobs.services import Services
 
@@ -34,19 +41,25 @@ def webhook_payload(forge: str, event_type: str, body: bytes) -> str:
 
 
 class WebhookJobs:
-    """The JobHandler for webhook jobs."""
+    """The JobHandler for webhook jobs and for work the API queued."""
 
-    def __init__(self, svc: Services) -> None:
+    def __init__(self, svc: Services, lifecycle: Lifecycle) -> None:
         self.svc = svc
+        self.lifecycle = lifecycle
         self.planner = Planner(svc)
         self.applier = Applier(svc)
 
     def _event(self, job: Job) -> Event | None:
         data = json.loads(job.payload)
+        if job.kind == API_JOB:
+            return None
         verifier = self.svc.verifiers[data["forge"]]
         return verifier.parse(data["event_type"], data["body"].encode("utf-8"))
 
     def run(self, job: Job) -> None:
+        if job.kind == API_JOB:
+            self._api(job)
+            return
         event = self._event(job)
         if event is None:
             return
@@ -68,6 +81,33 @@ class WebhookJobs:
         elif isinstance(action, RecordReview):
             self._review(action)
 
+    def _api(self, job: Job) -> None:
+        """Work queued by the REST API: plan a new IPR, or deploy an approved one."""
+        data = json.loads(job.payload)
+        forge = self.svc.forges[data["forge"]]
+        pull = forge.pull_request(data["repo"], int(data["number"]))
+        if data["op"] == "autoplan":
+            if self._planned(pull):
+                return
+            self.planner.plan(pull, data["actor"], None)
+            self._refresh(pull, data["actor"], "planned")
+        elif data["op"] == "apply":
+            self.applier.apply(pull, data["actor"], Command(CommandName.APPLY))
+
+    def _planned(self, pull: PullRequest) -> bool:
+        """Whether this head was already planned while open (the API's create and
+        the forge's own "opened" webhook both ask for the first plan)."""
+        record = self.svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
+        if record is None or not record.open:
+            return False
+        return any(r.head_sha == pull.head_sha
+                   for r in self.svc.pulls.latest_runs(record.id, "plan").values())
+
+    def _refresh(self, pull: PullRequest, actor: str, reason: str) -> None:
+        record = self.svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
+        if record is not None:
+            self.lifecycle.refresh(record.id, actor, reason)
+
     def _autoplan(self, event: PullRequestEvent) -> None:
         svc = self.svc
         pull = event.pull
@@ -83,7 +123,10 @@ class WebhookJobs:
                              open=True)
         elif before is None:
             svc.ipr.note(record, event.sender, "opened", detail=pull.title)
+        elif event.action is PullAction.OPENED and self._planned(pull):
+            return
         self.planner.plan(pull, event.sender, None)
+        self._refresh(pull, event.sender, "planned")
 
     def _cleanup(self, event: PullRequestEvent) -> None:
         svc = self.svc
@@ -126,19 +169,15 @@ class WebhookJobs:
             post_comment(svc, ev.repo.forge, repo, number, svc.renderer.unlocked(count))
         elif command.name is CommandName.PLAN:
             self.planner.plan(pull, ev.author, command)
+            self._refresh(pull, ev.author, "planned")
         elif command.name is CommandName.APPLY:
             self.applier.apply(pull, ev.author, command)
 
     def _review(self, action: RecordReview) -> None:
-        svc = self.svc
         ev = action.event
-        record = svc.pulls.upsert(ev.pull)
-        svc.ipr.note(record, ev.reviewer, f"review:{ev.state}")
-        target = {"changes_requested": IPRState.REJECTED}.get(ev.state)
-        if target is None and record.state is IPRState.REJECTED:
-            target = IPRState.PENDING
-        if target is not None and target is not record.state:
-            svc.ipr.move(Transition(record, target, ev.reviewer, f"review {ev.state}"))
+        record = self.svc.pulls.upsert(ev.pull)
+        self.svc.ipr.note(record, ev.reviewer, f"review:{ev.state}")
+        self.lifecycle.refresh(record.id, ev.reviewer, f"review {ev.state} by {ev.reviewer}")
 
     def interrupted(self, job: Job) -> bool:
         """An apply cut short is never re-run: the IPR becomes FAILED, the lock stays."""

@@ -35,12 +35,29 @@ def read_config(tree: Path) -> RepoConfig:
     return parse_repo_config(path.read_text(encoding="utf-8", errors="replace"))
 
 
-def base_config(svc: Services, pull: PullRequest) -> RepoConfig:
+def base_config_text(svc: Services, pull: PullRequest) -> str:
+    return svc.workspaces.read_file(pull.repo, pull.base_ref, REPO_CONFIG_FILE) or ""
+
+
+def parse_base_config(text: str, base_ref: str) -> RepoConfig:
     """workflows.yaml as the base branch has it: the rules a PR is judged by."""
-    text = svc.workspaces.read_file(pull.repo, pull.base_ref, REPO_CONFIG_FILE)
-    if text is None:
+    if not text:
         return load_default_config()
-    return parse_repo_config(text, f"{REPO_CONFIG_FILE} (base branch {pull.base_ref})")
+    return parse_repo_config(text, f"{REPO_CONFIG_FILE} (base branch {base_ref})")
+
+
+def base_config(svc: Services, pull: PullRequest) -> RepoConfig:
+    return parse_base_config(base_config_text(svc, pull), pull.base_ref)
+
+
+def environment_of(dir: str, workspace: str, head: RepoConfig, base: RepoConfig) -> str:
+    """The base branch decides which environment an existing project belongs to,
+    so a PR cannot move its project into a laxer one."""
+    for config in (base, head):
+        for p in config.projects:
+            if p.dir == dir and p.workspace == workspace:
+                return p.environment
+    return "default"
 
 
 def plan_status(results: Sequence[ProjectResult]) -> tuple[StatusState, str]:
@@ -96,13 +113,15 @@ class Planner:
         with svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env) as tree:
             try:
                 config = read_config(tree)
-                base_config(svc, pull)  # a broken base config must not go unnoticed
+                base_text = base_config_text(svc, pull)
+                base = parse_base_config(base_text, pull.base_ref)
             except RepoConfigError as err:
                 forge.post_comment(repo, pull.number, svc.renderer.config_error(err))
                 forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.FAILURE,
                                  f"{err.file} is invalid (line {err.line})")
                 svc.ipr.note(record, actor, "config_error", detail=str(err))
                 return
+            svc.pulls.set_details(record.id, base_config=base_text)
             changed = [f.path for f in forge.changed_files(repo, pull.number)]
             selection = select_projects(config, tree, changed, command)
             if selection.problem:
@@ -118,12 +137,15 @@ class Planner:
             forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.PENDING,
                              f"planning {len(selection.projects)} projects")
             extra = command.extra_args if command else ()
-            results = self._run_all(record, pull, config, tree, selection.projects, extra, actor)
+            envs = {(p.dir, p.workspace): environment_of(p.dir, p.workspace, config, base)
+                    for p in selection.projects}
+            results = self._run_all(record, pull, config, tree, selection.projects, extra, actor,
+                                    envs)
         self._report(pull, results)
 
     def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig, tree: Path,
                  projects: Sequence[Project], extra: Sequence[str],
-                 actor: str) -> list[ProjectResult]:
+                 actor: str, envs: dict[tuple[str, str], str]) -> list[ProjectResult]:
         """Dirs plan in parallel (up to the pool size); workspaces of one dir in turn,
         since they share its .terraform folder."""
         by_dir: dict[str, list[Project]] = defaultdict(list)
@@ -131,7 +153,8 @@ class Planner:
             by_dir[p.dir].append(p)
 
         def run_dir(group: list[Project]) -> list[ProjectResult]:
-            return [self._plan_one(record, pull, config, tree, p, extra, actor) for p in group]
+            return [self._plan_one(record, pull, config, tree, p, extra, actor,
+                                   envs[(p.dir, p.workspace)]) for p in group]
 
         futures = [self.svc.pool.submit(contextvars.copy_context().run, run_dir, group)
                    for group in by_dir.values()]
@@ -142,7 +165,8 @@ class Planner:
         return [done[p.name] for p in projects]
 
     def _plan_one(self, record: PullRecord, pull: PullRequest, config: RepoConfig, tree: Path,
-                  project: Project, extra: Sequence[str], actor: str) -> ProjectResult:
+                  project: Project, extra: Sequence[str], actor: str,
+                  environment: str) -> ProjectResult:
         svc = self.svc
         lock = svc.locks.acquire(pull.repo.forge, pull.repo.full_name, project.dir,
                                  project.workspace, record.id, pull.number, project.name)
@@ -157,7 +181,7 @@ class Planner:
                                   pull.head_sha, project.dir, project.workspace)
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         run_id = svc.pulls.start_run(record.id, project.name, project.dir, project.workspace,
-                                     "plan", pull.head_sha, actor, str(plan_file))
+                                     "plan", pull.head_sha, actor, str(plan_file), environment)
         try:
             result = run_plan(project, config.workflow_for(project), tree, plan_file,
                               svc.terraform, extra_args=extra,

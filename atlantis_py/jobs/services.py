@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from atlantis_py.core.ipr import IPRMachine
-from atlantis_py.core.ports import Locks, Pulls
+from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.report.render import Renderer
 from atlantis_py.runner.terraform import Terraform
@@ -24,6 +25,8 @@ class Services:
     terraform: Terraform
     pulls: Pulls
     locks: Locks
+    reviews: Reviews
+    audit: Audit
     ipr: IPRMachine
     renderer: Renderer
     pool: ThreadPoolExecutor
@@ -31,6 +34,7 @@ class Services:
     bot_user: str
     allow_custom_steps: bool
     repo_allowed: Callable[[str], bool]
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def plan_file(self, forge: str, repo: str, number: int, sha: str, dir: str,
                   workspace: str) -> Path:

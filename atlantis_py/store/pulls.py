@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import PlanCounts, ProjectResult
 from atlantis_py.store.db import Database, utcnow
-from atlantis_py.store.tables import PullRow, RunRow
+from atlantis_py.store.tables import AuditRow, PullRow, RunRow
 
 
 def _pull(row: PullRow) -> PullRecord:
     return PullRecord(id=row.id, forge=row.forge, repo=row.repo, number=row.number,
                       author=row.author, head_sha=row.head_sha, head_ref=row.head_ref,
                       base_ref=row.base_ref, title=row.title, clone_url=row.clone_url,
-                      state=IPRState(row.state), open=row.open)
+                      state=IPRState(row.state), open=row.open,
+                      description=row.description or "", base_config=row.base_config or "",
+                      pending_since=row.pending_since, created_at=row.created_at,
+                      updated_at=row.updated_at)
 
 
 def _run(row: RunRow) -> RunRecord:
@@ -26,7 +31,8 @@ def _run(row: RunRow) -> RunRecord:
     return RunRecord(id=row.id, pull_id=row.pull_id, project=row.project, dir=row.dir,
                      workspace=row.workspace, command=row.command, head_sha=row.head_sha,
                      status=row.status, output=row.output, error=row.error, counts=counts,
-                     plan_path=row.plan_path, actor=row.actor, finished_at=row.finished_at)
+                     plan_path=row.plan_path, actor=row.actor, finished_at=row.finished_at,
+                     environment=row.environment or "default")
 
 
 class PullStore:
@@ -43,7 +49,8 @@ class PullStore:
             if row is None:
                 row = PullRow(forge=pull.repo.forge, repo=pull.repo.full_name,
                               number=pull.number, state=IPRState.PENDING.value, open=True,
-                              created_at=now)
+                              created_at=now, pending_since=now, description="",
+                              base_config="")
                 s.add(row)
             row.author = pull.author or row.author or ""
             row.title = pull.title or row.title or ""
@@ -71,22 +78,88 @@ class PullStore:
             row = s.get(PullRow, pull_id)
             if row is None:
                 return
+            if state is IPRState.PENDING and row.state != IPRState.PENDING.value:
+                row.pending_since = utcnow()
+            elif state is not IPRState.PENDING:
+                row.pending_since = None
             row.state = state.value
             if open is not None:
                 row.open = open
             row.updated_at = utcnow()
+
+    def transition(self, pull_id: int, target: IPRState, allowed_from: frozenset[IPRState], *,
+                   actor: str, reason: str, project: str = "",
+                   open: bool | None = None) -> tuple[IPRState, bool]:
+        """Compare-and-set of the state plus its audit event, in one transaction.
+        Returns (state before, whether it changed); refused when the stored state is
+        not in `allowed_from`, whatever the caller last saw."""
+        with self.db.session() as s:
+            row = s.get(PullRow, pull_id, with_for_update=not self.db.is_sqlite)
+            if row is None:
+                raise LookupError(f"no pull request with id {pull_id}")
+            before = IPRState(row.state)
+            if before not in allowed_from:
+                return before, False
+            now = utcnow()
+            if target is IPRState.PENDING and before is not IPRState.PENDING:
+                row.pending_since = now
+            elif target is not IPRState.PENDING:
+                row.pending_since = None
+            row.state = target.value
+            if open is not None:
+                row.open = open
+            row.updated_at = now
+            s.add(AuditRow(pull_id=row.id, forge=row.forge, repo=row.repo,
+                           pull_number=row.number, actor=actor,
+                           action=f"state:{target.value}", head_sha=row.head_sha,
+                           project=project, at=now,
+                           detail=f"{before.value} -> {target.value}: {reason}"))
+            return before, True
+
+    def set_details(self, pull_id: int, *, base_config: str | None = None,
+                    description: str | None = None) -> None:
+        with self.db.session() as s:
+            row = s.get(PullRow, pull_id)
+            if row is None:
+                return
+            if base_config is not None:
+                row.base_config = base_config
+            if description is not None:
+                row.description = description
+
+    def search(self, *, state: IPRState | None = None, repo: str | None = None,
+               offset: int = 0, limit: int = 50) -> tuple[list[PullRecord], int]:
+        """A page of pull requests, newest first, and the total matching."""
+        with self.db.session() as s:
+            q = select(PullRow)
+            if state is not None:
+                q = q.where(PullRow.state == state.value)
+            if repo:
+                q = q.where(PullRow.repo == repo)
+            total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+            rows = s.scalars(q.order_by(PullRow.id.desc()).offset(offset).limit(limit)).all()
+            return [_pull(r) for r in rows], total
+
+    def pending_since_before(self, cutoff: datetime) -> list[PullRecord]:
+        with self.db.session() as s:
+            rows = s.scalars(select(PullRow).where(
+                PullRow.state == IPRState.PENDING.value, PullRow.open.is_(True),
+                PullRow.pending_since < cutoff)).all()
+            return [_pull(r) for r in rows]
 
     def count(self) -> int:
         with self.db.session() as s:
             return int(s.scalar(select(func.count(PullRow.id))) or 0)
 
     def start_run(self, pull_id: int, project: str, dir: str, workspace: str, command: str,
-                  head_sha: str, actor: str, plan_path: str = "") -> int:
+                  head_sha: str, actor: str, plan_path: str = "",
+                  environment: str = "default") -> int:
         """A run row written before terraform starts, so a crash leaves a trace."""
         with self.db.session() as s:
             row = RunRow(pull_id=pull_id, project=project, dir=dir, workspace=workspace,
                          command=command, head_sha=head_sha, status="running", output="",
-                         error=None, plan_path=plan_path, actor=actor, started_at=utcnow())
+                         error=None, plan_path=plan_path, actor=actor, started_at=utcnow(),
+                         environment=environment)
             s.add(row)
             s.flush()
             return row.id

@@ -60,6 +60,9 @@ class PullRow(Base):
     open: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    description: Mapped[str] = mapped_column(Text, default="")
+    base_config: Mapped[str] = mapped_column(Text, default="")
+    pending_since: Mapped[datetime | None]
 
 
 class RunRow(Base):
@@ -84,6 +87,7 @@ class RunRow(Base):
     actor: Mapped[str] = mapped_column(String(255), default="")
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    environment: Mapped[str] = mapped_column(String(255), default="default")
 
 
 class LockRow(Base):
@@ -116,3 +120,29 @@ class AuditRow(Base):
     project: Mapped[str] = mapped_column(String(255), default="")
     at: Mapped[datetime]
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReviewRow(Base):
+    """Reviews given through the API or CLI; forge reviews stay on the forge."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_pull", "pull_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pull_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id"))
+    user: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(32))
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class TokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(default=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,6 +74,39 @@ class World:
                                       self.fake.review_payload(pull, user, "approved"))
         assert status == 202
         self.settle()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http.port}"
+
+    def token(self, user: str, role: str) -> str:
+        from atlantis_py.domain.records import Role
+        from atlantis_py.store.tokens import TokenStore
+
+        return TokenStore(self.service.db).create(user, Role(role))
+
+    def api(self, method: str, path: str, token: str | None = None,
+            body: object = None) -> tuple[int, Any]:
+        """A raw HTTP call to /api/v1; returns (status, parsed JSON or text)."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{self.url}/api/v1{path}", data=data, method=method)
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                status, text = resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode()
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
 
     def bot_comments(self, pull: FakePull) -> list[str]:
         return self.fake.comments(pull)

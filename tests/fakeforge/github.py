@@ -127,6 +127,7 @@ class FakeGitHub:
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.lock = threading.RLock()
+        self.teams: dict[str, set[str]] = {}
         self._ids = itertools.count(1001)
         self.http = GitHubApi(self)
         self._server: BaseWSGIServer = make_server(
@@ -189,6 +190,29 @@ class FakeGitHub:
             repo.pulls[number] = pull
             repo.permissions.setdefault(author, "write")
             return pull
+
+    def push_branch(self, repo: FakeRepo, branch: str, changes: Mapping[str, str | None],
+                    base: str | None = None) -> str:
+        """A new branch with one commit, as a developer pushes before opening a PR."""
+        with self.lock:
+            start = f"refs/heads/{base or repo.default_branch}"
+            return repo.git.commit(branch, changes, f"Work on {branch}", start=start)
+
+    def adopt_pull(self, repo: FakeRepo, branch: str, base: str, author: str, title: str,
+                   body: str = "") -> FakePull:
+        """A pull request for an existing branch (what POST /pulls does)."""
+        with self.lock:
+            sha = repo.git.branch_sha(branch)
+            assert sha is not None
+            number = len(repo.pulls) + 1
+            pull = FakePull(repo, number, self.next_id(), branch, base, author, title, sha, now())
+            pull.body = body
+            repo.pulls[number] = pull
+            return pull
+
+    def add_team_member(self, team: str, user: str) -> None:
+        with self.lock:
+            self.teams.setdefault(team, set()).add(user)
 
     def push(self, pull: FakePull, changes: Mapping[str, str | None], message: str = "") -> str:
         """A new commit on the pull request's head branch; returns its sha."""

@@ -48,6 +48,10 @@ _RULES = [
     (REPO + "/commits/<ref>", "commit", ["GET"]),
     (REPO + "/commits/<ref>/statuses", "commit_statuses", ["GET"]),
     (REPO + "/collaborators/<user>/permission", "permission", ["GET"]),
+    (REPO + "/pulls", "create_pull", ["POST"]),
+    ("/orgs/<org>", "org", ["GET"]),
+    ("/orgs/<org>/teams/<slug>", "team", ["GET"]),
+    ("/orgs/<org>/teams/<slug>/memberships/<user>", "team_membership", ["GET"]),
 ]
 
 
@@ -361,6 +365,32 @@ class GitHubApi:
         role = self.fake.permission(self.find_repo(owner, name), user)
         legacy = {"maintain": "write", "triage": "read"}.get(role, role)
         return 200, {"permission": legacy, "role_name": role, "user": self.user_json(user)}
+
+    def on_create_pull(self, request: Request, owner: str, name: str) -> tuple[int, Any]:
+        data = _body(request)
+        repo = self.find_repo(owner, name)
+        head, base = str(data.get("head", "")), str(data.get("base", repo.default_branch))
+        if repo.git.branch_sha(head) is None or repo.git.branch_sha(base) is None:
+            raise ApiError(422, f"Validation Failed: no branch {head!r} or {base!r}")
+        pull = self.fake.adopt_pull(repo, head, base, self.fake.bot_login,
+                                    str(data.get("title", "")), str(data.get("body") or ""))
+        return 201, self.pull_json(pull)
+
+    def on_org(self, request: Request, org: str) -> tuple[int, Any]:
+        return 200, {"login": org, "id": 1, "url": self.api(f"/orgs/{org}")}
+
+    def on_team(self, request: Request, org: str, slug: str) -> tuple[int, Any]:
+        if f"{org}/{slug}" not in self.fake.teams:
+            raise ApiError(404, "Not Found")
+        return 200, {"id": abs(hash(f"{org}/{slug}")) % 100000, "slug": slug, "name": slug,
+                     "url": self.api(f"/orgs/{org}/teams/{slug}")}
+
+    def on_team_membership(self, request: Request, org: str, slug: str,
+                           user: str) -> tuple[int, Any]:
+        if user not in self.fake.teams.get(f"{org}/{slug}", set()):
+            raise ApiError(404, "Not Found")
+        return 200, {"state": "active", "role": "member",
+                     "url": self.api(f"/orgs/{org}/teams/{slug}/memberships/{user}")}
 
     def paginate(self, request: Request, items: list[Any]) -> Page:
         """One page of `items` and its Link header, as GitHub pages lists."""

@@ -1,0 +1,196 @@
+"""The IPR lifecycle as operations: what the REST API, the CLI and comment
+handlers share. Every state change still goes through core.ipr."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+from atlantis_py.core.approvals import ApprovalDecision
+from atlantis_py.core.ipr import Transition
+from atlantis_py.domain.forge import Review, ReviewState
+from atlantis_py.domain.records import AuditEvent, IPRState, PullRecord
+from atlantis_py.domain.views import ApprovalView, IPRView, ProjectView
+from atlantis_py.errors import Conflict, Forbidden, Invalid, NotFound, RepoConfigError
+from atlantis_py.jobs.gate import all_reviews, current_plans, decisions
+from atlantis_py.jobs.planning import parse_base_config, post_comment
+from atlantis_py.jobs.queue import JobQueue
+from atlantis_py.jobs.services import Services
+
+log = logging.getLogger(__name__)
+
+API_JOB = "api"
+CLOSED_STATES = frozenset({IPRState.DEPLOYED, IPRState.CANCELLED})
+
+
+def api_payload(record: PullRecord, op: str, actor: str) -> str:
+    return json.dumps({"op": op, "forge": record.forge, "repo": record.repo,
+                       "number": record.number, "actor": actor})
+
+
+def serial_key(record: PullRecord) -> str:
+    return f"{record.forge}:{record.repo}#{record.number}"
+
+
+class Lifecycle:
+    def __init__(self, svc: Services, queue: JobQueue) -> None:
+        self.svc = svc
+        self.queue = queue
+
+    # --- reading ------------------------------------------------------------------------
+
+    def record(self, ipr_id: int) -> PullRecord:
+        record = self.svc.pulls.by_id(ipr_id)
+        if record is None:
+            raise NotFound(f"no IPR with id {ipr_id}")
+        return record
+
+    def search(self, *, state: str | None, repo: str | None, page: int,
+               per_page: int) -> tuple[list[PullRecord], int]:
+        try:
+            wanted = IPRState(state.upper()) if state else None
+        except ValueError:
+            allowed = ", ".join(s.value for s in IPRState)
+            raise Invalid(f"state must be one of {allowed}") from None
+        if page < 1 or not 1 <= per_page <= 200:
+            raise Invalid("page must be ≥ 1 and per_page between 1 and 200")
+        return self.svc.pulls.search(state=wanted, repo=repo, offset=(page - 1) * per_page,
+                                     limit=per_page)
+
+    def view(self, ipr_id: int) -> IPRView:
+        record = self.record(ipr_id)
+        reviews = all_reviews(self.svc, record)
+        return self._view(record, reviews, self._decisions(record, reviews))
+
+    def events(self, ipr_id: int) -> list[AuditEvent]:
+        return self.svc.audit.events(self.record(ipr_id).id)
+
+    # --- changing -----------------------------------------------------------------------
+
+    def create(self, *, forge: str, repo: str, head: str, base: str, title: str,
+               description: str, actor: str) -> IPRView:
+        if forge not in self.svc.forges:
+            raise Invalid(f"forge {forge!r} is not configured on this server")
+        if not self.svc.repo_allowed(repo):
+            raise Forbidden(f"{repo} is not in this server's --repo-allowlist")
+        for name, value in (("repo", repo), ("head", head), ("base", base), ("title", title)):
+            if not value.strip():
+                raise Invalid(f"{name} is required")
+        pull = self.svc.forges[forge].create_pull(repo, head, base, title, description)
+        record = self.svc.pulls.upsert(pull)
+        self.svc.pulls.set_details(record.id, description=description)
+        self.svc.ipr.note(record, actor, "created", detail=f"via API: {title}")
+        self.queue.enqueue(API_JOB, serial_key(record), api_payload(record, "autoplan", actor))
+        return self.view(record.id)
+
+    def review(self, ipr_id: int, actor: str, *, approve: bool, comment: str) -> IPRView:
+        record = self.record(ipr_id)
+        if not record.open or record.state in CLOSED_STATES:
+            raise Conflict(f"IPR {ipr_id} is {record.state.value}: it can no longer be reviewed")
+        if approve and actor.lower() == record.author.lower() and not self._self_approval_ok(
+                record):
+            raise Forbidden(f"{actor} opened this IPR and cannot approve it")
+        state = ReviewState.APPROVED if approve else ReviewState.CHANGES_REQUESTED
+        self.svc.reviews.add(record.id, actor, state, record.head_sha, comment)
+        verb = "approved" if approve else "rejected"
+        self.svc.ipr.note(record, actor, f"review:{state.value}", detail=comment)
+        body = f"**{actor}** {verb} this change at `{record.head_sha[:7]}` (via atlantis-py)"
+        post_comment(self.svc, record.forge, record.repo, record.number,
+                     body + (f":\n\n> {comment}\n" if comment else ".\n"))
+        self.refresh(record.id, actor, f"review {verb} by {actor}")
+        return self.view(record.id)
+
+    def deploy(self, ipr_id: int, actor: str) -> int:
+        record = self.record(ipr_id)
+        if record.state is not IPRState.APPROVED:
+            blocking = self.view(ipr_id).blocking
+            why = "; ".join(blocking) if blocking else "it is not approved"
+            raise Conflict(f"IPR {ipr_id} is {record.state.value}, not APPROVED: {why}")
+        self.svc.ipr.note(record, actor, "deploy:requested")
+        return self.queue.enqueue(API_JOB, serial_key(record),
+                                  api_payload(record, "apply", actor))
+
+    def cancel(self, ipr_id: int, actor: str, reason: str = "") -> IPRView:
+        record = self.record(ipr_id)
+        if record.state in CLOSED_STATES:
+            raise Conflict(f"IPR {ipr_id} is already {record.state.value}")
+        self.svc.ipr.move(Transition(record, IPRState.CANCELLED, actor,
+                                     reason or "cancelled through the API"))
+        released = self.svc.locks.release_all(record.id)
+        post_comment(self.svc, record.forge, record.repo, record.number,
+                     f"**{actor}** cancelled this change (via atlantis-py); "
+                     f"{released} lock(s) released.\n")
+        return self.view(record.id)
+
+    def refresh(self, pull_id: int, actor: str, reason: str) -> PullRecord:
+        """Recompute PENDING / APPROVED / REJECTED from the reviews and base rules."""
+        record = self.svc.pulls.by_id(pull_id)
+        if record is None or not record.open or record.state not in (
+                IPRState.PENDING, IPRState.APPROVED, IPRState.REJECTED):
+            return record if record is not None else self.record(pull_id)
+        reviews = all_reviews(self.svc, record)
+        found = self._decisions(record, reviews)
+        if not found:
+            return record
+        if any(d.rejected_by for d in found):
+            target = IPRState.REJECTED
+        elif all(d.ok for d in found):
+            target = IPRState.APPROVED
+        else:
+            target = IPRState.PENDING
+        if target is not record.state:
+            self.svc.ipr.try_move(Transition(record, target, actor, reason))
+        return self.svc.pulls.by_id(pull_id) or record
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _self_approval_ok(self, record: PullRecord) -> bool:
+        return False
+
+    def _decisions(self, record: PullRecord, reviews: Sequence[Review]) -> list[ApprovalDecision]:
+        try:
+            base = parse_base_config(record.base_config, record.base_ref)
+        except RepoConfigError:
+            return []
+        return decisions(base, current_plans(self.svc, record), reviews, author=record.author,
+                         head_sha=record.head_sha)
+
+    def _view(self, record: PullRecord, reviews: Sequence[Review],
+              found: Sequence[ApprovalDecision]) -> IPRView:
+        applied = {r.plan_path for r in self.svc.pulls.runs(record.id, "apply")
+                   if r.status == "success"}
+        projects = tuple(
+            ProjectView(project=r.project, dir=r.dir, workspace=r.workspace,
+                        environment=r.environment, plan_status=r.status,
+                        summary=r.counts.summary() if r.counts else (r.error or ""),
+                        head_sha=r.head_sha, add=r.counts.add if r.counts else None,
+                        change=r.counts.change if r.counts else None,
+                        destroy=r.counts.destroy if r.counts else None,
+                        applied=r.plan_path in applied)
+            for r in self.svc.pulls.latest_runs(record.id, "plan").values())
+        counted = {u.lower() for d in found for u, _ in d.counted}
+        reasons = {n.user.lower(): n.reason for d in found for n in d.not_counted}
+        latest: dict[str, Review] = {}
+        for r in reviews:
+            if r.state is not ReviewState.COMMENTED:
+                latest[r.user.lower()] = r
+        approvals = tuple(
+            ApprovalView(user=r.user, state=r.state.value, commit_sha=r.commit_sha,
+                         counted=key in counted, reason=reasons.get(key, ""))
+            for key, r in latest.items())
+        blocking: list[str] = []
+        for d in found:
+            for user in d.rejected_by:
+                blocking.append(f"changes requested by {user}")
+            if d.missing:
+                blocking.append(f"{d.environment}: {d.missing} more approval(s) needed")
+        if not projects:
+            blocking.append("no plans yet")
+        return IPRView(id=record.id, forge=record.forge, repo=record.repo,
+                       pull_number=record.number, title=record.title,
+                       description=record.description, author=record.author,
+                       state=record.state, open=record.open, head_sha=record.head_sha,
+                       head_ref=record.head_ref, base_ref=record.base_ref, projects=projects,
+                       approvals=approvals, blocking=tuple(blocking),
+                       created_at=record.created_at, updated_at=record.updated_at)

@@ -1,0 +1,192 @@
+"""REST API /api/v1: the IPR lifecycle for tools and people without the forge open.
+
+Bearer tokens identify the caller; the reviewer is the token's user, never a
+field in the body. Errors are JSON `{"error": message}` with the status code
+that says what kind of problem it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from atlantis_py.domain.records import AuditEvent, PullRecord, Role, TokenOwner
+from atlantis_py.domain.views import IPRView
+from atlantis_py.errors import AtlantisError, Conflict, Forbidden, Invalid, NotFound
+from atlantis_py.jobs.lifecycle import Lifecycle
+from atlantis_py.web.openapi import OPENAPI
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, enums and datetimes as JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def summary(record: PullRecord) -> dict[str, Any]:
+    return {"id": record.id, "forge": record.forge, "repo": record.repo,
+            "pull_number": record.number, "title": record.title, "author": record.author,
+            "state": record.state.value, "open": record.open, "head_sha": record.head_sha,
+            "updated_at": plain(record.updated_at)}
+
+
+def ipr_json(view: IPRView) -> dict[str, Any]:
+    data: dict[str, Any] = plain(view)
+    data["pull_number"] = view.pull_number
+    return data
+
+
+def event_json(event: AuditEvent) -> dict[str, Any]:
+    data: dict[str, Any] = plain(event)
+    data["ipr_id"] = data.pop("pull_id")
+    return data
+
+
+def error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify(error=message), status
+
+
+def api_blueprint(lifecycle: Lifecycle,
+                  token_owner: Callable[[str], TokenOwner | None]) -> Blueprint:
+    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+    def requires(role: Role) -> Callable[[F], F]:
+        def wrap(fn: F) -> F:
+            @wraps(fn)
+            def inner(*args: Any, **kwargs: Any) -> Any:
+                scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+                owner = token_owner(token.strip()) if scheme.lower() == "bearer" else None
+                if owner is None:
+                    return error(401, "a valid bearer token is required "
+                                      "(create one with `atlantis-py token create`)")
+                if not owner.role.allows(role):
+                    return error(403, f"{owner.user} has role {owner.role.value}; "
+                                      f"this needs {role.value}")
+                g.owner = owner
+                return fn(*args, **kwargs)
+            return inner  # type: ignore[return-value]
+        return wrap
+
+    def body() -> dict[str, Any]:
+        if not request.data:
+            return {}
+        try:
+            data = json.loads(request.data)
+        except ValueError:
+            raise BadJSON("the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise BadJSON("the request body must be a JSON object")
+        return data
+
+    def text(data: dict[str, Any], key: str, default: str | None = None) -> str:
+        value = data.get(key, default)
+        if value is None:
+            raise Invalid(f"{key} is required")
+        if not isinstance(value, str):
+            raise Invalid(f"{key} must be a string")
+        return value
+
+    @bp.errorhandler(AtlantisError)
+    def on_error(err: AtlantisError) -> tuple[Response, int]:
+        for kind, status in STATUS.items():
+            if isinstance(err, kind):
+                return error(status, str(err))
+        log.warning("API request failed: %s", err)
+        return error(502, str(err))
+
+    @bp.errorhandler(BadJSON)
+    def on_bad_json(err: BadJSON) -> tuple[Response, int]:
+        return error(400, str(err))
+
+    @bp.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(OPENAPI)
+
+    @bp.get("/ipr")
+    @requires(Role.VIEWER)
+    def list_iprs() -> Response:
+        try:
+            page = int(request.args.get("page", "1"))
+            per_page = int(request.args.get("per_page", "50"))
+        except ValueError:
+            raise Invalid("page and per_page must be whole numbers") from None
+        records, total = lifecycle.search(state=request.args.get("state"),
+                                          repo=request.args.get("repo"), page=page,
+                                          per_page=per_page)
+        return jsonify(items=[summary(r) for r in records], page=page, per_page=per_page,
+                       total=total)
+
+    @bp.post("/ipr")
+    @requires(Role.REVIEWER)
+    def create_ipr() -> tuple[Response, int]:
+        data = body()
+        view = lifecycle.create(forge=text(data, "forge", "github"), repo=text(data, "repo"),
+                                head=text(data, "head"), base=text(data, "base", "main"),
+                                title=text(data, "title"),
+                                description=text(data, "description", ""),
+                                actor=g.owner.user)
+        return jsonify(ipr_json(view)), 201
+
+    @bp.get("/ipr/<int:ipr_id>")
+    @requires(Role.VIEWER)
+    def get_ipr(ipr_id: int) -> Response:
+        return jsonify(ipr_json(lifecycle.view(ipr_id)))
+
+    @bp.post("/ipr/<int:ipr_id>/review")
+    @requires(Role.REVIEWER)
+    def review_ipr(ipr_id: int) -> Response:
+        data = body()
+        decision = text(data, "decision")
+        if decision not in ("approve", "reject"):
+            raise Invalid("decision must be 'approve' or 'reject'")
+        view = lifecycle.review(ipr_id, g.owner.user, approve=decision == "approve",
+                                comment=text(data, "comment", ""))
+        return jsonify(ipr_json(view))
+
+    @bp.post("/ipr/<int:ipr_id>/deploy")
+    @requires(Role.REVIEWER)
+    def deploy_ipr(ipr_id: int) -> tuple[Response, int]:
+        job = lifecycle.deploy(ipr_id, g.owner.user)
+        return jsonify(ipr=ipr_id, job=job, status="queued"), 202
+
+    @bp.post("/ipr/<int:ipr_id>/cancel")
+    @requires(Role.REVIEWER)
+    def cancel_ipr(ipr_id: int) -> Response:
+        data = body()
+        view = lifecycle.cancel(ipr_id, g.owner.user, text(data, "reason", ""))
+        return jsonify(ipr_json(view))
+
+    @bp.get("/ipr/<int:ipr_id>/events")
+    @requires(Role.VIEWER)
+    def ipr_events(ipr_id: int) -> Response:
+        events = [event_json(e) for e in lifecycle.events(ipr_id)]
+        if request.args.get("format") == "jsonl":
+            lines = "".join(json.dumps(e, sort_keys=True) + "\n" for e in events)
+            return Response(lines, mimetype="application/x-ndjson")
+        return jsonify(items=events)
+
+    return bp
+
+
+class BadJSON(Exception):
+    pass
