@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from atlantis_py.core.approvals import ApprovalDecision
 from atlantis_py.core.ipr import Transition
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.events import PullRequest
@@ -15,7 +14,7 @@ from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
-from atlantis_py.jobs.gate import all_reviews, decisions
+from atlantis_py.jobs.gate import EnvVerdict, all_reviews, verdicts
 from atlantis_py.jobs.planning import base_config, post_comment, read_config
 from atlantis_py.jobs.services import Services
 from atlantis_py.runner.workflow import run_apply
@@ -82,19 +81,16 @@ class Applier:
             except RepoConfigError as err:
                 post_comment(svc, pull.repo.forge, repo, number, svc.renderer.config_error(err))
                 return
-            refusal = self._check_approvals(pull, record, plans, head_cfg, base_cfg)
-            if refusal is not None:
+            refused = self._refusal(record, plans, base_cfg, actor)
+            if refused is not None:
+                verdict = refused.verdict
                 svc.ipr.note(record, actor, "apply:refused",
-                             detail=f"{refusal.environment}: {len(refusal.counted)}/"
-                                    f"{refusal.required} approvals")
-                post_comment(svc, pull.repo.forge, repo, number, svc.renderer.approval_required(
-                    environment=refusal.environment, required=refusal.required,
-                    approvals=refusal.counted, head_sha=pull.head_sha,
-                    stale=[(n.user, n.commit_sha) for n in refusal.not_counted],
-                    author=pull.author,
-                    approvers=base_cfg.environments.get(
-                        refusal.environment,
-                        base_cfg.environment_for(Project(name="", dir="."))).approvers))
+                             detail=f"{refused.environment.name}: " + "; ".join(verdict.refusals))
+                post_comment(svc, pull.repo.forge, repo, number, svc.renderer.apply_refused(
+                    environment=refused.environment.name, head_sha=pull.head_sha,
+                    refusals=verdict.refusals, approvals=verdict.decision.counted,
+                    ignored=[(n.user, n.commit_sha, n.reason)
+                             for n in verdict.decision.not_counted]))
                 return
             if record.state is IPRState.PENDING:
                 svc.ipr.move(Transition(record, IPRState.APPROVED, actor,
@@ -112,14 +108,13 @@ class Applier:
         target = IPRState.DEPLOYED if state is StatusState.SUCCESS else IPRState.FAILED
         svc.ipr.move(Transition(record, target, actor, f"{ok}/{len(results)} projects applied"))
 
-    def _check_approvals(self, pull: PullRequest, record: PullRecord,
-                         plans: Sequence[RunRecord], head_cfg: RepoConfig,
-                         base_cfg: RepoConfig) -> ApprovalDecision | None:
+    def _refusal(self, record: PullRecord, plans: Sequence[RunRecord], base_cfg: RepoConfig,
+                 actor: str) -> EnvVerdict | None:
+        """The first environment whose policy refuses this apply by `actor`, if any."""
         reviews = all_reviews(self.svc, record)
-        for decision in decisions(base_cfg, plans, reviews, author=pull.author,
-                                  head_sha=pull.head_sha):
-            if not decision.ok:
-                return decision
+        for found in verdicts(self.svc, record, base_cfg, plans, reviews, requester=actor):
+            if not found.verdict.ok:
+                return found
         return None
 
     def _apply_one(self, record: PullRecord, pull: PullRequest, tree: Path,

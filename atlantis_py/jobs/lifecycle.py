@@ -7,13 +7,12 @@ import json
 import logging
 from collections.abc import Sequence
 
-from atlantis_py.core.approvals import ApprovalDecision
 from atlantis_py.core.ipr import Transition
 from atlantis_py.domain.forge import Review, ReviewState
 from atlantis_py.domain.records import AuditEvent, IPRState, PullRecord
 from atlantis_py.domain.views import ApprovalView, IPRView, ProjectView
 from atlantis_py.errors import Conflict, Forbidden, Invalid, NotFound, RepoConfigError
-from atlantis_py.jobs.gate import all_reviews, current_plans, decisions
+from atlantis_py.jobs.gate import EnvVerdict, all_reviews, current_plans, verdicts
 from atlantis_py.jobs.planning import parse_base_config, post_comment
 from atlantis_py.jobs.queue import JobQueue
 from atlantis_py.jobs.services import Services
@@ -61,7 +60,7 @@ class Lifecycle:
     def view(self, ipr_id: int) -> IPRView:
         record = self.record(ipr_id)
         reviews = all_reviews(self.svc, record)
-        return self._view(record, reviews, self._decisions(record, reviews))
+        return self._view(record, reviews, self._verdicts(record, reviews))
 
     def events(self, ipr_id: int) -> list[AuditEvent]:
         return self.svc.audit.events(self.record(ipr_id).id)
@@ -88,8 +87,9 @@ class Lifecycle:
         record = self.record(ipr_id)
         if not record.open or record.state in CLOSED_STATES:
             raise Conflict(f"IPR {ipr_id} is {record.state.value}: it can no longer be reviewed")
-        if approve and actor.lower() == record.author.lower() and not self._self_approval_ok(
-                record):
+        if approve and actor.lower() == record.author.lower() and not all(
+                v.environment.allow_self_approval
+                for v in self._verdicts(record, all_reviews(self.svc, record))):
             raise Forbidden(f"{actor} opened this IPR and cannot approve it")
         state = ReviewState.APPROVED if approve else ReviewState.CHANGES_REQUESTED
         self.svc.reviews.add(record.id, actor, state, record.head_sha, comment)
@@ -107,6 +107,10 @@ class Lifecycle:
             blocking = self.view(ipr_id).blocking
             why = "; ".join(blocking) if blocking else "it is not approved"
             raise Conflict(f"IPR {ipr_id} is {record.state.value}, not APPROVED: {why}")
+        refusals = [reason for v in self._verdicts(record, all_reviews(self.svc, record), actor)
+                    for reason in v.verdict.refusals]
+        if refusals:
+            raise Conflict(f"IPR {ipr_id} cannot be deployed now: " + "; ".join(refusals))
         self.svc.ipr.note(record, actor, "deploy:requested")
         return self.queue.enqueue(API_JOB, serial_key(record),
                                   api_payload(record, "apply", actor))
@@ -129,8 +133,7 @@ class Lifecycle:
         if record is None or not record.open or record.state not in (
                 IPRState.PENDING, IPRState.APPROVED, IPRState.REJECTED):
             return record if record is not None else self.record(pull_id)
-        reviews = all_reviews(self.svc, record)
-        found = self._decisions(record, reviews)
+        found = [v.verdict.decision for v in self._verdicts(record, all_reviews(self.svc, record))]
         if not found:
             return record
         if any(d.rejected_by for d in found):
@@ -145,19 +148,17 @@ class Lifecycle:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _self_approval_ok(self, record: PullRecord) -> bool:
-        return False
-
-    def _decisions(self, record: PullRecord, reviews: Sequence[Review]) -> list[ApprovalDecision]:
+    def _verdicts(self, record: PullRecord, reviews: Sequence[Review],
+                  requester: str | None = None) -> list[EnvVerdict]:
         try:
             base = parse_base_config(record.base_config, record.base_ref)
         except RepoConfigError:
             return []
-        return decisions(base, current_plans(self.svc, record), reviews, author=record.author,
-                         head_sha=record.head_sha)
+        return verdicts(self.svc, record, base, current_plans(self.svc, record), reviews,
+                        requester=requester)
 
     def _view(self, record: PullRecord, reviews: Sequence[Review],
-              found: Sequence[ApprovalDecision]) -> IPRView:
+              found_verdicts: Sequence[EnvVerdict]) -> IPRView:
         applied = {r.plan_path for r in self.svc.pulls.runs(record.id, "apply")
                    if r.status == "success"}
         projects = tuple(
@@ -169,6 +170,7 @@ class Lifecycle:
                         destroy=r.counts.destroy if r.counts else None,
                         applied=r.plan_path in applied)
             for r in self.svc.pulls.latest_runs(record.id, "plan").values())
+        found = [v.verdict.decision for v in found_verdicts]
         counted = {u.lower() for d in found for u, _ in d.counted}
         reasons = {n.user.lower(): n.reason for d in found for n in d.not_counted}
         latest: dict[str, Review] = {}
@@ -179,12 +181,8 @@ class Lifecycle:
             ApprovalView(user=r.user, state=r.state.value, commit_sha=r.commit_sha,
                          counted=key in counted, reason=reasons.get(key, ""))
             for key, r in latest.items())
-        blocking: list[str] = []
-        for d in found:
-            for user in d.rejected_by:
-                blocking.append(f"changes requested by {user}")
-            if d.missing:
-                blocking.append(f"{d.environment}: {d.missing} more approval(s) needed")
+        blocking = [f"{v.environment.name}: {reason}" if len(found_verdicts) > 1 else reason
+                    for v in found_verdicts for reason in v.verdict.refusals]
         if not projects:
             blocking.append("no plans yet")
         return IPRView(id=record.id, forge=record.forge, repo=record.repo,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from atlantis_py.core.ipr import IPRMachine
+from atlantis_py.core.policy import PolicyLimits
 from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.report.render import Renderer
@@ -34,6 +35,7 @@ class Services:
     bot_user: str
     allow_custom_steps: bool
     repo_allowed: Callable[[str], bool]
+    limits: PolicyLimits = field(default_factory=PolicyLimits)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def plan_file(self, forge: str, repo: str, number: int, sha: str, dir: str,

@@ -97,32 +97,24 @@ class Renderer:
             project=project,
         )
 
-    def approval_required(
+    def apply_refused(
         self,
         *,
         environment: str,
-        required: int,
-        approvals: Sequence[tuple[str, str]],
         head_sha: str,
-        stale: Sequence[tuple[str, str]] = (),
-        author: str = "",
-        approvers: Sequence[str] = (),
+        refusals: Sequence[str],
+        approvals: Sequence[tuple[str, str]] = (),
+        ignored: Sequence[tuple[str, str, str]] = (),
     ) -> str:
-        """`approvals` are the ones that count; `stale` the ones that do not,
-        each explained here from the facts (author, commit, approver list)."""
-        ignored = [
-            _ApprovalLine(user, sha, _why_ignored(user, sha, head_sha, author, approvers))
-            for user, sha in stale
-        ]
+        """Why the policy refused: `refusals` are the policy's own sentences, each
+        naming what is missing; `approvals` count, `ignored` (user, sha, reason) don't."""
         return self._render(
-            "approval_required.md.j2",
+            "apply_refused.md.j2",
             environment=environment,
-            required=required,
-            approvals=[_ApprovalLine(user, sha) for user, sha in approvals],
-            ignored=ignored,
-            missing=max(required - len(approvals), 0),
             head_sha=head_sha,
-            approvers=approvers,
+            refusals=refusals,
+            approvals=[_ApprovalLine(user, sha) for user, sha in approvals],
+            ignored=[_ApprovalLine(user, sha, reason) for user, sha, reason in ignored],
         )
 
     def plan_outdated(self, planned_sha: str, head_sha: str) -> str:
@@ -160,16 +152,6 @@ def _tally(results: Sequence[ProjectResult]) -> _PlanTally:
         failed=len(results) - len(ok),
         total=total,
     )
-
-
-def _why_ignored(user: str, sha: str, head_sha: str, author: str, approvers: Sequence[str]) -> str:
-    if author and user == author:
-        return "the author cannot approve their own pull request"
-    if sha != head_sha:
-        return "approved an older commit; a push voids earlier approvals"
-    if approvers and user not in approvers:
-        return "not an approver for this environment"
-    return "does not count under this environment's policy"
 
 
 def _code(value: object) -> str:

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import pytest
 
-from atlantis_py.core.approvals import NotCounted, evaluate, latest_reviews
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from atlantis_py.core.policy import (
+    ApprovalDecision,
+    Facts,
+    NotCounted,
+    evaluate_approval,
+    latest_reviews,
+)
 from atlantis_py.domain.forge import Review, ReviewState
 from atlantis_py.domain.projects import Environment
 
 HEAD, OLD = "h" * 40, "o" * 40
 A, C, R, D = (ReviewState.APPROVED, ReviewState.COMMENTED, ReviewState.CHANGES_REQUESTED,
               ReviewState.DISMISSED)
+
+
+def evaluate(env: Environment, reviews: Sequence[Review], *, author: str,
+             head_sha: str) -> ApprovalDecision:
+    """The approval rules with no clock-, plan- or team-dependent facts in play."""
+    return evaluate_approval(env, Facts(author=author, head_sha=head_sha,
+                                        now=datetime(2026, 1, 1, tzinfo=UTC),
+                                        reviews=tuple(reviews)))
 
 
 def rv(user: str, state: ReviewState, sha: str = HEAD) -> Review:

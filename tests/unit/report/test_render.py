@@ -209,36 +209,31 @@ def test_unknown_command_explains_then_shows_help(renderer: Renderer) -> None:
     assert body.endswith(renderer.help(["-target"]))
 
 
-def test_approval_required(renderer: Renderer) -> None:
+def test_apply_refused(renderer: Renderer) -> None:
     head = "c0ffee1234567890abcdef1234567890abcdef12"
-    body = renderer.approval_required(
+    body = renderer.apply_refused(
         environment="prod",
-        required=2,
-        approvals=[("alice", head)],
         head_sha=head,
-        stale=[("bob", "0ld5ha0000000000000000000000000000000000"), ("carol", head)],
-        author="carol",
-        approvers=["alice", "bob", "acme/sre"],
+        refusals=["needs 1 more approval from bob or a member of acme/sre",
+                  "changes requested by dave: apply is blocked until dave approves or the "
+                  "review is dismissed"],
+        approvals=[("alice", head)],
+        ignored=[("bob", "0ld5ha0000000000000000000000000000000000", "approved an older commit"),
+                 ("carol", head, "the author cannot approve their own pull request")],
     )
-    assert "approved `0ld5ha0`: approved an older commit" in body
+    assert "* needs 1 more approval from bob or a member of acme/sre" in body
+    assert "* alice approved `c0ffee1`" in body
+    assert "bob approved `0ld5ha0`: approved an older commit" in body
     assert "carol approved `c0ffee1`: the author cannot approve" in body
-    assert "**1 more approval needed.**" in body
-    assert "Nothing was applied." in body
-    assert_golden("approval_required", body)
+    assert "nothing was applied." in body
+    assert_golden("apply_refused", body)
 
 
-def test_approval_required_counts_and_reasons(renderer: Renderer) -> None:
-    body = renderer.approval_required(
-        environment="prod",
-        required=2,
-        approvals=[],
-        head_sha="abc",
-        stale=[("mallory", "abc")],
-        approvers=["alice"],
-    )
-    assert "**2 more approvals needed.**" in body
-    assert "mallory approved `abc`: not an approver" in body
-    assert "Who can approve: `alice`." in body
+def test_apply_refused_without_reviews(renderer: Renderer) -> None:
+    body = renderer.apply_refused(environment="dev", head_sha="abc",
+                                  refusals=["needs 2 more approvals from anyone but the author"])
+    assert "Approvals that count" not in body and "do not count" not in body
+    assert "* needs 2 more approvals from anyone but the author" in body
 
 
 def test_config_error(renderer: Renderer) -> None:
