@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from atlantis_py import __version__, logs
 from atlantis_py import settings as settings_mod
+from atlantis_py.cli_affected import add_affected_parser
 from atlantis_py.cli_ipr import add_ipr_parser, add_token_parser
 from atlantis_py.errors import ConfigError
 
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings_mod.add_arguments(server)
     server.set_defaults(func=_server)
     add_ipr_parser(sub)
+    add_affected_parser(sub)
     add_token_parser(sub, settings_mod.add_arguments)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _a: print(__version__) or 0)
