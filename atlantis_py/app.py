@@ -75,6 +75,13 @@ def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, Webhoo
         forges["github"] = GitHubForge(settings.gh_token, settings.gh_api_url, settings.gh_user,
                                        write_interval=settings.gh_write_interval)
         verifiers["github"] = GitHubWebhooks(settings.gh_webhook_secret)
+    if settings.gitlab_token:
+        from atlantis_py.forges.gitlab import GitLabForge
+        from atlantis_py.forges.gitlab_webhooks import GitLabWebhooks
+
+        forges["gitlab"] = GitLabForge(settings.gitlab_token, settings.gitlab_url,
+                                       settings.gitlab_user)
+        verifiers["gitlab"] = GitLabWebhooks(settings.gitlab_webhook_secret)
     return forges, verifiers
 
 
@@ -100,7 +107,7 @@ def create_service(settings: Settings) -> Service:
         renderer=Renderer(),
         pool=ThreadPoolExecutor(settings.parallel_pool_size, thread_name_prefix="atlantis-plan"),
         plans_dir=data / "plans",
-        bot_user=settings.gh_user,
+        bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user},
         allow_custom_steps=settings.allow_custom_steps,
         repo_allowed=settings.repo_allowed,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 from atlantis_py.errors import ConfigError
 
 DEFAULT_GH_API_URL = "https://api.github.com"
+DEFAULT_GITLAB_URL = "https://gitlab.com"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,10 @@ class Settings:
     gh_api_url: str = DEFAULT_GH_API_URL
     gh_user: str = "atlantis"
     gh_write_interval: float = 0.0
+    gitlab_token: str = ""
+    gitlab_webhook_secret: str = ""
+    gitlab_url: str = DEFAULT_GITLAB_URL
+    gitlab_user: str = "atlantis"
     repo_allowlist: tuple[str, ...] = ("*",)
     data_dir: Path = Path("./atlantis-data")
     port: int = 4141
@@ -67,6 +73,12 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("gh-user", "The bot's GitHub user name.", default="atlantis"),
     _Option("gh-write-interval", "Seconds to space GitHub writes (comments, statuses); "
             "raise to 1 if GitHub's secondary rate limits bite.", default="0"),
+    _Option("gitlab-token", "GitLab token (scope api) of the bot user."),
+    _Option("gitlab-webhook-secret", "Secret token GitLab sends in X-Gitlab-Token."),
+    _Option("gitlab-url", "GitLab base URL (self-hosted: https://gitlab.example.com).",
+            default=""),
+    _Option("gitlab-hostname", "Shorthand for --gitlab-url https://HOST.", default=""),
+    _Option("gitlab-user", "The bot's GitLab user name.", default="atlantis"),
     _Option("repo-allowlist", "Comma-separated globs of repos to serve, e.g. 'acme/*'.",
             default="*"),
     _Option("data-dir", "Where mirrors, worktrees, plans and the SQLite DB live.",
@@ -142,8 +154,15 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         return "" if value is None else str(value)
 
     gh_token, gh_secret = text("gh-token"), text("gh-webhook-secret")
-    if require_forge and not gh_token:
-        raise ConfigError(f"--gh-token (or {env_name('gh-token')}) is required")
+    gl_token, gl_secret = text("gitlab-token"), text("gitlab-webhook-secret")
+    if require_forge and not gh_token and not gl_token:
+        raise ConfigError(f"--gh-token (or {env_name('gh-token')}) or --gitlab-token "
+                          f"(or {env_name('gitlab-token')}) is required")
+    if gl_token and not gl_secret:
+        raise ConfigError(
+            f"--gitlab-webhook-secret (or {env_name('gitlab-webhook-secret')}) is required "
+            "with --gitlab-token: unauthenticated webhooks are never accepted")
+    gl_url = _gitlab_url(text("gitlab-url"), text("gitlab-hostname"))
     if gh_token and not gh_secret:
         raise ConfigError(
             f"--gh-webhook-secret (or {env_name('gh-webhook-secret')}) is required with "
@@ -176,6 +195,10 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         gh_api_url=api,
         gh_user=text("gh-user") or "atlantis",
         gh_write_interval=write_interval,
+        gitlab_token=gl_token,
+        gitlab_webhook_secret=gl_secret,
+        gitlab_url=gl_url,
+        gitlab_user=text("gitlab-user") or "atlantis",
         repo_allowlist=allow,
         data_dir=Path(text("data-dir") or "./atlantis-data"),
         port=_int("port", raw.get("port"), 0, 65535),
@@ -187,6 +210,20 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         allow_custom_steps=custom if isinstance(custom, bool) else _bool(
             "allow-custom-steps", str(custom)),
     )
+
+
+def _gitlab_url(url: str, hostname: str) -> str:
+    if url and hostname:
+        raise ConfigError("--gitlab-url and --gitlab-hostname: give one, not both")
+    if hostname:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", hostname):
+            raise ConfigError(f"--gitlab-hostname: expected a host name, got {hostname!r}")
+        url = f"https://{hostname}"
+    url = (url or DEFAULT_GITLAB_URL).rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"--gitlab-url: expected an http(s) URL, got {url!r}")
+    return url
 
 
 def parser_for(prog: str) -> argparse.ArgumentParser:

@@ -63,8 +63,9 @@ class WebhookJobs:
         event = self._event(job)
         if event is None:
             return
-        repo = event.repo.full_name if isinstance(event, CommentEvent) else event.pull.repo.full_name
-        action = route(event, bot_user=self.svc.bot_user, repo_allowed=self.svc.repo_allowed(repo))
+        repo = event.repo if isinstance(event, CommentEvent) else event.pull.repo
+        action = route(event, bot_user=self.svc.bot_users.get(repo.forge, ""),
+                       repo_allowed=self.svc.repo_allowed(repo.full_name))
         if isinstance(action, Ignore):
             log.info("job %d ignored: %s", job.id, action.reason)
         elif isinstance(action, Autoplan):

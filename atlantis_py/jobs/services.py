@@ -32,7 +32,7 @@ class Services:
     renderer: Renderer
     pool: ThreadPoolExecutor
     plans_dir: Path
-    bot_user: str
+    bot_users: Mapping[str, str]
     allow_custom_steps: bool
     repo_allowed: Callable[[str], bool]
     limits: PolicyLimits = field(default_factory=PolicyLimits)

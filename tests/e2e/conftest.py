@@ -11,7 +11,9 @@ import pytest
 
 from atlantis_py.app import HTTPServer, Service, create_service
 from atlantis_py.settings import Settings
+from atlantis_py.domain.records import PullRecord
 from tests.fakeforge.github import FakeGitHub, FakePull, FakeRepo
+from tests.fakeforge.gitlab import FakeGitLab
 
 SECRET = "e2e-webhook-secret"
 
@@ -30,10 +32,16 @@ def tf_project(state_dir: Path, name: str, value: str = "v1") -> str:
 
 @dataclass
 class World:
-    fake: FakeGitHub
+    fake: FakeGitHub | FakeGitLab
     service: Service
     http: HTTPServer
     state_dir: Path
+    forge: str = "github"
+
+    def record(self, pull: FakePull) -> PullRecord:
+        found = self.service.services.pulls.get(self.forge, pull.repo.full_name, pull.number)
+        assert found is not None, f"no IPR stored for {pull.repo.full_name}#{pull.number}"
+        return found
 
     def settle(self) -> None:
         assert self.service.settle(180), "jobs did not finish"
@@ -130,16 +138,22 @@ class World:
 
 @pytest.fixture
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    """Parametrise with `indirect=True` and "postgres" to run on PostgreSQL."""
-    database_url = ""
-    if getattr(request, "param", "sqlite") == "postgres":
-        database_url = request.getfixturevalue("make_postgres_db")()
-    fake = FakeGitHub(tmp_path)
+    """Parametrise with `indirect=True` and "FORGE[-postgres]" (github, gitlab) to run
+    against that forge's fake, on SQLite or PostgreSQL."""
+    param = getattr(request, "param", "github")
+    forge, _, db = param.partition("-")
+    database_url = request.getfixturevalue("make_postgres_db")() if db == "postgres" else ""
+    fake: FakeGitHub | FakeGitLab
+    if forge == "gitlab":
+        fake = FakeGitLab(tmp_path)
+        forge_settings = {"gitlab_token": fake.token, "gitlab_webhook_secret": SECRET,
+                          "gitlab_url": fake.api_url, "gitlab_user": fake.bot_login}
+    else:
+        fake = FakeGitHub(tmp_path)
+        forge_settings = {"gh_token": fake.token, "gh_webhook_secret": SECRET,
+                          "gh_api_url": fake.api_url, "gh_user": fake.bot_login}
     settings = Settings(
-        gh_token=fake.token,
-        gh_webhook_secret=SECRET,
-        gh_api_url=fake.api_url,
-        gh_user=fake.bot_login,
+        **forge_settings,  # type: ignore[arg-type]
         data_dir=tmp_path / "data",
         database_url=database_url,
         port=0,
@@ -156,7 +170,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     state_dir = tmp_path / "state"
     state_dir.mkdir()
     try:
-        yield World(fake, service, http, state_dir)
+        yield World(fake, service, http, state_dir, forge)
     finally:
         http.close()
         service.stop()

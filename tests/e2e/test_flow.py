@@ -14,10 +14,13 @@ def base_files(world: World, *names: str) -> dict[str, str]:
     return {f"{n}/main.tf": tf_project(world.state_dir, n) for n in names}
 
 
-BOTH_DATABASES = pytest.mark.parametrize("world", ["sqlite", "postgres"], indirect=True)
+# Every scenario runs against both fakes; a few also on PostgreSQL.
+FORGES = pytest.mark.parametrize("world", ["github", "gitlab"], indirect=True)
+FORGES_AND_POSTGRES = pytest.mark.parametrize(
+    "world", ["github", "gitlab", "github-postgres", "gitlab-postgres"], indirect=True)
 
 
-@BOTH_DATABASES
+@FORGES_AND_POSTGRES
 def test_plan_approve_apply(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.open_pr(repo, {"network/extra.tf": tf_extra("network_extra")})
@@ -37,14 +40,14 @@ def test_plan_approve_apply(world: World) -> None:
     assert "Apply" in applied and "Error" not in applied
     assert "network_extra" in world.state_resources("network")
     assert world.statuses(pull)["atlantis/apply"] == ("success", "1/1 projects applied")
-    record = world.service.services.pulls.get("github", "acme/infra", pull.number)
-    assert record is not None and record.state.value == "DEPLOYED"
+    assert world.record(pull).state.value == "DEPLOYED"
 
 
 def tf_extra(name: str) -> str:
     return f'\nresource "terraform_data" "{name}" {{\n  input = "x"\n}}\n'
 
 
+@FORGES
 def test_self_approval_and_push_void_approval(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.open_pr(repo, {"network/extra.tf": tf_extra("one")})
@@ -60,6 +63,7 @@ def test_self_approval_and_push_void_approval(world: World) -> None:
     assert world.state_resources("network") == []
 
 
+@FORGES
 def test_push_after_plan_old_plan_not_applied(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.open_pr(repo, {"network/extra.tf": tf_extra("first")})
@@ -71,7 +75,7 @@ def test_push_after_plan_old_plan_not_applied(world: World) -> None:
     assert world.state_resources("network") == []
 
 
-@BOTH_DATABASES
+@FORGES_AND_POSTGRES
 def test_second_pull_request_sees_lock(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     first = world.open_pr(repo, {"network/extra.tf": tf_extra("a")}, branch="first")
@@ -90,6 +94,7 @@ def test_second_pull_request_sees_lock(world: World) -> None:
     assert "Plan: 2 to add" in reply
 
 
+@FORGES
 def test_forged_signature_is_refused_and_nothing_stored(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.fake.open_pull(repo, changes={"network/extra.tf": tf_extra("x")})
@@ -109,7 +114,7 @@ def test_forged_signature_is_refused_and_nothing_stored(world: World) -> None:
     assert world.bot_comments(pull) == []
 
 
-@BOTH_DATABASES
+@FORGES_AND_POSTGRES
 def test_redelivery_plans_once(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.fake.open_pull(repo, changes={"network/extra.tf": tf_extra("x")})
@@ -122,6 +127,7 @@ def test_redelivery_plans_once(world: World) -> None:
     assert len(world.service.jobs.all_jobs()) == 1
 
 
+@FORGES
 def test_invalid_workflows_yaml_gets_error_comment(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     bad = "version: 1\nprojects:\n  - dir: network\n    autoplan: {enabled: maybe}\n"
@@ -135,6 +141,7 @@ def test_invalid_workflows_yaml_gets_error_comment(world: World) -> None:
     assert world.service.services.locks.held_by(1) == []
 
 
+@FORGES
 def test_comment_without_write_permission_is_refused(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.open_pr(repo, {"network/extra.tf": tf_extra("x")})
@@ -145,6 +152,7 @@ def test_comment_without_write_permission_is_refused(world: World) -> None:
     assert world.state_resources("network") == []
 
 
+@FORGES
 def test_unknown_command_gets_help(world: World) -> None:
     repo = world.repo(base_files(world, "network"))
     pull = world.open_pr(repo, {"network/extra.tf": tf_extra("x")})
@@ -154,6 +162,7 @@ def test_unknown_command_gets_help(world: World) -> None:
     assert "-auto-approve" in reply and "atlantis unlock" in reply
 
 
+@FORGES
 def test_pr_cannot_lower_its_own_required_approvals(world: World) -> None:
     strict = ("version: 1\nprojects:\n  - dir: network\n    environment: prod\n"
               "environments:\n  prod:\n    required_approvals: 2\n")
@@ -170,3 +179,28 @@ def test_pr_cannot_lower_its_own_required_approvals(world: World) -> None:
     applied = world.comment(pull, "alice", "atlantis apply")
     assert "Apply Error" not in applied
     assert "x" in world.state_resources("network")
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+def test_gitlab_subgroup_project(world: World) -> None:
+    repo = world.repo(base_files(world, "network"), name="acme/platform/infra")
+    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("sub")})
+    assert "Plan: 2 to add" in world.bot_comments(pull)[0]
+    assert world.record(pull).repo == "acme/platform/infra"
+    world.approve(pull, "bob")
+    applied = world.comment(pull, "alice", "atlantis apply")
+    assert "Apply Error" not in applied
+    assert "sub" in world.state_resources("network")
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+def test_gitlab_title_edit_does_not_replan(world: World) -> None:
+    repo = world.repo(base_files(world, "network"))
+    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("x")})
+    payload = world.fake.pull_request_payload(pull, "synchronize")
+    payload["object_attributes"].pop("oldrev", None)
+    payload["object_attributes"]["action"] = "update"
+    payload["changes"] = {"title": {"previous": "old", "current": "new"}}
+    assert world.fake.deliver("pull_request", payload)[0] == 202
+    world.settle()
+    assert len(world.bot_comments(pull)) == 1
