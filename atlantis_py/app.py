@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -85,7 +86,8 @@ def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, Webhoo
     return forges, verifiers
 
 
-def create_service(settings: Settings) -> Service:
+def create_service(settings: Settings, notify: Callable[[], None] | None = None) -> Service:
+    """`notify` is called after new work is stored, to wake workers in other processes."""
     data = settings.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
@@ -112,7 +114,7 @@ def create_service(settings: Settings) -> Service:
         repo_allowed=settings.repo_allowed,
     )
     jobs = JobStore(db)
-    queue = JobQueue(jobs)
+    queue = JobQueue(jobs, notify)
     lifecycle = Lifecycle(services, queue)
     workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads)
     flask = Flask("atlantis_py")

@@ -40,6 +40,7 @@ class Settings:
     database_url: str = ""
     parallel_pool_size: int = 4
     worker_threads: int = 2
+    worker_processes: int = 1
     terraform_bin: str = "terraform"
     allow_custom_steps: bool = False
     max_approvals: int = 20
@@ -88,11 +89,30 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("database-url", "SQLAlchemy URL; default SQLite under --data-dir. "
             "PostgreSQL: postgresql+psycopg://user:pw@host/db", default=""),
     _Option("parallel-pool-size", "Projects planned in parallel.", kind=int, default=4),
-    _Option("worker-threads", "Background jobs run at once.", kind=int, default=2),
+    _Option("worker-threads", "Background jobs run at once per worker process.", kind=int,
+            default=2),
+    _Option("worker-processes", "Worker processes beside the web process; 0 runs the "
+            "workers inside it.", kind=int, default=1),
     _Option("terraform-bin", "terraform (or tofu) executable.", default="terraform"),
     _Option("allow-custom-steps", "Allow `run` steps in repo workflows.", kind=bool,
             default=False),
 )
+
+
+def passthrough_argv(args: argparse.Namespace) -> list[str]:
+    """The settings flags given on this command line, to start a child with the same
+    settings (ATLANTIS_* variables are inherited anyway)."""
+    out: list[str] = []
+    for opt in OPTIONS:
+        value = getattr(args, opt.flag.replace("-", "_"), None)
+        if value is None:
+            continue
+        if opt.kind is bool:
+            if value:
+                out.append(f"--{opt.flag}")
+        else:
+            out += [f"--{opt.flag}", str(value)]
+    return out
 
 
 def env_name(flag: str) -> str:
@@ -206,6 +226,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         database_url=db_url,
         parallel_pool_size=_int("parallel-pool-size", raw.get("parallel-pool-size"), 1, 64),
         worker_threads=_int("worker-threads", raw.get("worker-threads"), 1, 64),
+        worker_processes=_int("worker-processes", raw.get("worker-processes"), 0, 16),
         terraform_bin=tf_bin,
         allow_custom_steps=custom if isinstance(custom, bool) else _bool(
             "allow-custom-steps", str(custom)),

@@ -36,8 +36,14 @@ WEBHOOK_JOB = "webhook"
 
 
 def webhook_payload(forge: str, event_type: str, body: bytes) -> str:
-    return json.dumps({"forge": forge, "event_type": event_type,
-                       "body": body.decode("utf-8", errors="replace")})
+    """"forge\nevent type\nraw body": framed, not re-encoded, so neither the request
+    path nor the worker pays for a JSON round trip of a large payload."""
+    return f"{forge}\n{event_type}\n{body.decode('utf-8', errors='replace')}"
+
+
+def read_webhook_payload(payload: str) -> tuple[str, str, bytes]:
+    forge, event_type, body = payload.split("\n", 2)
+    return forge, event_type, body.encode("utf-8")
 
 
 class WebhookJobs:
@@ -50,11 +56,10 @@ class WebhookJobs:
         self.applier = Applier(svc)
 
     def _event(self, job: Job) -> Event | None:
-        data = json.loads(job.payload)
         if job.kind == API_JOB:
             return None
-        verifier = self.svc.verifiers[data["forge"]]
-        return verifier.parse(data["event_type"], data["body"].encode("utf-8"))
+        forge, event_type, body = read_webhook_payload(job.payload)
+        return self.svc.verifiers[forge].parse(event_type, body)
 
     def run(self, job: Job) -> None:
         if job.kind == API_JOB:
@@ -182,14 +187,10 @@ class WebhookJobs:
 
     def interrupted(self, job: Job) -> bool:
         """An apply cut short is never re-run: the IPR becomes FAILED, the lock stays."""
-        event = self._event(job)
-        if event is None:
+        where = self._pull_of(job)
+        if where is None:
             return False
-        if isinstance(event, CommentEvent):
-            forge, repo, number = event.repo.forge, event.repo.full_name, event.pull_number
-        else:
-            forge, repo, number = event.pull.repo.forge, event.pull.repo.full_name, event.pull.number
-        record = self.svc.pulls.get(forge, repo, number)
+        record = self.svc.pulls.get(*where)
         if record is None:
             return True
         applies = self.svc.pulls.interrupt_runs(record.id, "apply")
@@ -198,6 +199,18 @@ class WebhookJobs:
             return True
         self._fail_interrupted(record, [a.project for a in applies])
         return False
+
+    def _pull_of(self, job: Job) -> tuple[str, str, int] | None:
+        """(forge, repo, number) a job is about, from its payload."""
+        if job.kind == API_JOB:
+            data = json.loads(job.payload)
+            return data["forge"], data["repo"], int(data["number"])
+        event = self._event(job)
+        if event is None:
+            return None
+        if isinstance(event, CommentEvent):
+            return event.repo.forge, event.repo.full_name, event.pull_number
+        return event.pull.repo.forge, event.pull.repo.full_name, event.pull.number
 
     def _fail_interrupted(self, record: PullRecord, projects: list[str]) -> None:
         svc = self.svc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
@@ -28,8 +29,11 @@ class JobTable(Protocol):
 
 
 class JobQueue:
-    def __init__(self, table: JobTable) -> None:
+    """`notify` also tells other processes (the worker children) about new work."""
+
+    def __init__(self, table: JobTable, notify: Callable[[], None] | None = None) -> None:
         self.table = table
+        self.notify = notify
         self._cv = threading.Condition()
         self._generation = 0
         self._active = 0
@@ -40,11 +44,15 @@ class JobQueue:
                                            serial_key, payload)
         if fresh and job_kind is not None:
             self.wake()
+            if self.notify:
+                self.notify()
         return fresh
 
     def enqueue(self, kind: str, serial_key: str, payload: str) -> int:
         job_id = self.table.enqueue(kind, serial_key, payload)
         self.wake()
+        if self.notify:
+            self.notify()
         return job_id
 
     def wake(self) -> None:

@@ -61,36 +61,34 @@ class JobStore:
             return self._claim(worker, lease)
 
     def _claim(self, worker: str, lease: timedelta) -> Job | None:
-        for _ in range(5):
-            with self.db.session() as s:
-                if not self.db.is_sqlite:
-                    # one claimer at a time across replicas, so two jobs of one pull
-                    # request can't both see "nothing running" and start together
-                    s.execute(text("SELECT pg_advisory_xact_lock(414141)"))
-                running = select(JobRow.serial_key).where(
-                    JobRow.status == JobStatus.RUNNING.value)
-                query = (select(JobRow.id)
-                         .where(JobRow.status == JobStatus.QUEUED.value,
-                                JobRow.serial_key.not_in(running))
-                         .order_by(JobRow.id).limit(1))
-                if not self.db.is_sqlite:
-                    query = query.with_for_update(skip_locked=True)
-                job_id = s.scalars(query).first()
-                if job_id is None:
-                    return None
-                now = utcnow()
-                result = s.execute(
-                    update(JobRow)
-                    .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
-                    .values(status=JobStatus.RUNNING.value, worker=worker,
-                            attempts=JobRow.attempts + 1, started_at=now,
-                            lease_until=now + lease))
-                if getattr(result, "rowcount", 0) != 1:
-                    continue  # another worker won this one: look again
-                row = s.get(JobRow, job_id, populate_existing=True)
-                assert row is not None
-                return _job(row)
-        return None
+        """One UPDATE … WHERE id = (oldest claimable) RETURNING: atomic under SQLite's
+        write lock, across threads and processes alike. PostgreSQL first takes an
+        advisory lock so two replicas can't both see "nothing running" for one
+        pull request's serial key and start two of its jobs together."""
+        running = select(JobRow.serial_key).where(JobRow.status == JobStatus.RUNNING.value)
+        oldest = (select(JobRow.id)
+                  .where(JobRow.status == JobStatus.QUEUED.value,
+                         JobRow.serial_key.not_in(running))
+                  .order_by(JobRow.id).limit(1))
+        if not self.db.is_sqlite:
+            oldest = oldest.with_for_update(skip_locked=True)
+        now = utcnow()
+        claim = (update(JobRow)
+                 .where(JobRow.id == oldest.scalar_subquery(),
+                        JobRow.status == JobStatus.QUEUED.value)
+                 .values(status=JobStatus.RUNNING.value, worker=worker,
+                         attempts=JobRow.attempts + 1, started_at=now, lease_until=now + lease)
+                 .returning(JobRow.id, JobRow.kind, JobRow.serial_key, JobRow.payload,
+                            JobRow.attempts, JobRow.delivery_id))
+        with self.db.session() as s:
+            if not self.db.is_sqlite:
+                s.execute(text("SELECT pg_advisory_xact_lock(414141)"))
+            row = s.execute(claim).first()
+            if row is None:
+                return None
+            return Job(id=row.id, kind=row.kind, serial_key=row.serial_key, payload=row.payload,
+                       attempts=row.attempts, status=JobStatus.RUNNING,
+                       delivery_id=row.delivery_id)
 
     def renew(self, job_ids: list[int], lease: timedelta) -> None:
         if not job_ids:

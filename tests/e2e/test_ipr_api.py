@@ -8,7 +8,7 @@ import pytest
 
 from atlantis_py.cli import main
 from tests.e2e.conftest import World
-from tests.e2e.test_github_flow import base_files, tf_extra
+from tests.e2e.test_flow import base_files, tf_extra
 
 
 def planned_ipr(world: World) -> tuple[int, object]:
