@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from flask import Flask
 
 from atlantis_py.core.ipr import IPRMachine
+from atlantis_py.core.policy import PolicyLimits
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.jobs.handler import WebhookJobs
 from atlantis_py.jobs.lifecycle import Lifecycle
+from atlantis_py.jobs.notify import Announcer, Notifier, load_targets
 from atlantis_py.jobs.queue import JobQueue
 from atlantis_py.jobs.services import Services
 from atlantis_py.jobs.worker import WorkerPool
@@ -94,6 +96,9 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None)
     db.migrate()
     forges, verifiers = build_forges(settings)
     pulls, audit = PullStore(db), AuditLog(db)
+    notifier = (Notifier(load_targets(settings.notifications_file))
+                if settings.notifications_file else None)
+    announcer = Announcer(pulls, notifier)
     plugin_cache = data / "plugin-cache"
     plugin_cache.mkdir(exist_ok=True)
     services = Services(
@@ -105,18 +110,24 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None)
         locks=LockStore(db),
         reviews=ReviewStore(db),
         audit=audit,
-        ipr=IPRMachine(pulls, audit),
+        ipr=IPRMachine(pulls, audit, [announcer]),
         renderer=Renderer(),
         pool=ThreadPoolExecutor(settings.parallel_pool_size, thread_name_prefix="atlantis-plan"),
         plans_dir=data / "plans",
         bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user},
         allow_custom_steps=settings.allow_custom_steps,
         repo_allowed=settings.repo_allowed,
+        limits=PolicyLimits(min_approvals=settings.min_approvals,
+                            allow_self_approval=settings.allow_self_approval,
+                            max_approval_ttl=settings.max_approval_ttl,
+                            max_review_deadline=settings.max_review_deadline),
+        announcer=announcer,
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)
     lifecycle = Lifecycle(services, queue)
-    workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads)
+    workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads,
+                         housekeeping=lifecycle.expire_overdue)
     flask = Flask("atlantis_py")
     flask.register_blueprint(webhooks_blueprint(list(verifiers.values()), queue))
     flask.register_blueprint(health_blueprint(jobs.pending_count))

@@ -45,7 +45,11 @@ def _server(args: argparse.Namespace) -> int:
         children = WorkerProcesses(
             worker_argv(args.log_level, settings_mod.passthrough_argv(args)),
             settings.worker_processes)
-    service = create_service(settings, children.wake if children else None)
+    try:
+        service = create_service(settings, children.wake if children else None)
+    except ConfigError as err:
+        print(f"atlantis-py server: {err}", file=sys.stderr)
+        return 2
     http = HTTPServer(service, settings.host, settings.port)
     if children:
         children.start()
@@ -78,7 +82,11 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args, "worker")
     if settings is None:
         return 2
-    service = create_service(settings)
+    try:
+        service = create_service(settings)
+    except ConfigError as err:
+        print(f"atlantis-py worker: {err}", file=sys.stderr)
+        return 2
     done = threading.Event()
     if args.wake_fd is not None:
         follow_wake_pipe(args.wake_fd, service.queue, done.set)
@@ -105,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=_worker)
     add_ipr_parser(sub)
     add_affected_parser(sub)
+    __import__("atlantis_py.cli_plan").cli_plan.add_plan_parser(sub)
     add_token_parser(sub, settings_mod.add_arguments)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _a: print(__version__) or 0)

@@ -13,9 +13,11 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from atlantis_py.domain.policy import parse_duration
 from atlantis_py.errors import ConfigError
 
 DEFAULT_GH_API_URL = "https://api.github.com"
@@ -43,7 +45,11 @@ class Settings:
     worker_processes: int = 1
     terraform_bin: str = "terraform"
     allow_custom_steps: bool = False
-    max_approvals: int = 20
+    min_approvals: int = 1
+    max_approval_ttl: timedelta | None = None
+    max_review_deadline: timedelta | None = None
+    allow_self_approval: bool = True
+    notifications_file: Path | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -96,6 +102,16 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("terraform-bin", "terraform (or tofu) executable.", default="terraform"),
     _Option("allow-custom-steps", "Allow `run` steps in repo workflows.", kind=bool,
             default=False),
+    _Option("min-approvals", "Floor on every environment's required_approvals; a repo "
+            "cannot go below it.", kind=int, default=1),
+    _Option("max-approval-ttl", "Approvals expire after at most this long (e.g. 72h), "
+            "whatever the repo says.", default=""),
+    _Option("max-review-deadline", "Pending IPRs expire after at most this long "
+            "(e.g. 14d).", default=""),
+    _Option("disallow-self-approval", "Never count an author's own approval, whatever "
+            "the repo says.", kind=bool, default=False),
+    _Option("notifications", "YAML file of outgoing webhooks per environment "
+            "(see README).", default=""),
 )
 
 
@@ -209,6 +225,10 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         raise ConfigError(f"--database-url: expected a URL like postgresql+psycopg://…, "
                           f"got {db_url!r}")
     custom = raw.get("allow-custom-steps")
+    no_self = raw.get("disallow-self-approval")
+    notifications = text("notifications")
+    if notifications and not Path(notifications).is_file():
+        raise ConfigError(f"--notifications: {notifications!r} is not a readable file")
     return Settings(
         gh_token=gh_token,
         gh_webhook_secret=gh_secret,
@@ -230,7 +250,22 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         terraform_bin=tf_bin,
         allow_custom_steps=custom if isinstance(custom, bool) else _bool(
             "allow-custom-steps", str(custom)),
+        min_approvals=_int("min-approvals", raw.get("min-approvals"), 0, 20),
+        max_approval_ttl=_duration("max-approval-ttl", text("max-approval-ttl")),
+        max_review_deadline=_duration("max-review-deadline", text("max-review-deadline")),
+        allow_self_approval=not (no_self if isinstance(no_self, bool) else _bool(
+            "disallow-self-approval", str(no_self))),
+        notifications_file=Path(notifications) if notifications else None,
     )
+
+
+def _duration(flag: str, raw: str) -> timedelta | None:
+    if not raw:
+        return None
+    try:
+        return parse_duration(raw)
+    except ValueError as err:
+        raise ConfigError(f"--{flag}: {err}") from None
 
 
 def _gitlab_url(url: str, hostname: str) -> str:

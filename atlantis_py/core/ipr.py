@@ -7,6 +7,7 @@ log with actor, head SHA and reason, so the trail answers who did what, when.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from atlantis_py.core.ports import Audit, Pulls
@@ -41,9 +42,13 @@ class Transition:
 
 
 class IPRMachine:
-    def __init__(self, pulls: Pulls, audit: Audit) -> None:
+    def __init__(self, pulls: Pulls, audit: Audit,
+                 listeners: Sequence[Callable[[Transition, IPRState], None]] = ()) -> None:
+        """`listeners` hear of each transition made (with the state before), e.g.
+        to send notifications; their failures are logged, never raised."""
         self.pulls = pulls
         self.audit = audit
+        self.listeners = list(listeners)
 
     def move(self, t: Transition, *, open: bool | None = None) -> None:
         """Change the state, judged against the stored state (not the caller's copy),
@@ -55,6 +60,11 @@ class IPRMachine:
             raise IllegalTransition(before, t.target, t.reason)
         log.info("%s#%d %s -> %s (%s)", t.pull.repo, t.pull.number, before.value,
                  t.target.value, t.reason)
+        for listener in self.listeners:
+            try:
+                listener(t, before)
+            except Exception:
+                log.exception("a transition listener failed")
 
     def try_move(self, t: Transition, *, open: bool | None = None) -> bool:
         """move(), but a refused transition is logged instead of raised: for

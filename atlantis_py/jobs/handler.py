@@ -110,9 +110,15 @@ class WebhookJobs:
                    for r in self.svc.pulls.latest_runs(record.id, "plan").values())
 
     def _refresh(self, pull: PullRequest, actor: str, reason: str) -> None:
+        """After a plan: recompute the state, and ask for review if it still needs one."""
         record = self.svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
-        if record is not None:
-            self.lifecycle.refresh(record.id, actor, reason)
+        if record is None:
+            return
+        record = self.lifecycle.refresh(record.id, actor, reason)
+        if self.svc.announcer is not None and any(
+                r.head_sha == record.head_sha and r.status == "success"
+                for r in self.svc.pulls.latest_runs(record.id, "plan").values()):
+            self.svc.announcer.review_requested(record, actor, f"planned {record.head_sha[:7]}")
 
     def _autoplan(self, event: PullRequestEvent) -> None:
         svc = self.svc

@@ -6,13 +6,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from atlantis_py.core.ipr import Transition
+from atlantis_py.core.policy import EXPIRED, deadline_passed, expiry_notice
 from atlantis_py.domain.forge import Review, ReviewState
 from atlantis_py.domain.records import AuditEvent, IPRState, PullRecord
 from atlantis_py.domain.views import ApprovalView, IPRView, ProjectView
 from atlantis_py.errors import Conflict, Forbidden, Invalid, NotFound, RepoConfigError
-from atlantis_py.jobs.gate import EnvVerdict, all_reviews, current_plans, verdicts
+from atlantis_py.jobs.gate import (
+    EnvVerdict,
+    all_reviews,
+    current_plans,
+    environment,
+    verdicts,
+)
 from atlantis_py.jobs.planning import parse_base_config, post_comment
 from atlantis_py.jobs.queue import JobQueue
 from atlantis_py.jobs.services import Services
@@ -145,6 +153,34 @@ class Lifecycle:
         if target is not record.state:
             self.svc.ipr.try_move(Transition(record, target, actor, reason))
         return self.svc.pulls.by_id(pull_id) or record
+
+    def expire_overdue(self, now: datetime | None = None) -> list[int]:
+        """Reject IPRs left PENDING past their environment's review deadline, with
+        reason "expired", and tell the author. Returns the ids it expired."""
+        now = now or self.svc.clock()
+        expired: list[int] = []
+        naive_now = now.astimezone(UTC).replace(tzinfo=None)
+        for record in self.svc.pulls.pending_since_before(naive_now):
+            if record.pending_since is None:
+                continue
+            since = record.pending_since.replace(tzinfo=UTC)
+            try:
+                base = parse_base_config(record.base_config, record.base_ref)
+            except RepoConfigError:
+                continue
+            envs = [environment(self.svc, base, name)
+                    for name in sorted({r.environment for r in current_plans(self.svc, record)})]
+            overdue = [env for env in envs if deadline_passed(env, since, now)]
+            if not overdue:
+                continue
+            if self.svc.ipr.try_move(Transition(record, IPRState.REJECTED, "atlantis",
+                                                f"{EXPIRED}: no approval within the review "
+                                                f"deadline of {overdue[0].name}")):
+                expired.append(record.id)
+                post_comment(self.svc, record.forge, record.repo, record.number,
+                             f"@{record.author} {expiry_notice(overdue[0])} Push a new "
+                             "commit or comment `atlantis plan` to ask for review again.\n")
+        return expired
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.core.policy import PolicyLimits
 from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
 from atlantis_py.forges.base import Forge, WebhookVerifier
+from atlantis_py.jobs.notify import Announcer
 from atlantis_py.report.render import Renderer
 from atlantis_py.runner.terraform import Terraform
 from atlantis_py.runner.workspace import Workspaces
@@ -36,6 +37,7 @@ class Services:
     allow_custom_steps: bool
     repo_allowed: Callable[[str], bool]
     limits: PolicyLimits = field(default_factory=PolicyLimits)
+    announcer: Announcer | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def plan_file(self, forge: str, repo: str, number: int, sha: str, dir: str,

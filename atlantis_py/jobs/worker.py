@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
@@ -43,7 +44,10 @@ class JobHandler(Protocol):
 
 
 class WorkerPool:
-    def __init__(self, queue: JobQueue, handler: JobHandler, threads: int) -> None:
+    def __init__(self, queue: JobQueue, handler: JobHandler, threads: int,
+                 housekeeping: Callable[[], object] | None = None) -> None:
+        """`housekeeping` runs beside lease renewal, every 20 s (expiring IPRs)."""
+        self.housekeeping = housekeeping
         self.queue = queue
         self.handler = handler
         self.threads = threads
@@ -127,5 +131,7 @@ class WorkerPool:
             try:
                 self.queue.table.renew(ids, LEASE)
                 self.recover()
+                if self.housekeeping is not None:
+                    self.housekeeping()
             except Exception:
-                log.exception("lease renewal failed")
+                log.exception("lease renewal or housekeeping failed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,13 +137,11 @@ class World:
         return [r["name"] for r in data.get("resources", [])]
 
 
-@pytest.fixture
-def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    """Parametrise with `indirect=True` and "FORGE[-postgres]" (github, gitlab) to run
-    against that forge's fake, on SQLite or PostgreSQL."""
-    param = getattr(request, "param", "github")
-    forge, _, db = param.partition("-")
-    database_url = request.getfixturevalue("make_postgres_db")() if db == "postgres" else ""
+@contextmanager
+def running_world(tmp_path: Path, forge: str = "github", database_url: str = "",
+                  **settings: Any) -> Iterator[World]:
+    """A server (HTTP + inline workers) wired to a fresh fake forge; `settings`
+    override Settings fields (e.g. notifications_file, min_approvals)."""
     fake: FakeGitHub | FakeGitLab
     if forge == "gitlab":
         fake = FakeGitLab(tmp_path)
@@ -152,16 +151,11 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         fake = FakeGitHub(tmp_path)
         forge_settings = {"gh_token": fake.token, "gh_webhook_secret": SECRET,
                           "gh_api_url": fake.api_url, "gh_user": fake.bot_login}
-    settings = Settings(
-        **forge_settings,  # type: ignore[arg-type]
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        port=0,
-        host="127.0.0.1",
-        parallel_pool_size=2,
-        worker_threads=2,
-    )
-    service = create_service(settings)
+    values: dict[str, Any] = {
+        **forge_settings, "data_dir": tmp_path / "data", "database_url": database_url,
+        "port": 0, "host": "127.0.0.1", "parallel_pool_size": 2, "worker_threads": 2,
+        **settings}
+    service = create_service(Settings(**values))
     http = HTTPServer(service, "127.0.0.1", 0)
     http.start()
     service.start()
@@ -175,3 +169,14 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         http.close()
         service.stop()
         fake.close()
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """Parametrise with `indirect=True` and "FORGE[-postgres]" (github, gitlab) to run
+    against that forge's fake, on SQLite or PostgreSQL."""
+    param = getattr(request, "param", "github")
+    forge, _, db = param.partition("-")
+    database_url = request.getfixturevalue("make_postgres_db")() if db == "postgres" else ""
+    with running_world(tmp_path, forge, database_url) as w:
+        yield w
