@@ -33,6 +33,7 @@ from atlantis_py.store.reviews import ReviewStore
 from atlantis_py.store.tokens import TokenStore
 from atlantis_py.web.api import api_blueprint
 from atlantis_py.web.health import health_blueprint
+from atlantis_py.web.pages import pages_blueprint
 from atlantis_py.web.webhooks import webhooks_blueprint
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,9 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None)
     flask = Flask("atlantis_py")
     flask.register_blueprint(webhooks_blueprint(list(verifiers.values()), queue))
     flask.register_blueprint(health_blueprint(jobs.pending_count))
-    flask.register_blueprint(api_blueprint(lifecycle, TokenStore(db).owner))
+    tokens = TokenStore(db)
+    flask.register_blueprint(api_blueprint(lifecycle, tokens.owner))
+    flask.register_blueprint(pages_blueprint(lifecycle, tokens.owner))
     return Service(settings=settings, flask=flask, db=db, queue=queue, workers=workers,
                    services=services, jobs=jobs, lifecycle=lifecycle)
 

@@ -1,0 +1,50 @@
+"""The web page: list and detail behind an API token, with user text escaped."""
+
+from __future__ import annotations
+
+import base64
+import urllib.error
+import urllib.request
+
+from tests.e2e.conftest import World
+from tests.e2e.test_flow import base_files, tf_extra
+
+
+def get(world: World, path: str, token: str | None) -> tuple[int, str]:
+    req = urllib.request.Request(world.url + path)
+    if token is not None:
+        req.add_header("Authorization",
+                       "Basic " + base64.b64encode(f"me:{token}".encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_pages_need_a_token_and_escape_user_text(world: World) -> None:
+    repo = world.repo(base_files(world, "network"))
+    pull = world.fake.open_pull(repo, changes={"network/extra.tf": tf_extra("p")},
+                                title="<script>alert(1)</script>")
+    world.fake.deliver("pull_request", world.fake.pull_request_payload(pull, "opened"))
+    world.settle()
+    record = world.record(pull)
+
+    status, _ = get(world, "/", None)
+    assert status == 401
+    status, _ = get(world, "/", "atl_wrong")
+    assert status == 401
+    token = world.token("vera", "viewer")
+    status, html = get(world, "/", token)
+    assert status == 200
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert f'href="/ipr/{record.id}"' in html
+
+    status, html = get(world, f"/ipr/{record.id}", token)
+    assert status == 200 and "Plan: 2 to add" in html and "plan:success" in html
+    assert "<script>alert(1)</script>" not in html
+    status, _ = get(world, "/ipr/999", token)
+    assert status == 404
+    status, _ = get(world, "/?state=bogus", token)
+    assert status == 400
