@@ -13,6 +13,7 @@ from atlantis_py import __version__, logs
 from atlantis_py import settings as settings_mod
 from atlantis_py.cli_affected import add_affected_parser
 from atlantis_py.cli_ipr import add_ipr_parser, add_token_parser
+from atlantis_py.cli_plan import add_plan_parser
 from atlantis_py.errors import ConfigError
 from atlantis_py.settings import Settings
 
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=_worker)
     add_ipr_parser(sub)
     add_affected_parser(sub)
-    __import__("atlantis_py.cli_plan").cli_plan.add_plan_parser(sub)
+    add_plan_parser(sub)
     add_token_parser(sub, settings_mod.add_arguments)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _a: print(__version__) or 0)

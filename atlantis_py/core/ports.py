@@ -5,6 +5,7 @@ Keeps core free of SQLAlchemy and lets the import direction stay one way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -21,7 +22,8 @@ class Pulls(Protocol):
     def set_state(self, pull_id: int, state: IPRState, *, open: bool | None = None) -> None: ...
     def start_run(self, pull_id: int, project: str, dir: str, workspace: str, command: str,
                   head_sha: str, actor: str, plan_path: str = "",
-                  environment: str = "default") -> int: ...
+                  environment: str = "default", *, reasons: Sequence[str] = (),
+                  deleted: bool = False, source_sha: str | None = None) -> int: ...
     def transition(self, pull_id: int, target: IPRState, allowed_from: frozenset[IPRState], *,
                    actor: str, reason: str, project: str = "",
                    open: bool | None = None) -> tuple[IPRState, bool]: ...

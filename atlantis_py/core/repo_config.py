@@ -14,10 +14,14 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from types import MappingProxyType
 from typing import NoReturn, TypeVar
 
 import yaml
 
+from atlantis_py.core.detect.atmos.config import SECTION_KEYS as ATMOS_KEYS
+from atlantis_py.core.detect.atmos.config import settings_from_section
+from atlantis_py.core.detect.atmos.errors import StackError, TemplateError
 from atlantis_py.domain.policy import (
     DAYS_FORMAT,
     DURATION_FORMAT,
@@ -182,7 +186,8 @@ class _Validator:
     def config(self) -> RepoConfig:
         if self.doc is None:
             return RepoConfig(explicit=True)
-        top = self.mapping(self.doc, (), ("version", "projects", "workflows", "environments"))
+        top = self.mapping(self.doc, (), ("version", "projects", "workflows", "environments",
+                                          "atmos"))
         if "version" not in top:
             self.fail(("version",), f"missing 'version'; add `version: {SCHEMA_VERSION}` at the top")
         version = top["version"]
@@ -203,8 +208,24 @@ class _Validator:
                     self.fail(("projects", i), f"dir {project.dir!r} with workspace "
                               f"{project.workspace!r} is used twice; give one another workspace")
             projects.append(project)
+        atmos = self.atmos(top["atmos"], ("atmos",)) if "atmos" in top else None
         return RepoConfig(projects=tuple(projects), workflows=workflows,
-                          environments=environments, explicit=True)
+                          environments=environments, explicit=True, atmos=atmos)
+
+    def atmos(self, value: object, path: Path) -> Mapping[str, object]:
+        """Checked key by key, so an error points at the offending line; the
+        whole section is then checked once more for what spans keys."""
+        body = self.mapping(value, path, ATMOS_KEYS)
+        for key, item in body.items():
+            try:
+                settings_from_section({key: item}, self.file)
+            except (StackError, TemplateError) as err:
+                self.fail((*path, key), getattr(err, "message", str(err)))
+        try:
+            settings_from_section(body, self.file)
+        except (StackError, TemplateError) as err:
+            self.fail(path, getattr(err, "message", str(err)))
+        return MappingProxyType(dict(body))
 
     def project(self, value: object, path: Path, workflows: Mapping[str, Workflow],
                 environments: Mapping[str, Environment]) -> Project:

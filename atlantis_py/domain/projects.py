@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -59,7 +60,14 @@ DEFAULT_ENVIRONMENT = Environment(name="default")
 @dataclass(frozen=True)
 class Project:
     """A (dir, workspace) that terraform runs in. `dir` is relative to the repo
-    root with "/" separators, "." for the root."""
+    root with "/" separators, "." for the root.
+
+    Detection fills the rest: `reasons` say why a change affects the project
+    (shown in the plan comment); `deleted` projects exist only at the base ref
+    and are planned with `-destroy` in a checkout of `source_ref`, since their
+    code and vars are gone at head. `vars_json` is the .tfvars.json text an
+    Atmos instance (`component` in `stack`) is planned with; `skipped_vars`
+    names vars left out because they hold Atmos functions."""
 
     name: str
     dir: str
@@ -68,17 +76,27 @@ class Project:
     environment: str = "default"
     autoplan: bool = True
     when_modified: tuple[str, ...] = ("*.tf*",)
+    reasons: tuple[str, ...] = ()
+    deleted: bool = False
+    vars_json: str | None = None
+    skipped_vars: tuple[str, ...] = ()
+    component: str | None = None
+    stack: str | None = None
+    source_ref: str | None = None
 
 
 @dataclass(frozen=True)
 class RepoConfig:
     """workflows.yaml after validation. `explicit` is False when the repo has no
-    file and projects are discovered from changed directories."""
+    file and projects are discovered from changed directories. `atmos` is the
+    validated `atmos:` section, kept raw for core.detect.atmos to read (None:
+    look for an atmos.yaml)."""
 
     projects: tuple[Project, ...] = ()
     workflows: dict[str, Workflow] = field(default_factory=dict)
     environments: dict[str, Environment] = field(default_factory=dict)
     explicit: bool = False
+    atmos: Mapping[str, object] | None = None
 
     def workflow_for(self, project: Project) -> Workflow:
         return self.workflows.get(project.workflow, DEFAULT_WORKFLOW)

@@ -77,6 +77,9 @@ class RunRecord:
     actor: str
     finished_at: datetime | None
     environment: str = "default"
+    reasons: tuple[str, ...] = ()
+    deleted: bool = False
+    source_sha: str | None = None  # a destroy's plan and apply run at this commit
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ class PlanCounts:
 
 @dataclass(frozen=True)
 class ProjectResult:
-    """One project's outcome for one command. `output` is terraform's text."""
+    """One project's outcome for one command. `output` is terraform's text;
+    `reasons` and `deleted` come from detection, for the comment to show why
+    the project was planned and that it will be destroyed."""
 
     project: str
     dir: str
@@ -48,3 +50,5 @@ class ProjectResult:
     error: str | None = None
     counts: PlanCounts | None = None
     head_sha: str = ""
+    reasons: tuple[str, ...] = ()
+    deleted: bool = False

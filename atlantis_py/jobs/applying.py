@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from atlantis_py.core.ipr import Transition
@@ -33,10 +35,13 @@ def wanted(run: RunRecord, command: Command) -> bool:
 
 
 def project_for(run: RunRecord, head: RepoConfig) -> Project:
+    """The project a plan run was for, with what detection recorded on the run."""
+    found = Project(name=run.project, dir=run.dir, workspace=run.workspace)
     for p in head.projects:
         if p.dir == run.dir and p.workspace == run.workspace:
-            return p
-    return Project(name=run.project, dir=run.dir, workspace=run.workspace)
+            found = p
+            break
+    return replace(found, reasons=run.reasons, deleted=run.deleted, source_ref=run.source_sha)
 
 
 class Applier:
@@ -75,7 +80,9 @@ class Applier:
             return
         env = forge.clone_env
         svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
-        with svc.workspaces.checkout(pull.repo, number, pull.head_sha, env) as tree:
+        with ExitStack() as held:
+            tree = held.enter_context(
+                svc.workspaces.checkout(pull.repo, number, pull.head_sha, env))
             try:
                 head_cfg, base_cfg = read_config(tree), base_config(svc, pull)
             except RepoConfigError as err:
@@ -98,8 +105,13 @@ class Applier:
                 record = svc.pulls.by_id(record.id) or record
             forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, StatusState.PENDING,
                              f"applying {len(plans)} projects")
-            results = [self._apply_one(record, pull, tree, head_cfg, run, actor)
-                       for run in plans]
+            trees = {"": tree}
+            for source in {r.source_sha for r in plans if r.source_sha}:
+                # a destroy applies where it was planned: the base commit's worktree
+                trees[source] = held.enter_context(
+                    svc.workspaces.checkout_base(pull.repo, number, source, env))
+            results = [self._apply_one(record, pull, trees[run.source_sha or ""], head_cfg, run,
+                                       actor) for run in plans]
         post_comment(svc, pull.repo.forge, repo, number, svc.renderer.apply(results))
         ok = sum(1 for r in results if r.status is RunStatus.SUCCESS)
         state = StatusState.SUCCESS if ok == len(results) else StatusState.FAILURE
@@ -129,7 +141,9 @@ class Applier:
                                  error=f"locked by pull request #{lock.pull_number}")
         project = project_for(run, head_cfg)
         run_id = svc.pulls.start_run(record.id, run.project, run.dir, run.workspace, "apply",
-                                     pull.head_sha, actor, run.plan_path)
+                                     pull.head_sha, actor, run.plan_path,
+                                     reasons=run.reasons, deleted=run.deleted,
+                                     source_sha=run.source_sha)
         try:
             result = run_apply(project, head_cfg.workflow_for(project), tree,
                                Path(run.plan_path), svc.terraform,
@@ -139,7 +153,8 @@ class Applier:
             log.exception("apply of %s crashed", run.project)
             result = ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,
                                    command="apply", status=RunStatus.ERROR,
-                                   head_sha=pull.head_sha, error=f"{type(exc).__name__}: {exc}")
+                                   head_sha=pull.head_sha, error=f"{type(exc).__name__}: {exc}",
+                                   deleted=run.deleted)
         svc.pulls.finish_run(run_id, result)
         svc.ipr.note(record, actor, f"apply:{result.status.value}", project=run.project)
         return result

@@ -6,10 +6,12 @@ import contextvars
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from atlantis_py.core.detect import affected_projects
+from atlantis_py.core.detect.atmos import StackError, TemplateError
 from atlantis_py.core.detect.dirs import default_project_name
 from atlantis_py.core.detect.modules import tf_dirs
 from atlantis_py.core.repo_config import REPO_CONFIG_FILE, load_default_config, parse_repo_config
@@ -20,6 +22,7 @@ from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.records import PullRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
+from atlantis_py.jobs.detection import Detection, Detector
 from atlantis_py.jobs.services import Services
 from atlantis_py.runner.workflow import run_plan
 
@@ -99,9 +102,56 @@ def select_projects(config: RepoConfig, tree: Path, changed: Sequence[str],
                               dir=command.dir, workspace=workspace)])
 
 
+def _pick(projects: Sequence[Project], command: Command) -> Project | None:
+    for p in projects:
+        if command.project is not None and p.name == command.project:
+            return p
+        if command.project is None and p.dir == command.dir \
+                and p.workspace == (command.workspace or "default"):
+            return p
+    return None
+
+
+def select_detected(found: Detection, config: RepoConfig, tree: Path, changed: Sequence[str],
+                    command: Command | None) -> Selection:
+    """Atmos repositories plan the detected instances; plain ones the affected
+    directories plus the directories the pull request deletes (planned as
+    destroys). -p/-d may also name a deleted project or any Atmos instance."""
+    bare = command is None or (command.project is None and command.dir is None)
+    if found.atmos:
+        if bare:
+            return Selection(list(found.affected))
+        assert command is not None
+        picked = _pick(found.affected, command) or _pick(found.instances, command)
+        if picked is None:
+            what = command.project or f"{command.dir} (workspace {command.workspace or 'default'})"
+            return Selection([], f"no Atmos project `{what}` in this repository's stacks")
+        return Selection([picked])
+    deleted = list(found.affected)
+    if not bare:
+        assert command is not None
+        picked = _pick(deleted, command)
+        return Selection([picked]) if picked else select_projects(config, tree, changed, command)
+    gone = {(p.dir, p.workspace) for p in deleted} | {(p.dir, "default") for p in deleted}
+    plain = select_projects(config, tree, changed, command)
+    kept = [p for p in plain.projects if (p.dir, p.workspace) not in gone]
+    return Selection([*kept, *deleted], plain.problem)
+
+
 class Planner:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
+        self.detector = Detector()
+
+    def _select(self, pull: PullRequest, config: RepoConfig, base: RepoConfig, tree: Path,
+                changed: Sequence[str], command: Command | None) -> Selection:
+        ws = self.svc.workspaces
+        source = ws.merge_base(pull.repo, pull.base_ref, pull.head_sha)
+        wants_one = command is not None and (command.project or command.dir) is not None
+        found = self.detector.detect(
+            ws.mirror_path(pull.repo), f"{pull.repo.forge}:{pull.repo.full_name}", source,
+            pull.head_sha, config, base, all_instances=wants_one)
+        return select_detected(found, config, tree, changed, command)
 
     def plan(self, pull: PullRequest, actor: str, command: Command | None) -> None:
         svc = self.svc
@@ -110,7 +160,9 @@ class Planner:
         repo = pull.repo.full_name
         env = forge.clone_env
         svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
-        with svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env) as tree:
+        with ExitStack() as held:
+            tree = held.enter_context(
+                svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env))
             try:
                 config = read_config(tree)
                 base_text = base_config_text(svc, pull)
@@ -123,7 +175,15 @@ class Planner:
                 return
             svc.pulls.set_details(record.id, base_config=base_text)
             changed = [f.path for f in forge.changed_files(repo, pull.number)]
-            selection = select_projects(config, tree, changed, command)
+            try:
+                selection = self._select(pull, config, base, tree, changed, command)
+            except (StackError, TemplateError) as err:
+                forge.post_comment(repo, pull.number, svc.renderer.error(
+                    "Plan not run", f"The Atmos stacks cannot be read: {err}"))
+                forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.FAILURE,
+                                 "Atmos stacks are invalid")
+                svc.ipr.note(record, actor, "config_error", detail=str(err))
+                return
             if selection.problem:
                 forge.post_comment(repo, pull.number,
                                    svc.renderer.error("Plan not run", selection.problem))
@@ -139,22 +199,28 @@ class Planner:
             extra = command.extra_args if command else ()
             envs = {(p.dir, p.workspace): environment_of(p.dir, p.workspace, config, base)
                     for p in selection.projects}
-            results = self._run_all(record, pull, config, tree, selection.projects, extra, actor,
-                                    envs)
+            sources = {p.source_ref for p in selection.projects if p.deleted and p.source_ref}
+            trees = {"": tree}
+            for source in sources:  # at most one: the merge base
+                trees[source] = held.enter_context(
+                    svc.workspaces.checkout_base(pull.repo, pull.number, source, env))
+            results = self._run_all(record, pull, config, trees, selection.projects, extra,
+                                    actor, envs)
         self._report(pull, results)
 
-    def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig, tree: Path,
-                 projects: Sequence[Project], extra: Sequence[str],
+    def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig,
+                 trees: dict[str, Path], projects: Sequence[Project], extra: Sequence[str],
                  actor: str, envs: dict[tuple[str, str], str]) -> list[ProjectResult]:
         """Dirs plan in parallel (up to the pool size); workspaces of one dir in turn,
-        since they share its .terraform folder."""
-        by_dir: dict[str, list[Project]] = defaultdict(list)
+        since they share its .terraform folder. Deleted projects run in the
+        worktree of the commit they still exist at (`trees[source_ref]`)."""
+        by_dir: dict[tuple[str, str], list[Project]] = defaultdict(list)
         for p in projects:
-            by_dir[p.dir].append(p)
+            by_dir[(p.source_ref or "", p.dir)].append(p)
 
         def run_dir(group: list[Project]) -> list[ProjectResult]:
-            return [self._plan_one(record, pull, config, tree, p, extra, actor,
-                                   envs[(p.dir, p.workspace)]) for p in group]
+            return [self._plan_one(record, pull, config, trees[p.source_ref or ""], p, extra,
+                                   actor, envs[(p.dir, p.workspace)]) for p in group]
 
         futures = [self.svc.pool.submit(contextvars.copy_context().run, run_dir, group)
                    for group in by_dir.values()]
@@ -176,12 +242,15 @@ class Planner:
                 command="plan", status=RunStatus.ERROR, head_sha=pull.head_sha,
                 error=(f"This project is locked by pull request #{lock.pull_number}. "
                        f"Apply or close #{lock.pull_number}, or comment `atlantis unlock` "
-                       "there, then plan again."))
+                       "there, then plan again."),
+                reasons=project.reasons, deleted=project.deleted)
         plan_file = svc.plan_file(pull.repo.forge, pull.repo.full_name, pull.number,
                                   pull.head_sha, project.dir, project.workspace)
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         run_id = svc.pulls.start_run(record.id, project.name, project.dir, project.workspace,
-                                     "plan", pull.head_sha, actor, str(plan_file), environment)
+                                     "plan", pull.head_sha, actor, str(plan_file), environment,
+                                     reasons=project.reasons, deleted=project.deleted,
+                                     source_sha=project.source_ref)
         try:
             result = run_plan(project, config.workflow_for(project), tree, plan_file,
                               svc.terraform, extra_args=extra,
@@ -192,7 +261,8 @@ class Planner:
             result = ProjectResult(project=project.name, dir=project.dir,
                                    workspace=project.workspace, command="plan",
                                    status=RunStatus.ERROR, head_sha=pull.head_sha,
-                                   error=f"{type(exc).__name__}: {exc}")
+                                   error=f"{type(exc).__name__}: {exc}",
+                                   reasons=project.reasons, deleted=project.deleted)
         svc.pulls.finish_run(run_id, result)
         summary = result.counts.summary() if result.counts else (result.error or "")
         svc.ipr.note(record, actor, f"plan:{result.status.value}", project=project.name,

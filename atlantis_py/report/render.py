@@ -59,6 +59,8 @@ class Renderer:
             target=_target,
             plural=_plural,
             lines=_line_count,
+            because=_destroy_because,
+            why=_why,
         )
         self._env.globals.update(fold_lines=fold_lines, RunStatus=RunStatus)
 
@@ -189,6 +191,34 @@ def _target(result: ProjectResult) -> str:
         return f"-p {result.project}"
     flags = f"-d {result.dir}"
     return flags if result.workspace == "default" else f"{flags} -w {result.workspace}"
+
+
+_DELETED = (
+    (re.compile(r"^stack file removed: (.+)$"), "{0} was removed"),
+    (re.compile(r"^no \*\.tf left in (.+)$"), "{0} was removed"),
+    (re.compile(r"^component removed from (.+)$"), "the component was removed from {0}"),
+    (re.compile(r"^component made (\w+) in (.+)$"), "the component was made {0} in {1}"),
+    (re.compile(r"^stack name or workspace changed in (.+)$"),
+     "its stack name or workspace changed in {0}"),
+)
+
+
+def _destroy_because(reasons: Sequence[str]) -> str:
+    """Detection's reason for a deleted project as the end of a sentence:
+    "stack file removed: stacks/a.yaml" → "`stacks/a.yaml` was removed"."""
+    for reason in reasons:
+        for pattern, text in _DELETED:
+            m = pattern.match(reason)
+            if m:
+                groups = [g if g in ("abstract", "disabled") else _code(g) for g in m.groups()]
+                return text.format(*groups)
+    rest = [r for r in reasons if r != "deleted"]
+    return "; ".join(rest) if rest else "it no longer exists in this pull request"
+
+
+def _why(reasons: Sequence[str]) -> str:
+    """Why a project was planned: "`stack.vars`, `component`"."""
+    return ", ".join(_code(r) for r in reasons)
 
 
 def _plural(word: str, count: int) -> str:

@@ -42,6 +42,7 @@ class StepContext:
     allow_custom_steps: bool
     env: Mapping[str, str]
     head_sha: str
+    plan_args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def plan_step(ctx: StepContext, step: Step) -> StepOutcome:
     failed = _select_workspace(ctx, step)
     if failed:
         return failed
-    extra = (*step.extra_args, *ctx.extra_args)
+    extra = (*ctx.plan_args, *step.extra_args, *ctx.extra_args)
     run = ctx.tf.plan(ctx.project_dir, ctx.plan_file, extra, ctx.env)
     return _outcome(step, run, primary=True)
 
@@ -152,9 +153,30 @@ def _step_vars(ctx: StepContext) -> dict[str, str]:
         "REPO_REL_DIR": ctx.project.dir,
         "PROJECT_NAME": ctx.project.name,
         "PLANFILE": str(ctx.plan_file),
+        "VAR_FILE": _var_file(ctx.plan_file) if ctx.project.vars_json is not None else "",
         "HEAD_COMMIT": ctx.head_sha,
         "COMMENT_ARGS": shlex.join(ctx.extra_args),
     }
+
+
+def _var_file(plan_file: Path) -> str:
+    return str(plan_file.with_suffix(".tfvars.json"))
+
+
+def plan_arguments(project: Project, plan_file: Path) -> tuple[str, ...]:
+    """What detection adds to every plan: `-destroy` for a deleted project and
+    `-var-file=` for the project's vars, written next to the saved plan (outside
+    the worktree, so `git clean` and the repository never see it). Stack vars
+    usually include globals a component does not declare, hence
+    `-compact-warnings`: one line per undeclared var instead of a paragraph."""
+    args: list[str] = []
+    if project.deleted:
+        args.append("-destroy")
+    if project.vars_json is not None:
+        var_file = Path(_var_file(plan_file))
+        var_file.write_text(project.vars_json, encoding="utf-8")
+        args.extend((f"-var-file={var_file}", "-compact-warnings"))
+    return tuple(args)
 
 
 STEP_RUNNERS: Mapping[str, StepRunner] = {
@@ -187,7 +209,7 @@ def run_plan(
     plan_file.parent.mkdir(parents=True, exist_ok=True)
     result = _run_steps(
         "plan", PLAN_STEPS, workflow.plan, project, worktree, plan_file, tf,
-        extra_args, allow_custom_steps, env, head_sha,
+        extra_args, allow_custom_steps, env, head_sha, plan_arguments(project, plan_file),
     )  # fmt: skip
     if result.status is not RunStatus.SUCCESS:
         return result
@@ -238,6 +260,7 @@ def _run_steps(
     allow_custom_steps: bool,
     env: Mapping[str, str] | None,
     head_sha: str,
+    plan_args: tuple[str, ...] = (),
 ) -> ProjectResult:
     def fail(error: str, output: str = "") -> ProjectResult:
         return _result(project, command, RunStatus.FAILURE, head_sha, output, error)
@@ -254,7 +277,7 @@ def _run_steps(
         return fail(f"project dir {project.dir!r} does not exist at this commit")
     ctx = StepContext(
         project, worktree, project_dir, plan_file, tf, tuple(extra_args),
-        allow_custom_steps, dict(env or {}), head_sha,
+        allow_custom_steps, dict(env or {}), head_sha, plan_args,
     )  # fmt: skip
     primary: str | None = None
     custom: list[str] = []
@@ -291,4 +314,6 @@ def _result(
         error=error,
         counts=counts,
         head_sha=head_sha,
+        reasons=project.reasons,
+        deleted=project.deleted,
     )

@@ -105,10 +105,42 @@ class Workspaces:
         """The pull request's worktree at `sha`, held exclusively until the
         `with` block ends. Tracked files match `sha` exactly; untracked files
         are removed except `.terraform/` and `.terraform.lock.hcl`."""
+        with self._checkout(repo, self.worktree_path(repo, pull_number), sha, env) as path:
+            yield path
+
+    @contextmanager
+    def checkout_base(
+        self, repo: Repo, pull_number: int, sha: str, env: Mapping[str, str]
+    ) -> Iterator[Path]:
+        """A second worktree of the pull request, at a base commit: projects the
+        pull request deletes are planned (`-destroy`) and applied here, where
+        their code and vars still exist. Same rules as `checkout`."""
+        path = self.worktree_path(repo, pull_number)
+        with self._checkout(repo, path.with_name(f"{path.name}.base"), sha, env) as base:
+            yield base
+
+    def merge_base(self, repo: Repo, base_ref: str, head_sha: str) -> str:
+        """The commit `head_sha` branched from `base_ref`: what a pull request's
+        changes are measured against (the mirror must hold both)."""
+        if not is_sha(head_sha):
+            raise WorkspaceError(f"not a full commit sha: {head_sha!r}")
+        if not is_sha(base_ref):
+            self._check_ref(base_ref)
+        mirror = self.mirror_path(repo)
+        base = self._resolve_commit(mirror, base_ref)
+        self._resolve_commit(mirror, head_sha)
+        try:
+            return self._mgit(mirror, "merge-base", base, head_sha)
+        except WorkspaceError:
+            return base  # unrelated histories: compare with the base tip
+
+    @contextmanager
+    def _checkout(
+        self, repo: Repo, path: Path, sha: str, env: Mapping[str, str]
+    ) -> Iterator[Path]:
         if not is_sha(sha):
             raise WorkspaceError(f"not a full commit sha: {sha!r}")
         mirror = self.mirror_path(repo)
-        path = self.worktree_path(repo, pull_number)
         with self._lock(path):
             if not (mirror.exists() and self._has_commit(mirror, sha)):
                 self.fetch(repo, [sha], env)
@@ -118,7 +150,7 @@ class Workspaces:
                 self._add_worktree(mirror, path, sha, env)
             excludes = [arg for name in _KEEP_UNTRACKED for arg in ("-e", name)]
             self._git(path, "clean", "-ffdx", *excludes, env=env)
-            log.info("checked out %s#%d at %s", repo.full_name, pull_number, sha[:12])
+            log.info("checked out %s at %s in %s", repo.full_name, sha[:12], path.name)
             yield path
 
     def read_file(self, repo: Repo, ref: str, path: str) -> str | None:
@@ -160,13 +192,15 @@ class Workspaces:
         job still using the worktree."""
         mirror = self.mirror_path(repo)
         path = self.worktree_path(repo, pull_number)
+        for tree in (path.with_name(f"{path.name}.base"), path):
+            with self._lock(tree), self._lock(mirror):
+                if mirror.exists() and (tree / ".git").is_file():
+                    try:
+                        self._mgit(mirror, "worktree", "remove", "--force", str(tree))
+                    except WorkspaceError as e:
+                        log.warning("worktree remove failed, deleting the directory: %s", e)
+                shutil.rmtree(tree, ignore_errors=True)
         with self._lock(path), self._lock(mirror):
-            if mirror.exists() and (path / ".git").is_file():
-                try:
-                    self._mgit(mirror, "worktree", "remove", "--force", str(path))
-                except WorkspaceError as e:
-                    log.warning("worktree remove failed, deleting the directory: %s", e)
-            shutil.rmtree(path, ignore_errors=True)
             if mirror.exists():
                 self._mgit(mirror, "worktree", "prune")
             shutil.rmtree(self.plan_dir(repo, pull_number), ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -32,7 +33,9 @@ def _run(row: RunRow) -> RunRecord:
                      workspace=row.workspace, command=row.command, head_sha=row.head_sha,
                      status=row.status, output=row.output, error=row.error, counts=counts,
                      plan_path=row.plan_path, actor=row.actor, finished_at=row.finished_at,
-                     environment=row.environment or "default")
+                     environment=row.environment or "default",
+                     reasons=tuple(r for r in (row.reasons or "").split("\n") if r),
+                     deleted=bool(row.deleted), source_sha=row.source_sha)
 
 
 class PullStore:
@@ -153,13 +156,18 @@ class PullStore:
 
     def start_run(self, pull_id: int, project: str, dir: str, workspace: str, command: str,
                   head_sha: str, actor: str, plan_path: str = "",
-                  environment: str = "default") -> int:
-        """A run row written before terraform starts, so a crash leaves a trace."""
+                  environment: str = "default", *, reasons: Sequence[str] = (),
+                  deleted: bool = False, source_sha: str | None = None) -> int:
+        """A run row written before terraform starts, so a crash leaves a trace.
+        A `deleted` project's plan was made in a checkout of `source_sha`,
+        where its apply must run too."""
         with self.db.session() as s:
             row = RunRow(pull_id=pull_id, project=project, dir=dir, workspace=workspace,
                          command=command, head_sha=head_sha, status="running", output="",
                          error=None, plan_path=plan_path, actor=actor, started_at=utcnow(),
-                         environment=environment)
+                         environment=environment,
+                         reasons="\n".join(r.replace("\n", " ") for r in reasons),
+                         deleted=deleted, source_sha=source_sha)
             s.add(row)
             s.flush()
             return row.id

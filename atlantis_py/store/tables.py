@@ -88,6 +88,9 @@ class RunRow(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     environment: Mapped[str] = mapped_column(String(255), default="default")
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    deleted: Mapped[bool] = mapped_column(default=False)
+    source_sha: Mapped[str | None] = mapped_column(String(64))
 
 
 class LockRow(Base):

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from atlantis_py.app import HTTPServer, Service, create_service
-from atlantis_py.settings import Settings
 from atlantis_py.domain.records import PullRecord
+from atlantis_py.settings import Settings
 from tests.fakeforge.github import FakeGitHub, FakePull, FakeRepo
 from tests.fakeforge.gitlab import FakeGitLab
 

@@ -67,8 +67,8 @@ def test_reject_blocks_until_the_rejecter_approves(world: World) -> None:
     status, ipr = world.api("POST", f"/ipr/{ipr_id}/review", carol,
                             {"decision": "reject", "comment": "Needs more CPU"})
     assert ipr["state"] == "REJECTED"
-    assert ipr["blocking"] == ["changes requested by carol: apply is blocked until carol "
-                               "approves or the review is dismissed"]
+    assert ipr["blocking"] == [("changes requested by carol: apply is blocked until carol "
+                                "approves or the review is dismissed")]
     status, body = world.api("POST", f"/ipr/{ipr_id}/deploy", bob)
     assert status == 409 and "carol" in body["error"]
     status, ipr = world.api("POST", f"/ipr/{ipr_id}/review", carol, {"decision": "approve"})

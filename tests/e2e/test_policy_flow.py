@@ -74,7 +74,7 @@ def test_destroy_needs_the_extra_approval(world: World) -> None:
         subprocess.run(["terraform", *argv], cwd=seed, check=True, capture_output=True)
     assert world.state_resources("network") == ["network"]
 
-    keep = 'terraform {\n  backend "local" { path = "%s/network.tfstate" }\n}\n' % world.state_dir
+    keep = f'terraform {{\n  backend "local" {{ path = "{world.state_dir}/network.tfstate" }}\n}}\n'
     pull = world.open_pr(repo, {"network/main.tf": keep})  # type: ignore[arg-type]
     assert "0 to add, 0 to change, 1 to destroy" in world.bot_comments(pull)[0]
     world.approve(pull, "bob")

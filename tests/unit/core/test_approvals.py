@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import pytest
 
 from atlantis_py.core.policy import (
     ApprovalDecision,

@@ -220,6 +220,20 @@ ERRORS: list[tuple[str, int | None, str, str]] = [
      "unknown key 'project'; allowed keys: version, projects, workflows, environments"),
     ("version: 1\nprojects: {dir: a}\n", 2, "projects", "expected a list, got a mapping"),
     ("version: 1\nworkflows: [a]\n", 2, "workflows", "expected a mapping of names, got a list"),
+    # atmos
+    ("version: 1\natmos: [stacks]\n", 2, "atmos", "expected a mapping, got a list"),
+    ("version: 1\natmos:\n  stacks_path: stacks\n  stack_path: x\n", 4, "atmos.stack_path",
+     "unknown key 'stack_path'; allowed keys: components_path, stacks_path"),
+    ("version: 1\natmos:\n  components_path: /srv/tf\n", 3, "atmos.components_path",
+     "must be relative to the repository root"),
+    ("version: 1\natmos:\n  stacks_path: ../elsewhere\n", 3, "atmos.stacks_path",
+     "points outside the repository"),
+    ("version: 1\natmos:\n  included_paths: [3]\n", 3, "atmos.included_paths",
+     "must be a list of glob strings"),
+    ("version: 1\natmos:\n  stacks_path: s\n  project_name: '{stack}-{env}'\n", 4,
+     "atmos.project_name", "unknown field {env}"),
+    ("version: 1\natmos:\n  name_template: '{{ printf \"%s\" .vars.stage }}'\n", 3,
+     "atmos.name_template", "printf"),
     # projects
     ("version: 1\nprojects:\n  - dir: a\n  - dir: b\n    autoplan:\n      when_modified: x\n",
      6, "projects[1].autoplan.when_modified", "expected a list, got a string"),
@@ -372,6 +386,23 @@ def test_errors_name_line_key_and_rule(text: str, line: int | None, key: str,
     assert (error.file, error.line, error.key) == ("infra/workflows.yaml", line, key)
     assert words in error.message
     assert str(error).startswith(f"infra/workflows.yaml:{line}: {key}: ")
+
+
+def test_atmos_section_is_kept_for_detection() -> None:
+    config = parse_repo_config(dedent("""
+        version: 1
+        atmos:
+          stacks_path: stacks
+          components_path: components/terraform
+          name_pattern: "{tenant}-{environment}-{stage}"
+          project_name: "{stack}-{component}"
+    """))
+    assert config.atmos is not None
+    assert dict(config.atmos) == {
+        "stacks_path": "stacks", "components_path": "components/terraform",
+        "name_pattern": "{tenant}-{environment}-{stage}", "project_name": "{stack}-{component}"}
+    assert parse_repo_config("version: 1\n").atmos is None
+    assert parse_repo_config("version: 1\natmos: {}\n").atmos == {}
 
 
 def test_alias_bomb_is_refused() -> None:

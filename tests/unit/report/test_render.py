@@ -7,6 +7,7 @@ Regenerate after an intended wording change with
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -215,8 +216,8 @@ def test_apply_refused(renderer: Renderer) -> None:
         environment="prod",
         head_sha=head,
         refusals=["needs 1 more approval from bob or a member of acme/sre",
-                  "changes requested by dave: apply is blocked until dave approves or the "
-                  "review is dismissed"],
+                  ("changes requested by dave: apply is blocked until dave approves or the "
+                   "review is dismissed")],
         approvals=[("alice", head)],
         ignored=[("bob", "0ld5ha0000000000000000000000000000000000", "approved an older commit"),
                  ("carol", head, "the author cannot approve their own pull request")],
@@ -281,3 +282,61 @@ def test_project_without_name_is_targeted_by_dir_and_workspace(renderer: Rendere
     body = renderer.plan([result("", "infra", workspace="prod", counts=PlanCounts())])
     assert "`atlantis apply -d infra -w prod`" in body
     assert "1. dir: `infra` workspace: `prod`" in body
+
+
+ATMOS_CHANGE_OUTPUT = """\
+Terraform will perform the following actions:
+
+  # terraform_data.vpc will be updated in-place
+  ~ resource "terraform_data" "vpc" {
+      ~ input = "10.0.0.0/16" -> "10.1.0.0/16"
+    }
+
+Plan: 0 to add, 1 to change, 0 to destroy.
+"""
+
+ATMOS_DESTROY_OUTPUT = """\
+Terraform will perform the following actions:
+
+  # terraform_data.vpc will be destroyed
+  - resource "terraform_data" "vpc" {
+      - input = "10.2.0.0/16" -> null
+    }
+
+Plan: 0 to add, 0 to change, 1 to destroy.
+"""
+
+
+def test_plan_atmos_reasons_and_destroy(renderer: Renderer) -> None:
+    changed = replace(result("plat-ue2-dev-vpc", "components/terraform/vpc",
+                             workspace="plat-ue2-dev", output=ATMOS_CHANGE_OUTPUT,
+                             counts=PlanCounts(change=1)),
+                      reasons=("stack.vars", "component"))
+    destroyed = replace(result("plat-uw2-prod-vpc", "components/terraform/vpc",
+                               workspace="plat-uw2-prod", output=ATMOS_DESTROY_OUTPUT,
+                               counts=PlanCounts(destroy=1)),
+                        reasons=("deleted",
+                                 "stack file removed: stacks/orgs/acme/plat/prod/us-west-2.yaml"),
+                        deleted=True)
+    body = renderer.plan([changed, destroyed])
+    assert "**Why planned:** `stack.vars`, `component`" in body
+    assert ("**This project will be DESTROYED** because "
+            "`stacks/orgs/acme/plat/prod/us-west-2.yaml` was removed") in body
+    assert "workspace: `plat-uw2-prod` **(destroy)**" in body
+    assert "`atlantis apply -p plat-uw2-prod-vpc`" in body
+    assert_golden("plan_atmos", body)
+
+
+@pytest.mark.parametrize(("reasons", "expected"), [
+    (("deleted", "stack file removed: stacks/a.yaml"), "`stacks/a.yaml` was removed"),
+    (("deleted", "no *.tf left in old/net"), "`old/net` was removed"),
+    (("deleted", "component removed from stacks/a.yaml"),
+     "the component was removed from `stacks/a.yaml`"),
+    (("deleted", "component made abstract in stacks/a.yaml"),
+     "the component was made abstract in `stacks/a.yaml`"),
+    (("deleted",), "it no longer exists in this pull request"),
+])
+def test_destroy_reasons_read_as_sentences(renderer: Renderer, reasons: tuple[str, ...],
+                                           expected: str) -> None:
+    body = renderer.plan([replace(result("p", "d"), reasons=reasons, deleted=True)])
+    assert f"will be DESTROYED** because {expected}." in body
