@@ -3,36 +3,22 @@
 The file comes from a pull request's repository, so it is untrusted and often
 hand-edited: every refusal names the file, the line and the key path
 (`projects[0].autoplan.when_modified`, indexes from 0) and says what is allowed.
-PyYAML's node tree is walked by hand instead of `safe_load` because only the
-nodes carry line numbers; the walk yields plain values plus a line per path,
-and validation then builds the domain types from those.
+The YAML walk that keeps lines lives in config_reader.py, the environments'
+rules in environment_config.py; this module holds the rest of the schema.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Mapping
-from datetime import timedelta
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import NoReturn, TypeVar
 
-import yaml
-
+from atlantis_py.core.config_reader import NAME_RE, Path, format_path, kind
 from atlantis_py.core.detect.atmos.config import SECTION_KEYS as ATMOS_KEYS
 from atlantis_py.core.detect.atmos.config import settings_from_section
 from atlantis_py.core.detect.atmos.errors import StackError, TemplateError
-from atlantis_py.domain.policy import (
-    DAYS_FORMAT,
-    DURATION_FORMAT,
-    HOURS_FORMAT,
-    ApplyWindow,
-    DestroyRule,
-    check_timezone,
-    parse_days,
-    parse_duration,
-    parse_hours,
-)
+from atlantis_py.core.environment_config import EnvironmentReader
 from atlantis_py.domain.projects import (
     DEFAULT_WORKFLOW,
     Environment,
@@ -41,25 +27,15 @@ from atlantis_py.domain.projects import (
     Step,
     Workflow,
 )
-from atlantis_py.errors import RepoConfigError
 
 REPO_CONFIG_FILE = "workflows.yaml"
 SCHEMA_VERSION = 1
 STEP_NAMES = ("init", "validate", "plan", "apply", "env", "run")
 TERRAFORM_STEPS = ("init", "validate", "plan", "apply")
 DEFAULT_WHEN_MODIFIED: tuple[str, ...] = ("*.tf*",)
-ENVIRONMENT_KEYS = ("required_approvals", "approvers", "allow_self_approval", "approval_ttl",
-                    "review_deadline", "apply_window", "destroy_requires", "appliers")
-
-# Aliases share nodes, so a "billion laughs" file is small but expands when
-# walked; no honest workflows.yaml comes near this.
-_MAX_NODES = 100_000
-_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-_NAME_RE = re.compile(r"^[^\s/]+$")
 _ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-Path = tuple[str | int, ...]
-_T = TypeVar("_T")
+__all__ = ["REPO_CONFIG_FILE", "format_path", "load_default_config", "parse_repo_config"]
 
 
 def load_default_config() -> RepoConfig:
@@ -72,116 +48,9 @@ def parse_repo_config(text: str, file: str = REPO_CONFIG_FILE) -> RepoConfig:
     return _Validator(file, text).config()
 
 
-def format_path(path: Path) -> str:
-    """`("projects", 1, "dir")` → `projects[1].dir`; the top level is `(document)`."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "(document)"
 
-
-class _Validator:
+class _Validator(EnvironmentReader):
     """Holds the positions of one document while its values are checked."""
-
-    def __init__(self, file: str, text: str) -> None:
-        self.file = file
-        self.lines: dict[Path, int] = {}
-        self.key_lines: dict[Path, int] = {}
-        self._nodes = 0
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            self.doc = None if node is None else self._plain(loader, node, ())
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            words = (getattr(e, "context", None), getattr(e, "problem", None))
-            problem = " ".join(w for w in words if w) or str(e)
-            raise RepoConfigError(file, line, "(yaml)", f"invalid YAML: {problem}") from e
-        except RecursionError as e:
-            raise RepoConfigError(file, None, "(yaml)", "nesting is too deep") from e
-        finally:
-            loader.dispose()
-
-    # -- node tree → plain values -------------------------------------------
-
-    def _plain(self, loader: yaml.SafeLoader, node: yaml.Node, path: Path) -> object:
-        self._nodes += 1
-        if self._nodes > _MAX_NODES:
-            self.fail(path, f"document is too large (more than {_MAX_NODES} values)")
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
-            self.fail(path, f"YAML tag {node.tag!r} is not allowed")
-        if isinstance(node, yaml.SequenceNode):
-            return [self._plain(loader, item, (*path, i)) for i, item in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            loader.flatten_mapping(node)
-            out: dict[str, object] = {}
-            for key_node, value_node in node.value:
-                line = key_node.start_mark.line + 1
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise RepoConfigError(self.file, line, format_path(path), "keys must be text")
-                key = str(key_node.value)
-                self.key_lines[(*path, key)] = line
-                if key in out:
-                    self.fail((*path, key), "duplicate key", at_key=True)
-                out[key] = self._plain(loader, value_node, (*path, key))
-            return out
-        return loader.construct_object(node, deep=True)
-
-    # -- typed accessors ------------------------------------------------------
-
-    def fail(self, path: Path, message: str, at_key: bool = False) -> NoReturn:
-        line = self.key_lines.get(path) if at_key else None
-        probe = path
-        while line is None:
-            line = self.lines.get(probe)
-            if not probe:
-                break
-            probe = probe[:-1]
-        raise RepoConfigError(self.file, line, format_path(path), message)
-
-    def mapping(self, value: object, path: Path, allowed: tuple[str, ...]) -> dict[str, object]:
-        if not isinstance(value, dict):
-            self.fail(path, f"expected a mapping, got {_kind(value)}")
-        for key in value:
-            if key not in allowed:
-                self.fail((*path, key), f"unknown key {key!r}; allowed keys: "
-                          + ", ".join(allowed), at_key=True)
-        return value
-
-    def sequence(self, value: object, path: Path) -> list[object]:
-        if not isinstance(value, list):
-            self.fail(path, f"expected a list, got {_kind(value)}")
-        return value
-
-    def string(self, value: object, path: Path, pattern: re.Pattern[str] | None = None) -> str:
-        if not isinstance(value, str):
-            self.fail(path, f"expected a string, got {_kind(value)}")
-        if not value.strip():
-            self.fail(path, "must not be empty")
-        if pattern is not None and not pattern.match(value):
-            self.fail(path, f"{value!r} is not allowed here (no spaces or '/')")
-        return value
-
-    def strings(self, value: object, path: Path) -> tuple[str, ...]:
-        items = self.sequence(value, path)
-        return tuple(self.string(item, (*path, i)) for i, item in enumerate(items))
-
-    def named(self, value: object, path: Path, build: Callable[[str, object, Path], _T]
-              ) -> dict[str, _T]:
-        """A mapping of user-chosen names (workflows, environments) to bodies."""
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, f"expected a mapping of names, got {_kind(value)}")
-        for name in value:
-            if not _NAME_RE.match(name):
-                self.fail((*path, name), f"name {name!r} must not contain spaces or '/'",
-                          at_key=True)
-        return {name: build(name, body, (*path, name)) for name, body in value.items()}
-
-    # -- schema ---------------------------------------------------------------
 
     def config(self) -> RepoConfig:
         if self.doc is None:
@@ -236,9 +105,9 @@ class _Validator:
         directory = self.directory(body["dir"], (*path, "dir"))
         workspace = "default"
         if "workspace" in body:
-            workspace = self.string(body["workspace"], (*path, "workspace"), _NAME_RE)
+            workspace = self.string(body["workspace"], (*path, "workspace"), NAME_RE)
         if "name" in body:
-            name = self.string(body["name"], (*path, "name"), _NAME_RE)
+            name = self.string(body["name"], (*path, "name"), NAME_RE)
         else:
             name = "root" if directory == "." else directory.replace("/", "_")
             name += "" if workspace == "default" else f"-{workspace}"
@@ -251,7 +120,7 @@ class _Validator:
             if "enabled" in auto:
                 if not isinstance(auto["enabled"], bool):
                     self.fail((*path, "autoplan", "enabled"),
-                              f"expected true or false, got {_kind(auto['enabled'])}")
+                              f"expected true or false, got {kind(auto['enabled'])}")
                 enabled = auto["enabled"]
             if "when_modified" in auto:
                 when_modified = self.strings(auto["when_modified"],
@@ -310,7 +179,7 @@ class _Validator:
             self.fail(path, f"unknown step {value!r}; allowed steps: {allowed}")
         if not isinstance(value, dict) or len(value) != 1:
             self.fail(path, "a step is a step name or a mapping with exactly one step name, "
-                      f"got {_kind(value)}")
+                      f"got {kind(value)}")
         [(name, arg)] = value.items()
         at = (*path, name)
         if name == "run":
@@ -323,7 +192,7 @@ class _Validator:
             env_name = self.string(env["name"], (*at, "name"), _ENV_VAR_RE)
             if not isinstance(env["value"], str):
                 self.fail((*at, "value"), f"expected a string (quote it), "
-                          f"got {_kind(env['value'])}")
+                          f"got {kind(env['value'])}")
             return Step("env", env_name=env_name, env_value=env["value"])
         if name in TERRAFORM_STEPS:
             options = self.mapping(arg, at, ("extra_args",))
@@ -331,90 +200,3 @@ class _Validator:
             return Step(name, extra_args=self.strings(extra, (*at, "extra_args")))
         self.fail(at, f"unknown step {name!r}; allowed steps: {allowed}", at_key=True)
 
-    def environment(self, name: str, value: object, path: Path) -> Environment:
-        body = self.mapping(value, path, ENVIRONMENT_KEYS)
-        default = Environment(name)
-        window = body.get("apply_window")
-        destroy = body.get("destroy_requires")
-        return Environment(
-            name=name,
-            required_approvals=self.count(body, path, "required_approvals",
-                                          default.required_approvals),
-            approvers=self.strings(body.get("approvers", []), (*path, "approvers")),
-            allow_self_approval=self.flag(body, path, "allow_self_approval", False),
-            approval_ttl=self.duration(body, path, "approval_ttl"),
-            review_deadline=self.duration(body, path, "review_deadline"),
-            apply_window=None if window is None else self.window(window,
-                                                                 (*path, "apply_window")),
-            destroy_requires=None if destroy is None else self.destroy(
-                destroy, (*path, "destroy_requires")),
-            appliers=self.strings(body.get("appliers", []), (*path, "appliers")),
-        )
-
-    def count(self, body: Mapping[str, object], path: Path, key: str, default: int) -> int:
-        raw = body.get(key, default)
-        if type(raw) is not int or raw < 0:
-            self.fail((*path, key), f"expected an integer >= 0, got {raw!r}")
-        return raw
-
-    def flag(self, body: Mapping[str, object], path: Path, key: str, default: bool) -> bool:
-        raw = body.get(key, default)
-        if not isinstance(raw, bool):
-            self.fail((*path, key), f"expected true or false, got {_kind(raw)}")
-        return raw
-
-    def parsed(self, value: object, path: Path, parse: Callable[[str], _T], form: str) -> _T:
-        """A string in one of the policy text forms; ValueError becomes a located error."""
-        if not isinstance(value, str):
-            self.fail(path, f"expected {form}, got {_kind(value)}")
-        try:
-            return parse(value)
-        except ValueError as e:
-            self.fail(path, str(e))
-
-    def duration(self, body: Mapping[str, object], path: Path, key: str) -> timedelta | None:
-        if body.get(key) is None:
-            return None
-        return self.parsed(body[key], (*path, key), parse_duration, DURATION_FORMAT)
-
-    def window(self, value: object, path: Path) -> ApplyWindow:
-        body = self.mapping(value, path, ("days", "hours", "timezone"))
-        if not body:
-            self.fail(path, "give at least one of days, hours, timezone")
-        window = ApplyWindow()
-        days, (start, end), zone = window.weekdays, (window.start, window.end), window.timezone
-        if "days" in body:
-            raw, at = body["days"], (*path, "days")
-            if isinstance(raw, list):
-                try:
-                    days = parse_days(self.strings(raw, at))
-                except ValueError as e:
-                    self.fail(at, str(e))
-            else:
-                days = self.parsed(raw, at, parse_days, DAYS_FORMAT)
-        if "hours" in body:
-            start, end = self.parsed(body["hours"], (*path, "hours"), parse_hours, HOURS_FORMAT)
-        if "timezone" in body:
-            zone = self.parsed(body["timezone"], (*path, "timezone"), check_timezone,
-                               "an IANA time zone name such as 'Europe/Berlin'")
-        return ApplyWindow(weekdays=days, start=start, end=end, timezone=zone)
-
-    def destroy(self, value: object, path: Path) -> DestroyRule:
-        body = self.mapping(value, path, ("required_approvals", "approvers"))
-        if not body:
-            self.fail(path, "give required_approvals, approvers or both")
-        required = self.count(body, path, "required_approvals", 0) \
-            if "required_approvals" in body else None
-        return DestroyRule(required_approvals=required,
-                           approvers=self.strings(body.get("approvers", []),
-                                                  (*path, "approvers")))
-
-
-def _kind(value: object) -> str:
-    """The YAML word for a value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer",
-            float: "a number"}.get(type(value), type(value).__name__)

@@ -1,0 +1,169 @@
+"""Walking a YAML document while keeping every value's line.
+
+PyYAML's node tree is walked by hand instead of `safe_load` because only the
+nodes carry line numbers; the walk yields plain values plus a line per path, so
+every refusal can name the file, the line and the key path
+(`projects[0].autoplan.when_modified`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import NoReturn, TypeVar
+
+import yaml
+
+from atlantis_py.errors import RepoConfigError
+
+# Aliases share nodes, so a "billion laughs" file is small but expands when
+# walked; no honest config file comes near this.
+_MAX_NODES = 100_000
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+NAME_RE = re.compile(r"^[^\s/]+$")
+
+Path = tuple[str | int, ...]
+_T = TypeVar("_T")
+
+
+def format_path(path: Path) -> str:
+    """`("projects", 1, "dir")` → `projects[1].dir`; the top level is `(document)`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "(document)"
+
+
+class ConfigReader:
+    """Holds the positions of one document while its values are checked."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines: dict[Path, int] = {}
+        self.key_lines: dict[Path, int] = {}
+        self._nodes = 0
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            self.doc = None if node is None else self._plain(loader, node, ())
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            words = (getattr(e, "context", None), getattr(e, "problem", None))
+            problem = " ".join(w for w in words if w) or str(e)
+            raise RepoConfigError(file, line, "(yaml)", f"invalid YAML: {problem}") from e
+        except RecursionError as e:
+            raise RepoConfigError(file, None, "(yaml)", "nesting is too deep") from e
+        finally:
+            loader.dispose()
+
+    # -- node tree → plain values -------------------------------------------
+
+    def _plain(self, loader: yaml.SafeLoader, node: yaml.Node, path: Path) -> object:
+        self._nodes += 1
+        if self._nodes > _MAX_NODES:
+            self.fail(path, f"document is too large (more than {_MAX_NODES} values)")
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            self.fail(path, f"YAML tag {node.tag!r} is not allowed")
+        if isinstance(node, yaml.SequenceNode):
+            return [self._plain(loader, item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            loader.flatten_mapping(node)
+            out: dict[str, object] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise RepoConfigError(self.file, line, format_path(path), "keys must be text")
+                key = str(key_node.value)
+                self.key_lines[(*path, key)] = line
+                if key in out:
+                    self.fail((*path, key), "duplicate key", at_key=True)
+                out[key] = self._plain(loader, value_node, (*path, key))
+            return out
+        return loader.construct_object(node, deep=True)
+
+    # -- typed accessors ------------------------------------------------------
+
+    def fail(self, path: Path, message: str, at_key: bool = False) -> NoReturn:
+        line = self.key_lines.get(path) if at_key else None
+        probe = path
+        while line is None:
+            line = self.lines.get(probe)
+            if not probe:
+                break
+            probe = probe[:-1]
+        raise RepoConfigError(self.file, line, format_path(path), message)
+
+    def mapping(self, value: object, path: Path, allowed: tuple[str, ...]) -> dict[str, object]:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a mapping, got {kind(value)}")
+        for key in value:
+            if key not in allowed:
+                self.fail((*path, key), f"unknown key {key!r}; allowed keys: "
+                          + ", ".join(allowed), at_key=True)
+        return value
+
+    def sequence(self, value: object, path: Path) -> list[object]:
+        if not isinstance(value, list):
+            self.fail(path, f"expected a list, got {kind(value)}")
+        return value
+
+    def string(self, value: object, path: Path, pattern: re.Pattern[str] | None = None) -> str:
+        if not isinstance(value, str):
+            self.fail(path, f"expected a string, got {kind(value)}")
+        if not value.strip():
+            self.fail(path, "must not be empty")
+        if pattern is not None and not pattern.match(value):
+            self.fail(path, f"{value!r} is not allowed here (no spaces or '/')")
+        return value
+
+    def strings(self, value: object, path: Path) -> tuple[str, ...]:
+        items = self.sequence(value, path)
+        return tuple(self.string(item, (*path, i)) for i, item in enumerate(items))
+
+    def named(self, value: object, path: Path, build: Callable[[str, object, Path], _T]
+              ) -> dict[str, _T]:
+        """A mapping of user-chosen names (workflows, environments) to bodies."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a mapping of names, got {kind(value)}")
+        for name in value:
+            if not NAME_RE.match(name):
+                self.fail((*path, name), f"name {name!r} must not contain spaces or '/'",
+                          at_key=True)
+        return {name: build(name, body, (*path, name)) for name, body in value.items()}
+
+    # -- schema ---------------------------------------------------------------
+
+    def count(self, body: Mapping[str, object], path: Path, key: str, default: int) -> int:
+        raw = body.get(key, default)
+        if type(raw) is not int or raw < 0:
+            self.fail((*path, key), f"expected an integer >= 0, got {raw!r}")
+        return raw
+
+    def flag(self, body: Mapping[str, object], path: Path, key: str, default: bool) -> bool:
+        raw = body.get(key, default)
+        if not isinstance(raw, bool):
+            self.fail((*path, key), f"expected true or false, got {kind(raw)}")
+        return raw
+
+    def parsed(self, value: object, path: Path, parse: Callable[[str], _T], form: str) -> _T:
+        """A string in one of the policy text forms; ValueError becomes a located error."""
+        if not isinstance(value, str):
+            self.fail(path, f"expected {form}, got {kind(value)}")
+        try:
+            return parse(value)
+        except ValueError as e:
+            self.fail(path, str(e))
+
+
+def kind(value: object) -> str:
+    """The YAML word for a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer",
+            float: "a number"}.get(type(value), type(value).__name__)
