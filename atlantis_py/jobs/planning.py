@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ from atlantis_py.core.detect import affected_projects
 from atlantis_py.core.detect.atmos import StackError, TemplateError
 from atlantis_py.core.detect.dirs import default_project_name
 from atlantis_py.core.detect.modules import tf_dirs
+from atlantis_py.core.policy import eligible_approvers
 from atlantis_py.core.repo_config import REPO_CONFIG_FILE, load_default_config, parse_repo_config
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.events import PullRequest
@@ -23,6 +24,7 @@ from atlantis_py.domain.records import PullRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 from atlantis_py.jobs.detection import Detection, Detector
+from atlantis_py.jobs.gate import environment
 from atlantis_py.jobs.services import Services
 from atlantis_py.runner.workflow import run_plan
 
@@ -206,7 +208,7 @@ class Planner:
                     svc.workspaces.checkout_base(pull.repo, pull.number, source, env))
             results = self._run_all(record, pull, config, trees, selection.projects, extra,
                                     actor, envs)
-        self._report(pull, results)
+        self._report(pull, results, review_request(svc, base, pull.author, results, envs))
 
     def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig,
                  trees: dict[str, Path], projects: Sequence[Project], extra: Sequence[str],
@@ -269,12 +271,30 @@ class Planner:
                      detail=summary)
         return result
 
-    def _report(self, pull: PullRequest, results: Sequence[ProjectResult]) -> None:
+    def _report(self, pull: PullRequest, results: Sequence[ProjectResult],
+                extra: str = "") -> None:
         forge = self.svc.forges[pull.repo.forge]
         post_comment(self.svc, pull.repo.forge, pull.repo.full_name, pull.number,
-                     self.svc.renderer.plan(results))
+                     self.svc.renderer.plan(results, extra=extra))
         state, description = plan_status(results)
         forge.set_status(pull.repo.full_name, pull.head_sha, PLAN_CONTEXT, state, description)
+
+
+def review_request(svc: Services, base: RepoConfig, author: str,
+                   results: Sequence[ProjectResult],
+                   envs: Mapping[tuple[str, str], str]) -> str:
+    """The line that asks the eligible approvers (per the base branch's rules) to
+    review, mentioning them so the forge notifies them."""
+    asks = []
+    for name in sorted({envs[(r.dir, r.workspace)] for r in results
+                        if r.status is RunStatus.SUCCESS}):
+        env = environment(svc, base, name)
+        destroying = any(r.counts is not None and (r.counts.destroy or r.counts.replace)
+                         for r in results if envs[(r.dir, r.workspace)] == name)
+        people = eligible_approvers(env, author, destroying=destroying)
+        if people and env.required_approvals:
+            asks.append(f"{name}: " + ", ".join(f"@{p}" for p in people))
+    return ("**Review requested** (" + "; ".join(asks) + ")\n") if asks else ""
 
 
 def post_comment(svc: Services, forge_name: str, repo: str, number: int, body: str) -> None:

@@ -40,9 +40,11 @@ def notified_world(tmp_path: Path, receiver: Receiver) -> Iterator[World]:
 
 
 def test_team_approver_counts_and_outsider_does_not(world: World) -> None:
-    repo = repo_with(world, "required_approvals: 1\napprovers: [acme/platform]")
+    repo = repo_with(world, "required_approvals: 1\napprovers: [alice, acme/platform]")
     world.fake.add_team_member("acme/platform", "dave")  # type: ignore[union-attr]
     pull = world.open_pr(repo, {"network/extra.tf": tf_extra("t")})  # type: ignore[arg-type]
+    # the author is not asked to review her own change
+    assert "**Review requested** (prod: @acme/platform)" in world.bot_comments(pull)[0]
     world.approve(pull, "carol")
     refused = world.comment(pull, "alice", "atlantis apply")
     assert "needs 1 more approval from a member of acme/platform" in refused
