@@ -149,16 +149,22 @@ class HTTPServer:
                                     channel_timeout=30, ident="atlantis-py")
         self.port = int(self.server.effective_port)
         self._thread: threading.Thread | None = None
+        self._closing = False
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.server.run, name="atlantis-http",
+        self._thread = threading.Thread(target=self.serve_forever, name="atlantis-http",
                                         daemon=True)
         self._thread.start()
 
     def serve_forever(self) -> None:
-        self.server.run()
+        try:
+            self.server.run()
+        except OSError:
+            if not self._closing:
+                raise  # closing the sockets under the poll loop is how it stops
 
     def close(self) -> None:
+        self._closing = True
         self.server.close()
         if self._thread:
             self._thread.join(5)
