@@ -83,8 +83,9 @@ def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, Webhoo
         from atlantis_py.forges.gitlab import GitLabForge
         from atlantis_py.forges.gitlab_webhooks import GitLabWebhooks
 
-        forges["gitlab"] = GitLabForge(settings.gitlab_token, settings.gitlab_url,
-                                       settings.gitlab_user)
+        forges["gitlab"] = GitLabForge(
+            settings.gitlab_token, settings.gitlab_url, settings.gitlab_user,
+            command_access_level=settings.gitlab_command_access_level)
         verifiers["gitlab"] = GitLabWebhooks(settings.gitlab_webhook_secret)
     return forges, verifiers
 

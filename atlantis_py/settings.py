@@ -35,6 +35,7 @@ class Settings:
     gitlab_webhook_secret: str = ""
     gitlab_url: str = DEFAULT_GITLAB_URL
     gitlab_user: str = "atlantis"
+    gitlab_command_access_level: int = 30
     repo_allowlist: tuple[str, ...] = ("*",)
     data_dir: Path = Path("./atlantis-data")
     port: int = 4141
@@ -86,6 +87,8 @@ OPTIONS: tuple[_Option, ...] = (
             default=""),
     _Option("gitlab-hostname", "Shorthand for --gitlab-url https://HOST.", default=""),
     _Option("gitlab-user", "The bot's GitLab user name.", default="atlantis"),
+    _Option("gitlab-command-access-level", "Least project access level that may run "
+            "commands: 30 Developer, 40 Maintainer, 50 Owner.", kind=int, default=30),
     _Option("repo-allowlist", "Comma-separated globs of repos to serve, e.g. 'acme/*'.",
             default="*"),
     _Option("data-dir", "Where mirrors, worktrees, plans and the SQLite DB live.",
@@ -239,6 +242,8 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         gitlab_webhook_secret=gl_secret,
         gitlab_url=gl_url,
         gitlab_user=text("gitlab-user") or "atlantis",
+        gitlab_command_access_level=_int("gitlab-command-access-level",
+                                         raw.get("gitlab-command-access-level"), 10, 50),
         repo_allowlist=allow,
         data_dir=Path(text("data-dir") or "./atlantis-data"),
         port=_int("port", raw.get("port"), 0, 65535),

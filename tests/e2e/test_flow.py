@@ -204,3 +204,16 @@ def test_gitlab_title_edit_does_not_replan(world: World) -> None:
     assert world.fake.deliver("pull_request", payload)[0] == 202
     world.settle()
     assert len(world.bot_comments(pull)) == 1
+
+
+def test_gitlab_command_access_level_is_configurable(tmp_path) -> None:
+    from tests.e2e.conftest import running_world
+
+    with running_world(tmp_path, "gitlab", gitlab_command_access_level=40) as world:
+        repo = world.repo(base_files(world, "network"))
+        pull = world.open_pr(repo, {"network/extra.tf": tf_extra("x")})
+        world.fake.set_permission(repo, "dev", "write")  # Developer (30)
+        reply = world.comment(pull, "dev", "atlantis plan")
+        assert "dev" in reply and "permission" in reply
+        world.fake.set_permission(repo, "lead", "admin")  # Maintainer (40)
+        assert "Ran Plan" in world.comment(pull, "lead", "atlantis plan")
