@@ -8,12 +8,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.core.policy import PolicyLimits
 from atlantis_py.forges.base import Forge, WebhookVerifier
+from atlantis_py.forges.lazy import LazyForge
 from atlantis_py.jobs.handler import WebhookJobs
 from atlantis_py.jobs.lifecycle import Lifecycle
 from atlantis_py.jobs.notify import Announcer, Notifier, load_targets
@@ -31,27 +31,34 @@ from atlantis_py.store.locks import LockStore
 from atlantis_py.store.pulls import PullStore
 from atlantis_py.store.reviews import ReviewStore
 from atlantis_py.store.tokens import TokenStore
-from atlantis_py.web.api import api_blueprint
-from atlantis_py.web.health import health_blueprint
-from atlantis_py.web.pages import pages_blueprint
-from atlantis_py.web.webhooks import webhooks_blueprint
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Service:
-    """A wired server: the Flask app plus the background workers behind it."""
+    """A wired server: the stores and workers, and (built on demand, since worker
+    processes never serve HTTP) the Flask app in front of them."""
 
     settings: Settings
-    flask: Flask
     db: Database
     queue: JobQueue
     workers: WorkerPool
     services: Services
     jobs: JobStore
     lifecycle: Lifecycle
+    verifiers: list[WebhookVerifier]
     _started: bool = False
+    _web: Flask | None = None
+
+    @property
+    def web_app(self) -> Flask:
+        if self._web is None:
+            self._web = create_web_app(self)
+        return self._web
 
     def start(self) -> None:
         if not self._started:
@@ -71,21 +78,30 @@ class Service:
 
 
 def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, WebhookVerifier]]:
+    """Verifiers now; forge clients (and their libraries) on first use."""
     forges: dict[str, Forge] = {}
     verifiers: dict[str, WebhookVerifier] = {}
     if settings.gh_token:
-        from atlantis_py.forges.github import GitHubForge, GitHubWebhooks
+        from atlantis_py.forges.github_webhooks import GitHubWebhooks
 
-        forges["github"] = GitHubForge(settings.gh_token, settings.gh_api_url, settings.gh_user,
-                                       write_interval=settings.gh_write_interval)
+        def github() -> Forge:
+            from atlantis_py.forges.github import GitHubForge
+
+            return GitHubForge(settings.gh_token, settings.gh_api_url, settings.gh_user,
+                               write_interval=settings.gh_write_interval)
+
+        forges["github"] = LazyForge("github", 65536, github)
         verifiers["github"] = GitHubWebhooks(settings.gh_webhook_secret)
     if settings.gitlab_token:
-        from atlantis_py.forges.gitlab import GitLabForge
         from atlantis_py.forges.gitlab_webhooks import GitLabWebhooks
 
-        forges["gitlab"] = GitLabForge(
-            settings.gitlab_token, settings.gitlab_url, settings.gitlab_user,
-            command_access_level=settings.gitlab_command_access_level)
+        def gitlab() -> Forge:
+            from atlantis_py.forges.gitlab import GitLabForge
+
+            return GitLabForge(settings.gitlab_token, settings.gitlab_url, settings.gitlab_user,
+                               command_access_level=settings.gitlab_command_access_level)
+
+        forges["gitlab"] = LazyForge("gitlab", 1_000_000, gitlab)
         verifiers["gitlab"] = GitLabWebhooks(settings.gitlab_webhook_secret)
     return forges, verifiers
 
@@ -130,14 +146,26 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None)
     lifecycle = Lifecycle(services, queue)
     workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads,
                          housekeeping=lifecycle.expire_overdue)
-    flask = Flask("atlantis_py")
-    flask.register_blueprint(webhooks_blueprint(list(verifiers.values()), queue))
-    flask.register_blueprint(health_blueprint(jobs.pending_count))
-    tokens = TokenStore(db)
-    flask.register_blueprint(api_blueprint(lifecycle, tokens.owner))
-    flask.register_blueprint(pages_blueprint(lifecycle, tokens.owner))
-    return Service(settings=settings, flask=flask, db=db, queue=queue, workers=workers,
-                   services=services, jobs=jobs, lifecycle=lifecycle)
+    return Service(settings=settings, db=db, queue=queue, workers=workers,
+                   services=services, jobs=jobs, lifecycle=lifecycle,
+                   verifiers=list(verifiers.values()))
+
+
+def create_web_app(service: Service) -> Flask:
+    from flask import Flask
+
+    from atlantis_py.web.api import api_blueprint
+    from atlantis_py.web.health import health_blueprint
+    from atlantis_py.web.pages import pages_blueprint
+    from atlantis_py.web.webhooks import webhooks_blueprint
+
+    app = Flask("atlantis_py")
+    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue))
+    app.register_blueprint(health_blueprint(service.jobs.pending_count))
+    tokens = TokenStore(service.db)
+    app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner))
+    app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner))
+    return app
 
 
 class HTTPServer:
@@ -146,7 +174,7 @@ class HTTPServer:
     def __init__(self, service: Service, host: str, port: int, threads: int = 8) -> None:
         from waitress.server import create_server
 
-        self.server = create_server(service.flask, host=host, port=port, threads=threads,
+        self.server = create_server(service.web_app, host=host, port=port, threads=threads,
                                     channel_timeout=30, ident="atlantis-py")
         self.port = int(self.server.effective_port)
         self._thread: threading.Thread | None = None

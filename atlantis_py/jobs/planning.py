@@ -18,7 +18,7 @@ from atlantis_py.core.policy import eligible_approvers
 from atlantis_py.core.repo_config import REPO_CONFIG_FILE, load_default_config, parse_repo_config
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.forge import StatusState
+from atlantis_py.domain.forge import ChangedFile, FileStatus, StatusState
 from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.records import PullRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
@@ -146,7 +146,14 @@ class Planner:
         self.detector = Detector()
 
     def _select(self, pull: PullRequest, config: RepoConfig, base: RepoConfig, tree: Path,
-                changed: Sequence[str], command: Command | None) -> Selection:
+                files: Sequence[ChangedFile], command: Command | None) -> Selection:
+        changed = [f.path for f in files]
+        stacks = config.atmos is not None or (tree / "atmos.yaml").is_file()
+        removes_tf = any(f.status in (FileStatus.REMOVED, FileStatus.RENAMED)
+                         and (f.previous_path or f.path).endswith(".tf") for f in files)
+        if not stacks and not removes_tf:
+            # nothing to compare at the merge base: skip its git processes
+            return select_projects(config, tree, changed, command)
         ws = self.svc.workspaces
         source = ws.merge_base(pull.repo, pull.base_ref, pull.head_sha)
         wants_one = command is not None and (command.project or command.dir) is not None
@@ -176,7 +183,7 @@ class Planner:
                 svc.ipr.note(record, actor, "config_error", detail=str(err))
                 return
             svc.pulls.set_details(record.id, base_config=base_text)
-            changed = [f.path for f in forge.changed_files(repo, pull.number)]
+            changed = forge.changed_files(repo, pull.number)
             try:
                 selection = self._select(pull, config, base, tree, changed, command)
             except (StackError, TemplateError) as err:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,22 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def utcnow() -> datetime:
     """Naive UTC: stored the same way in SQLite and PostgreSQL."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+_REVISION = re.compile(r'^(down_revision|revision) = "?([\w]+)"?$', re.MULTILINE)
+
+
+def head_revision() -> str:
+    """The newest migration: the one no other migration names as its parent."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            (revisions if key == "revision" else parents).add(value)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must have one head, found {sorted(heads)}")
+    return heads.pop()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -59,7 +77,10 @@ class Database:
             yield s
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration (idempotent). When it already is
+        there, Alembic (and the 10 MB it loads) is not even imported."""
+        if self.schema_version() == head_revision():
+            return
         from alembic import command
         from alembic.config import Config
 
@@ -68,6 +89,13 @@ class Database:
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def schema_version(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            return None  # no schema yet
 
     def dispose(self) -> None:
         self.engine.dispose()
