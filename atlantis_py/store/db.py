@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -42,12 +44,33 @@ def head_revision() -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA busy_timeout=0")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+SQLITE_LOCK_WAIT = 30.0
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """BEGIN IMMEDIATE, retried every half millisecond while another connection
+    (the web process, a worker) writes. SQLite's own busy handler sleeps 1, 2, 5,
+    10 … 100 ms between tries, which put tens of milliseconds on webhook
+    acknowledgements; and taking the write lock up front means a transaction that
+    reads and then writes can never fail on a snapshot another writer moved."""
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.0005)
 
 
 class Database:
@@ -58,7 +81,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 0}
             path = url.split(":///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -68,12 +91,17 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time: this process's threads queue here, so
+        # only one of them at a time retries BEGIN IMMEDIATE against other processes
+        self._turn: AbstractContextManager[object] = (
+            threading.RLock() if self.is_sqlite else nullcontext())
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on any error."""
-        with self._sessions() as s, s.begin():
+        with self._turn, self._sessions() as s, s.begin():
             yield s
 
     def migrate(self) -> None:
