@@ -6,6 +6,7 @@ import contextvars
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from atlantis_py.domain.forge import ChangedFile, FileStatus, StatusState
 from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.records import PullRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
-from atlantis_py.errors import RepoConfigError
+from atlantis_py.errors import ForgeError, RepoConfigError
 from atlantis_py.jobs.detection import Detection, Detector
 from atlantis_py.jobs.gate import environment
 from atlantis_py.jobs.services import Services
@@ -144,6 +145,7 @@ class Planner:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
         self.detector = Detector()
+        self.forge_calls = ThreadPoolExecutor(4, thread_name_prefix="atlantis-forge")
 
     def _select(self, pull: PullRequest, config: RepoConfig, base: RepoConfig, tree: Path,
                 files: Sequence[ChangedFile], command: Command | None) -> Selection:
@@ -168,6 +170,8 @@ class Planner:
         record = svc.pulls.upsert(pull)
         repo = pull.repo.full_name
         env = forge.clone_env
+        # the forge lists the changed files while git fetches and checks out
+        listing = self.forge_calls.submit(forge.changed_files, repo, pull.number)
         svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
         with ExitStack() as held:
             tree = held.enter_context(
@@ -183,7 +187,7 @@ class Planner:
                 svc.ipr.note(record, actor, "config_error", detail=str(err))
                 return
             svc.pulls.set_details(record.id, base_config=base_text)
-            changed = forge.changed_files(repo, pull.number)
+            changed = listing.result()
             try:
                 selection = self._select(pull, config, base, tree, changed, command)
             except (StackError, TemplateError) as err:
@@ -203,8 +207,11 @@ class Planner:
                 forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.SUCCESS,
                                  "no Terraform projects changed")
                 return
-            forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.PENDING,
-                             f"planning {len(selection.projects)} projects")
+            # the pending status goes out beside the plans, not before them; it is
+            # joined before the final status so the two can't arrive out of order
+            pending = self.forge_calls.submit(
+                forge.set_status, repo, pull.head_sha, PLAN_CONTEXT, StatusState.PENDING,
+                f"planning {len(selection.projects)} projects")
             extra = command.extra_args if command else ()
             envs = {(p.dir, p.workspace): environment_of(p.dir, p.workspace, config, base)
                     for p in selection.projects}
@@ -215,6 +222,10 @@ class Planner:
                     svc.workspaces.checkout_base(pull.repo, pull.number, source, env))
             results = self._run_all(record, pull, config, trees, selection.projects, extra,
                                     actor, envs)
+        try:
+            pending.result()
+        except ForgeError as err:
+            log.warning("the pending status was not set: %s", err)
         self._report(pull, results, review_request(svc, base, pull.author, results, envs))
 
     def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import shlex
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class StepContext:
     env: Mapping[str, str]
     head_sha: str
     plan_args: tuple[str, ...] = ()
+    force_init: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class StepOutcome:
     error: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     primary: bool = False
+    reused_init: bool = False
 
 
 StepRunner = Callable[[StepContext, Step], StepOutcome]
@@ -77,13 +80,29 @@ def _select_workspace(ctx: StepContext, step: Step) -> StepOutcome | None:
     )
 
 
+INIT_MARKER = "atlantis-init"
+
+
+def _init_key(step: Step) -> str:
+    return "\0".join(("v1", *step.extra_args))
+
+
 def init_step(ctx: StepContext, step: Step) -> StepOutcome:
-    """Runs every time: with `.terraform/` kept from the last push it costs
-    tens of milliseconds, and skipping it would need terraform's own rules
-    about when a re-init is required."""
+    """Reuses the last init of this directory (same worktree, same init arguments)
+    instead of running terraform: a re-plan after a push should cost no more than
+    a plan. When the push needs a new init (backend, modules, providers, lock
+    file), terraform's next step fails asking for `terraform init`, and
+    _run_steps runs the workflow again with `force_init`."""
+    marker = ctx.project_dir / ".terraform" / INIT_MARKER
+    if not ctx.force_init and marker.is_file() and marker.read_text() == _init_key(step):
+        failed = _select_workspace(ctx, step)
+        return failed or StepOutcome(True, "", reused_init=True)
+    marker.unlink(missing_ok=True)
     run = ctx.tf.init(ctx.project_dir, step.extra_args, ctx.env)
     if not run.ok:
         return _outcome(step, run)
+    if marker.parent.is_dir():
+        marker.write_text(_init_key(step))
     failed = _select_workspace(ctx, step)
     return failed or StepOutcome(True, run.output)
 
@@ -212,6 +231,7 @@ def run_plan(
         extra_args, allow_custom_steps, env, head_sha, plan_arguments(project, plan_file),
     )  # fmt: skip
     if result.status is not RunStatus.SUCCESS:
+        plan_file.unlink(missing_ok=True)  # e.g. validate failed beside a plan that worked
         return result
     if not plan_file.is_file():
         return replace(result, status=RunStatus.FAILURE, error=f"no plan file at {plan_file}")
@@ -261,6 +281,7 @@ def _run_steps(
     env: Mapping[str, str] | None,
     head_sha: str,
     plan_args: tuple[str, ...] = (),
+    force_init: bool = False,
 ) -> ProjectResult:
     def fail(error: str, output: str = "") -> ProjectResult:
         return _result(project, command, RunStatus.FAILURE, head_sha, output, error)
@@ -277,22 +298,53 @@ def _run_steps(
         return fail(f"project dir {project.dir!r} does not exist at this commit")
     ctx = StepContext(
         project, worktree, project_dir, plan_file, tf, tuple(extra_args),
-        allow_custom_steps, dict(env or {}), head_sha, plan_args,
+        allow_custom_steps, dict(env or {}), head_sha, plan_args, force_init,
     )  # fmt: skip
     primary: str | None = None
     custom: list[str] = []
-    for step in steps:
-        outcome = STEP_RUNNERS[step.name](ctx, step)
+    reused = False
+    for step, outcome in _outcomes(ctx, steps):
+        reused = reused or outcome.reused_init
+        if not outcome.ok and reused and "terraform init" in outcome.output:
+            # the reused init is stale for this commit: start over with a real one
+            return _run_steps(command, allowed, steps, project, worktree, plan_file, tf,
+                              extra_args, allow_custom_steps, env, head_sha, plan_args,
+                              force_init=True)
         if not outcome.ok:
             return fail(outcome.error or f"{step.name} failed", outcome.output)
-        if outcome.env:
-            ctx = replace(ctx, env={**ctx.env, **outcome.env})
         if outcome.primary:
             primary = outcome.output
         elif step.name == "run":
             custom.append(outcome.output)
     output = primary if primary is not None else "".join(custom)
     return _result(project, command, RunStatus.SUCCESS, head_sha, output)
+
+
+def _outcomes(ctx: StepContext, steps: Sequence[Step]) -> Iterator[tuple[Step, StepOutcome]]:
+    """Each step's outcome in order, stopping after the first failure. A `validate`
+    directly followed by `plan` runs beside it: neither changes what the other
+    reads, and on two cores that takes validate off the critical path. Validate's
+    verdict still comes first (the caller discards the plan if it failed)."""
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        if step.name == "validate" and i + 1 < len(steps) and steps[i + 1].name == "plan":
+            with ThreadPoolExecutor(1, thread_name_prefix="atlantis-validate") as side:
+                checked = side.submit(STEP_RUNNERS["validate"], ctx, step)
+                planned = STEP_RUNNERS["plan"](ctx, steps[i + 1])
+                pair = [(step, checked.result()), (steps[i + 1], planned)]
+            for item in pair:
+                yield item
+                if not item[1].ok:
+                    return
+            i += 2
+            continue
+        outcome = STEP_RUNNERS[step.name](ctx, step)
+        yield step, outcome
+        if not outcome.ok:
+            return
+        ctx = replace(ctx, env={**ctx.env, **outcome.env}) if outcome.env else ctx
+        i += 1
 
 
 def _result(

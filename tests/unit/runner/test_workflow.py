@@ -189,3 +189,69 @@ def test_two_pushes_in_one_worktree(
         assert time.monotonic() - started < 10
         assert result.counts == PlanCounts(change=1), result.output
         assert result.head_sha == second
+
+
+def test_validate_runs_beside_plan_and_its_failure_discards_the_plan(
+    tmp_path: Path, worktree: Path, workflow: Workflow
+) -> None:
+    """terraform here refuses `validate` (after a pause, so plan finishes first);
+    the plan that succeeded beside it must not survive to be applied."""
+    wrapper = tmp_path / "terraform-strict"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = validate ]; then sleep 0.5; echo "Error: strict check" >&2; exit 1; fi\n'
+        'exec terraform "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    strict = Terraform(str(wrapper), timeout=60)
+    plan_file = tmp_path / "plans" / "infra.tfplan"
+    result = run_plan(PROJECT, workflow, worktree, plan_file, strict)
+    assert result.status is RunStatus.FAILURE
+    assert result.error is not None and result.error.startswith("validate failed")
+    assert "strict check" in result.output
+    assert not plan_file.exists()
+
+
+def _logging_terraform(tmp_path: Path) -> tuple[Terraform, Path]:
+    """Real terraform behind a wrapper that notes each subcommand it is asked for."""
+    log = tmp_path / "terraform-calls"
+    wrapper = tmp_path / "terraform-logged"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\nexec terraform "$@"\n')
+    wrapper.chmod(0o755)
+    return Terraform(str(wrapper), timeout=60), log
+
+
+def test_replan_reuses_the_init_and_reinits_when_terraform_asks(
+    tmp_path: Path, worktree: Path
+) -> None:
+    tf, log = _logging_terraform(tmp_path)
+    plan_file = tmp_path / "plans" / "infra.tfplan"
+    main_tf = worktree / "infra" / "main.tf"
+
+    assert run_plan(PROJECT, DEFAULT_WORKFLOW, worktree, plan_file, tf).status \
+        is RunStatus.SUCCESS
+    main_tf.write_text(BACKEND + TF_DATA.format(value="b"))  # the next push
+    result = run_plan(PROJECT, DEFAULT_WORKFLOW, worktree, plan_file, tf)
+    assert result.status is RunStatus.SUCCESS
+    calls = log.read_text().split()
+    assert calls.count("init") == 1 and calls.count("plan") == 2
+
+    # a push that adds a module: the reused init can't serve it, terraform says so
+    (worktree / "infra" / "mod").mkdir()
+    (worktree / "infra" / "mod" / "main.tf").write_text(TF_DATA.format(value="m"))
+    main_tf.write_text(BACKEND + TF_DATA.format(value="b") + 'module "m" { source = "./mod" }\n')
+    result = run_plan(PROJECT, DEFAULT_WORKFLOW, worktree, plan_file, tf)
+    assert result.status is RunStatus.SUCCESS, result.error
+    assert result.counts is not None and result.counts.add == 2
+    assert log.read_text().split().count("init") == 2
+
+
+def test_changed_init_arguments_do_not_reuse_the_init(tmp_path: Path, worktree: Path) -> None:
+    tf, log = _logging_terraform(tmp_path)
+    plan_file = tmp_path / "plans" / "infra.tfplan"
+    first = Workflow("a", plan=(Step("init"), Step("plan")), apply=(Step("apply"),))
+    second = Workflow("b", plan=(Step("init", ("-upgrade",)), Step("plan")),
+                      apply=(Step("apply"),))
+    for workflow in (first, first, second):
+        assert run_plan(PROJECT, workflow, worktree, plan_file, tf).status is RunStatus.SUCCESS
+    assert log.read_text().split().count("init") == 2
