@@ -31,6 +31,7 @@ from atlantis_py.store.locks import LockStore
 from atlantis_py.store.pulls import PullStore
 from atlantis_py.store.reviews import ReviewStore
 from atlantis_py.store.tokens import TokenStore
+from atlantis_py.store.wakeups import PgWakeups
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -51,6 +52,7 @@ class Service:
     jobs: JobStore
     lifecycle: Lifecycle
     verifiers: list[WebhookVerifier]
+    wakeups: PgWakeups | None = None
     _started: bool = False
     _web: Flask | None = None
 
@@ -61,12 +63,17 @@ class Service:
         return self._web
 
     def start(self) -> None:
+        """Start this process's workers (inline mode, worker children, tests)."""
         if not self._started:
+            if self.wakeups is not None:
+                self.wakeups.listen(self.queue.wake)
             self.workers.start()
             self._started = True
 
     def stop(self) -> None:
         if self._started:
+            if self.wakeups is not None:
+                self.wakeups.stop()
             self.workers.stop()
             self._started = False
         self.services.pool.shutdown(wait=False, cancel_futures=True)
@@ -106,7 +113,8 @@ def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, Webhoo
     return forges, verifiers
 
 
-def create_service(settings: Settings, notify: Callable[[], None] | None = None) -> Service:
+def create_service(settings: Settings, notify: Callable[[], None] | None = None,
+                   idle_check: float = 30.0) -> Service:
     """`notify` is called after new work is stored, to wake workers in other processes."""
     data = settings.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -145,10 +153,11 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None)
     queue = JobQueue(jobs, notify)
     lifecycle = Lifecycle(services, queue)
     workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads,
-                         housekeeping=lifecycle.expire_overdue)
+                         housekeeping=lifecycle.expire_overdue, idle_check=idle_check)
     return Service(settings=settings, db=db, queue=queue, workers=workers,
                    services=services, jobs=jobs, lifecycle=lifecycle,
-                   verifiers=list(verifiers.values()))
+                   verifiers=list(verifiers.values()),
+                   wakeups=None if db.is_sqlite else PgWakeups(db))
 
 
 def create_web_app(service: Service) -> Flask:

@@ -45,8 +45,12 @@ class JobHandler(Protocol):
 
 class WorkerPool:
     def __init__(self, queue: JobQueue, handler: JobHandler, threads: int,
-                 housekeeping: Callable[[], object] | None = None) -> None:
-        """`housekeeping` runs beside lease renewal, every 20 s (expiring IPRs)."""
+                 housekeeping: Callable[[], object] | None = None,
+                 idle_check: float = 30.0) -> None:
+        """`housekeeping` runs beside lease renewal, every 20 s (expiring IPRs).
+        Idle workers are woken by new work; `idle_check` is only the fallback
+        for a wake-up that never came (e.g. a replica without LISTEN)."""
+        self.idle_check = idle_check
         self.housekeeping = housekeeping
         self.queue = queue
         self.handler = handler
@@ -86,8 +90,11 @@ class WorkerPool:
         return list(found.values())
 
     def recover(self) -> None:
-        """Jobs of dead workers: the handler decides whether they run again."""
-        for job in self._orphans():
+        """Jobs of dead workers: the handler decides whether they run again.
+        Workers are woken only when something changed (a job requeued, or one
+        finished that held back later jobs of its pull request)."""
+        orphans = self._orphans()
+        for job in orphans:
             try:
                 again = self.handler.interrupted(job)
             except Exception:
@@ -100,11 +107,12 @@ class WorkerPool:
                 log.warning("job %d (%s) was interrupted; not run again", job.id, job.kind)
                 self.queue.table.finish(job.id, JobStatus.INTERRUPTED,
                                         "worker stopped while running")
-        self.queue.wake()
+        if orphans:
+            self.queue.wake()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            job = self.queue.claim(self.worker_id, LEASE, wait=30)
+            job = self.queue.claim(self.worker_id, LEASE, wait=self.idle_check)
             if job is None:
                 continue
             with self._lock:

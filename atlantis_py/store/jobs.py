@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.store.db import Database, utcnow
 from atlantis_py.store.tables import DeliveryRow, JobRow
+from atlantis_py.store.wakeups import NOTIFY
 
 
 def _job(row: JobRow) -> Job:
@@ -39,6 +41,7 @@ class JobStore:
                                  status=JobStatus.QUEUED.value, attempts=0,
                                  delivery_id=delivery_id, worker="", error="",
                                  created_at=now))
+                    self._announce(s)
         except IntegrityError:
             return False
         return True
@@ -50,7 +53,13 @@ class JobStore:
                          worker="", error="", created_at=utcnow())
             s.add(row)
             s.flush()
+            self._announce(s)
             return row.id
+
+    def _announce(self, s: Session) -> None:
+        """On PostgreSQL, wake every replica's listening workers when this commits."""
+        if not self.db.is_sqlite:
+            s.execute(NOTIFY)
 
     def claim(self, worker: str, lease: timedelta) -> Job | None:
         """The oldest queued job whose serial key has nothing running, marked running.
@@ -122,6 +131,7 @@ class JobStore:
         with self.db.session() as s:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(
                 status=JobStatus.QUEUED.value, worker="", lease_until=None))
+            self._announce(s)
 
     def pending_count(self) -> int:
         with self.db.session() as s:
