@@ -1,185 +1,27 @@
-"""Plan and apply as a workflow's steps, one small runner per step kind.
-
-As in Atlantis, every step runner has the same signature, so a workflow is just
-a sequence of names looked up in `STEP_RUNNERS`. Custom `run` steps execute
-code chosen by whoever can edit the base branch's workflows.yaml, so they are
-off unless the server opts in, and even then run without a shell.
-"""
+"""Plan and apply as a workflow: its steps run in order (runner/steps.py), the
+saved plan is summarised, and the result is one ProjectResult per project."""
 
 from __future__ import annotations
 
-import shlex
-import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from atlantis_py.domain.projects import Project, Step, Workflow
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
-from atlantis_py.runner.terraform import (
-    Terraform,
-    TerraformError,
-    TerraformRun,
-    execute,
-    plan_counts,
+from atlantis_py.runner.steps import (
+    CUSTOM_STEPS_DISABLED,
+    STEP_RUNNERS,
+    StepContext,
+    StepOutcome,
+    var_file_for,
 )
+from atlantis_py.runner.terraform import Terraform, TerraformError, plan_counts
 
-CUSTOM_STEPS_DISABLED = "custom run steps are disabled on this server (--allow-custom-steps)"
+__all__ = ["CUSTOM_STEPS_DISABLED", "plan_arguments", "run_apply", "run_plan"]
 PLAN_STEPS = frozenset({"init", "validate", "plan", "env", "run"})
 APPLY_STEPS = frozenset({"init", "validate", "apply", "env", "run"})
-
-
-@dataclass(frozen=True)
-class StepContext:
-    """What every step sees. `env` grows as env steps run."""
-
-    project: Project
-    worktree: Path
-    project_dir: Path
-    plan_file: Path
-    tf: Terraform
-    extra_args: tuple[str, ...]
-    allow_custom_steps: bool
-    env: Mapping[str, str]
-    head_sha: str
-    plan_args: tuple[str, ...] = ()
-    force_init: bool = False
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    """`primary` marks the output a comment shows (plan's, apply's)."""
-
-    ok: bool
-    output: str = ""
-    error: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    primary: bool = False
-    reused_init: bool = False
-
-
-StepRunner = Callable[[StepContext, Step], StepOutcome]
-
-
-def _outcome(step: Step, run: TerraformRun, *, primary: bool = False) -> StepOutcome:
-    if run.ok:
-        return StepOutcome(True, run.output, primary=primary)
-    return StepOutcome(False, run.output, f"{step.name} failed (exit {run.returncode})", {})
-
-
-def _select_workspace(ctx: StepContext, step: Step) -> StepOutcome | None:
-    """A failure outcome, or None when the project's workspace is selected."""
-    run = ctx.tf.select_workspace(ctx.project_dir, ctx.project.workspace, ctx.env)
-    if run is None or run.ok:
-        return None
-    return StepOutcome(
-        False,
-        run.output,
-        f"{step.name}: selecting workspace {ctx.project.workspace} failed (exit {run.returncode})",
-    )
-
-
-INIT_MARKER = "atlantis-init"
-
-
-def _init_key(step: Step) -> str:
-    return "\0".join(("v1", *step.extra_args))
-
-
-def init_step(ctx: StepContext, step: Step) -> StepOutcome:
-    """Reuses the last init of this directory (same worktree, same init arguments)
-    instead of running terraform: a re-plan after a push should cost no more than
-    a plan. When the push needs a new init (backend, modules, providers, lock
-    file), terraform's next step fails asking for `terraform init`, and
-    _run_steps runs the workflow again with `force_init`."""
-    marker = ctx.project_dir / ".terraform" / INIT_MARKER
-    if not ctx.force_init and marker.is_file() and marker.read_text() == _init_key(step):
-        failed = _select_workspace(ctx, step)
-        return failed or StepOutcome(True, "", reused_init=True)
-    marker.unlink(missing_ok=True)
-    run = ctx.tf.init(ctx.project_dir, step.extra_args, ctx.env)
-    if not run.ok:
-        return _outcome(step, run)
-    if marker.parent.is_dir():
-        marker.write_text(_init_key(step))
-    failed = _select_workspace(ctx, step)
-    return failed or StepOutcome(True, run.output)
-
-
-def validate_step(ctx: StepContext, step: Step) -> StepOutcome:
-    return _outcome(step, ctx.tf.validate(ctx.project_dir, ctx.env))
-
-
-def plan_step(ctx: StepContext, step: Step) -> StepOutcome:
-    failed = _select_workspace(ctx, step)
-    if failed:
-        return failed
-    extra = (*ctx.plan_args, *step.extra_args, *ctx.extra_args)
-    run = ctx.tf.plan(ctx.project_dir, ctx.plan_file, extra, ctx.env)
-    return _outcome(step, run, primary=True)
-
-
-def apply_step(ctx: StepContext, step: Step) -> StepOutcome:
-    """Applies only the saved plan; comment arguments such as -target belong
-    to the plan and are not accepted by terraform with a plan file."""
-    if not ctx.plan_file.is_file():
-        return StepOutcome(False, "", "no saved plan for this project: run plan first")
-    failed = _select_workspace(ctx, step)
-    if failed:
-        return failed
-    run = ctx.tf.apply(ctx.project_dir, ctx.plan_file, ctx.env, extra=step.extra_args)
-    return _outcome(step, run, primary=True)
-
-
-def env_step(ctx: StepContext, step: Step) -> StepOutcome:
-    """Sets a variable for the later steps: a literal, or a command's output."""
-    if not step.env_name:
-        return StepOutcome(False, "", "env step without a name")
-    if step.run is None:
-        return StepOutcome(True, env={step.env_name: step.env_value or ""})
-    result = run_step(ctx, step)
-    if not result.ok:
-        return result
-    return StepOutcome(True, env={step.env_name: result.output.strip()})
-
-
-def run_step(ctx: StepContext, step: Step) -> StepOutcome:
-    """A custom command: split like a shell would, `$VAR`/`${VAR}` expanded
-    from the step environment per argument, then run with no shell, so pipes,
-    globs and `$(…)` have no special meaning."""
-    if not ctx.allow_custom_steps:
-        return StepOutcome(False, "", CUSTOM_STEPS_DISABLED)
-    env = ctx.tf.environment({**ctx.env, **_step_vars(ctx)})
-    try:
-        argv = [string.Template(arg).safe_substitute(env) for arg in shlex.split(step.run or "")]
-    except ValueError as e:
-        return StepOutcome(False, "", f"{step.name}: cannot parse {step.run!r}: {e}")
-    if not argv:
-        return StepOutcome(False, "", f"{step.name}: empty command")
-    result = execute(argv, ctx.project_dir, env, ctx.tf.timeout)
-    if result.ok:
-        return StepOutcome(True, result.output)
-    error = f"{step.name} {argv[0]} failed (exit {result.returncode})"
-    return StepOutcome(False, result.output, error)
-
-
-def _step_vars(ctx: StepContext) -> dict[str, str]:
-    """Atlantis's names for the variables custom steps usually need."""
-    return {
-        "WORKSPACE": ctx.project.workspace,
-        "DIR": str(ctx.project_dir),
-        "REPO_REL_DIR": ctx.project.dir,
-        "PROJECT_NAME": ctx.project.name,
-        "PLANFILE": str(ctx.plan_file),
-        "VAR_FILE": _var_file(ctx.plan_file) if ctx.project.vars_json is not None else "",
-        "HEAD_COMMIT": ctx.head_sha,
-        "COMMENT_ARGS": shlex.join(ctx.extra_args),
-    }
-
-
-def _var_file(plan_file: Path) -> str:
-    return str(plan_file.with_suffix(".tfvars.json"))
 
 
 def plan_arguments(project: Project, plan_file: Path) -> tuple[str, ...]:
@@ -192,20 +34,10 @@ def plan_arguments(project: Project, plan_file: Path) -> tuple[str, ...]:
     if project.deleted:
         args.append("-destroy")
     if project.vars_json is not None:
-        var_file = Path(_var_file(plan_file))
+        var_file = Path(var_file_for(plan_file))
         var_file.write_text(project.vars_json, encoding="utf-8")
         args.extend((f"-var-file={var_file}", "-compact-warnings"))
     return tuple(args)
-
-
-STEP_RUNNERS: Mapping[str, StepRunner] = {
-    "init": init_step,
-    "validate": validate_step,
-    "plan": plan_step,
-    "apply": apply_step,
-    "env": env_step,
-    "run": run_step,
-}
 
 
 def run_plan(
