@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from atlantis_py.core.ports import Audit, Pulls
 from atlantis_py.domain.records import IPRState, PullRecord
+from atlantis_py.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,9 @@ ALLOWED: dict[IPRState, frozenset[IPRState]] = {
 }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
+    """Refused with a reason; the API answers it with 409."""
+
     def __init__(self, current: IPRState, target: IPRState, reason: str) -> None:
         super().__init__(f"cannot move from {current.value} to {target.value}: {reason}")
 
