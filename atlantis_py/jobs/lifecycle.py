@@ -95,10 +95,11 @@ class Lifecycle:
         record = self.record(ipr_id)
         if not record.open or record.state in CLOSED_STATES:
             raise Conflict(f"IPR {ipr_id} is {record.state.value}: it can no longer be reviewed")
-        if approve and actor.lower() == record.author.lower() and not all(
-                v.environment.allow_self_approval
-                for v in self._verdicts(record, all_reviews(self.svc, record))):
-            raise Forbidden(f"{actor} opened this IPR and cannot approve it")
+        if approve and actor.lower() == record.author.lower():
+            found = self._verdicts(record, all_reviews(self.svc, record))
+            # no plans yet means no environment to allow it: the default forbids it
+            if not found or not all(v.environment.allow_self_approval for v in found):
+                raise Forbidden(f"{actor} opened this IPR and cannot approve it")
         state = ReviewState.APPROVED if approve else ReviewState.CHANGES_REQUESTED
         self.svc.reviews.add(record.id, actor, state, record.head_sha, comment)
         verb = "approved" if approve else "rejected"
