@@ -1,14 +1,7 @@
 """Fake forges for tests: real HTTP on loopback, real git repos, signed webhooks."""
 
-from tests.fakeforge.github import (
-    FakeComment,
-    FakeGitHub,
-    FakePull,
-    FakeRepo,
-    FakeReview,
-    FakeStatus,
-    RecordedRequest,
-)
+from tests.fakeforge.github import FakeGitHub, FakePull, FakeRepo
+from tests.fakeforge.model import FakeComment, FakeReview, FakeStatus, RecordedRequest
 
 __all__ = [
     "FakeComment",

@@ -1,4 +1,4 @@
-"""Webhook payloads for the fake GitHub, and a sender that signs them like GitHub.
+"""Webhook payloads for the fake GitHub, and the headers that sign them like GitHub.
 
 Each payload starts as a deep copy of a delivery GitHub really sent
 (/work/shared/fixtures/github) with the fields atlantis-py reads overwritten from
@@ -7,39 +7,23 @@ the fake's state, so the rest of the shape stays real.
 
 from __future__ import annotations
 
-import copy
-import functools
 import hashlib
 import hmac
-import json
-import os
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.fakeforge.webhooks import fixture_folder, load_fixture
+
 if TYPE_CHECKING:
-    from tests.fakeforge.github import FakeComment, FakeGitHub, FakePull, FakeRepo
+    from tests.fakeforge.github import FakeGitHub, FakePull, FakeRepo
+    from tests.fakeforge.model import FakeComment
 
-FIXTURES = Path(
-    os.environ.get(
-        "ATLANTIS_GITHUB_FIXTURES",
-        Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "github",
-    )
-)
-
-
-@functools.cache
-def _fixture_text(name: str) -> str:
-    return (FIXTURES / name).read_text()
+FIXTURES = fixture_folder("github")
 
 
 def fixture(name: str) -> dict[str, Any]:
     """A fresh copy of a stored delivery, e.g. fixture("pull_request.opened.json")."""
-    data: dict[str, Any] = json.loads(_fixture_text(name))
-    return copy.deepcopy(data)
+    return load_fixture(FIXTURES / name)
 
 
 def _common(fake: FakeGitHub, payload: dict[str, Any], repo: FakeRepo, sender: str) -> None:
@@ -129,32 +113,15 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def send(
-    url: str,
-    event: str,
-    payload: Mapping[str, Any],
-    secret: str,
-    delivery_id: str | None = None,
-    signature_override: str | None = None,
-) -> tuple[int, str]:
-    """POST the payload as GitHub does; returns (status, response body), never raises
-    for an HTTP error status."""
-    body = json.dumps(payload).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "GitHub-Hookshot/fake",
-            "X-GitHub-Event": event,
-            "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
-            "X-GitHub-Hook-ID": "1",
-            "X-Hub-Signature-256": signature_override or signature(secret, body),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+def headers(
+    event: str, body: bytes, secret: str, delivery_id: str | None, signature_override: str | None
+) -> dict[str, str]:
+    """The headers GitHub sends with a delivery, signed with `secret`."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/fake",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
+        "X-GitHub-Hook-ID": "1",
+        "X-Hub-Signature-256": signature_override or signature(secret, body),
+    }

@@ -18,43 +18,36 @@ the fake behaves like GitLab:
 * `statuses()` reports GitLab's states in the neutral names both fakes share:
   running → pending, failed → failure, canceled → error.
 
-Routes live in gitlab_api.py, webhook payloads in gitlab_payloads.py.
+Routes live in gitlab_api.py, webhook payloads in gitlab_payloads.py; what both
+fakes share in forge.py (bookkeeping, server) and model.py (records).
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Self
-
-from werkzeug.serving import BaseWSGIServer, make_server
+from typing import Any, ClassVar
 
 from tests.fakeforge import gitlab_payloads
-from tests.fakeforge.github import FakeReview, RecordedRequest, _QuietHandler
+from tests.fakeforge.forge import FakeForge
 from tests.fakeforge.gitlab_api import GitLabApi
 from tests.fakeforge.gitrepos import BareRepo
+from tests.fakeforge.model import (
+    FakeComment,
+    FakeReview,
+    FakeStatus,
+    Permission,
+    PullRequest,
+    ReviewStateName,
+)
 
-Permission = Literal["admin", "maintain", "write", "triage", "read", "none"]
-ReviewStateName = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED"]
+FakeNote = FakeComment  # GitLab calls a comment a note
 
 ACCESS_LEVELS = {"admin": 40, "maintain": 40, "write": 30, "triage": 20, "read": 20}
-NEUTRAL_STATES = {"running": "pending", "failed": "failure", "canceled": "error"}
 _REVIEWER_STATES = {"APPROVED": "approved", "CHANGES_REQUESTED": "requested_changes",
                     "COMMENTED": "reviewed", "DISMISSED": "unapproved"}
-
-
-@dataclass(eq=False)
-class FakeNote:
-    id: int
-    user: str
-    body: str
-    created_at: datetime
-    via_api: bool
-    system: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,18 +57,6 @@ class FakeVersion:
     base_sha: str
     start_sha: str
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class FakeStatus:
-    id: int
-    sha: str
-    context: str  # GitLab's `name`
-    state: str  # pending | running | success | failed | canceled
-    description: str
-    target_url: str | None
-    created_at: datetime
-    creator: str
 
 
 @dataclass(eq=False)
@@ -106,24 +87,11 @@ class FakeProject:
 
 
 @dataclass(eq=False)
-class FakeMergeRequest:
-    repo: FakeProject
-    number: int  # the iid; named as on FakePull so tests read the same
-    id: int
-    branch: str
-    base: str
-    author: str
-    title: str
-    head_sha: str
-    created_at: datetime
-    body: str = ""
+class FakeMergeRequest(PullRequest["FakeProject"]):
+    """`number` is the iid, named as on FakePull so tests read the same; `reviews`
+    is the approve/unapprove history."""
+
     state: str = "opened"  # opened | closed | merged
-    merged: bool = False
-    merge_sha: str | None = None
-    closed_at: datetime | None = None
-    previous_head_sha: str | None = None
-    comments: list[FakeNote] = field(default_factory=list)
-    reviews: list[FakeReview] = field(default_factory=list)  # approve/unapprove history
     versions: list[FakeVersion] = field(default_factory=list)  # oldest first
 
     @property
@@ -142,59 +110,29 @@ class FakeMergeRequest:
         return {r.user: _REVIEWER_STATES[r.state] for r in self.reviews}
 
 
-class FakeGitLab:
+class FakeGitLab(FakeForge[FakeProject, FakeMergeRequest]):
     """Thread-safe: the HTTP server calls in from several threads.
 
     `approvals_with_timestamps = False` answers approvals without `approved_at`,
     as GitLab before 17 does, so the forge must date them from system notes.
     """
 
+    NEUTRAL_STATES: ClassVar[Mapping[str, str]] = {
+        "running": "pending", "failed": "failure", "canceled": "error"}
+    STATUS_NAME_FIELDS: ClassVar[tuple[str, ...]] = ("name", "context")
+
     def __init__(
         self, tmp_path: Path, token: str = "test-token", bot_login: str = "atlantis-bot"
     ) -> None:
-        self.token = token
-        self.bot_login = bot_login
-        self.root = tmp_path / "fake-gitlab"
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.repos: dict[str, FakeProject] = {}
+        super().__init__(tmp_path / "fake-gitlab", token, bot_login, first_id=2001)
         self.groups: dict[str, dict[str, int]] = {}
         self.users: dict[str, int] = {}
-        self.requests: list[RecordedRequest] = []
-        self.webhook_url: str | None = None
-        self.webhook_secret: str | None = None
         self.approvals_with_timestamps = True
-        self.lock = threading.RLock()
-        self._ids = itertools.count(2001)
         self._last_tick = datetime.now(UTC)
         self.http = GitLabApi(self)
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self.http, threaded=True, request_handler=_QuietHandler
-        )
-        self.web_url = f"http://127.0.0.1:{self._server.server_port}"
+        self.web_url = self.serve(self.http, "fake-gitlab")
         self.api_url = self.web_url  # python-gitlab appends /api/v4 itself
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-gitlab",
-            daemon=True,
-        )
-        self._thread.start()
         self.user_id(bot_login)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def next_id(self) -> int:
-        with self.lock:
-            return next(self._ids)
 
     def now(self) -> datetime:
         """Strictly increasing, millisecond precision as GitLab reports: an approval
@@ -227,21 +165,6 @@ class FakeGitLab:
             self.repos[full_name] = repo
             return repo
 
-    def open_pull(
-        self,
-        repo: FakeProject,
-        branch: str = "feature",
-        changes: Mapping[str, str | None] | None = None,
-        author: str = "alice",
-        title: str = "Change infrastructure",
-        base: str | None = None,
-        body: str = "",
-    ) -> FakeMergeRequest:
-        base = base or repo.default_branch
-        with self.lock:
-            repo.git.commit(branch, changes or {}, title, start=f"refs/heads/{base}")
-            return self.add_pull(repo, branch, base, author, title, body)
-
     def add_pull(self, repo: FakeProject, branch: str, base: str, author: str, title: str,
                  body: str = "") -> FakeMergeRequest:
         """A merge request for an existing branch, as the API creates one."""
@@ -256,27 +179,20 @@ class FakeGitLab:
             self._add_version(pull)
             return pull
 
+    def open_on_branch(self, repo: FakeProject, branch: str, base: str, author: str,
+                       title: str, body: str) -> FakeMergeRequest:
+        return self.add_pull(repo, branch, base, author, title, body)
+
+    def pushed(self, pull: FakeMergeRequest) -> None:
+        """Each push makes a new merge request version."""
+        self._add_version(pull)
+
     def _add_version(self, pull: FakeMergeRequest) -> None:
         git = pull.repo.git
         start = git.branch_sha(pull.base) or ""
         pull.versions.append(FakeVersion(
             self.next_id(), pull.head_sha, git.merge_base(start, pull.head_sha), start,
             self.now()))
-
-    def push(self, pull: FakeMergeRequest, changes: Mapping[str, str | None],
-             message: str = "") -> str:
-        """A new commit on the merge request's source branch (and a new version)."""
-        with self.lock:
-            sha = pull.repo.git.commit(pull.branch, changes, message or "Update")
-            pull.previous_head_sha, pull.head_sha = pull.head_sha, sha
-            self._add_version(pull)
-            return sha
-
-    def commit_to_base(
-        self, repo: FakeProject, changes: Mapping[str, str | None], branch: str | None = None
-    ) -> str:
-        with self.lock:
-            return repo.git.commit(branch or repo.default_branch, changes, "Commit to base")
 
     def close_pull(self, pull: FakeMergeRequest, merged: bool = False) -> None:
         with self.lock:
@@ -326,11 +242,6 @@ class FakeGitLab:
             self.add_comment(pull, user, "unapproved this merge request", False, system=True)
             return review
 
-    def latest_review(self, pull: FakeMergeRequest, user: str) -> FakeReview | None:
-        with self.lock:
-            mine = [r for r in pull.reviews if r.user == user]
-            return mine[-1] if mine else None
-
     def set_permission(self, repo: FakeProject, user: str, permission: Permission) -> None:
         with self.lock:
             self.user_id(user)
@@ -359,52 +270,6 @@ class FakeGitLab:
             for i in range(1, len(parts) + 1):
                 levels.append(self.groups.get("/".join(parts[:i]), {}).get(user, 0))
             return max(levels)
-
-    def add_comment(self, pull: FakeMergeRequest, user: str, body: str, via_api: bool,
-                    system: bool = False, at: datetime | None = None) -> FakeNote:
-        with self.lock:
-            note = FakeNote(self.next_id(), user, body, at or self.now(), via_api, system)
-            pull.comments.append(note)
-            return note
-
-    def add_status(self, repo: FakeProject, sha: str, values: Mapping[str, Any]) -> FakeStatus:
-        with self.lock:
-            status = FakeStatus(
-                id=self.next_id(),
-                sha=sha,
-                context=str(values.get("name") or values.get("context") or "default"),
-                state=str(values["state"]),
-                description=str(values.get("description") or ""),
-                target_url=values.get("target_url"),
-                created_at=self.now(),
-                creator=self.bot_login,
-            )
-            repo.statuses.append(status)
-            return status
-
-    # --- what the bot did -----------------------------------------------------------------
-
-    def comments(self, pull: FakeMergeRequest) -> list[str]:
-        """Bodies of the notes posted through the API, oldest first."""
-        with self.lock:
-            return [c.body for c in pull.comments if c.via_api and not c.system]
-
-    def statuses(self, repo: FakeProject, sha: str) -> list[dict[str, str]]:
-        """Statuses posted on `sha`, in the order posted, states in neutral names."""
-        with self.lock:
-            return [
-                {"context": s.context, "state": NEUTRAL_STATES.get(s.state, s.state),
-                 "description": s.description}
-                for s in repo.statuses
-                if s.sha == sha
-            ]
-
-    def latest_statuses(self, repo: FakeProject, sha: str) -> dict[str, str]:
-        return {s["context"]: s["state"] for s in self.statuses(repo, sha)}
-
-    def record(self, method: str, path: str) -> None:
-        with self.lock:
-            self.requests.append(RecordedRequest(method, path))
 
     # --- webhooks -------------------------------------------------------------------------
 
@@ -437,23 +302,7 @@ class FakeGitLab:
             action = "unapproved" if state.lower() == "dismissed" else "approved"
             return gitlab_payloads.merge_request(self, pull, action, user)
 
-    def send_webhook(
-        self,
-        url: str,
-        event: str,
-        payload: Mapping[str, Any],
-        secret: str,
-        delivery_id: str | None = None,
-        signature: str | None = None,
-    ) -> tuple[int, str]:
-        """`event` may be GitHub's name (pull_request …) or GitLab's (Note Hook …);
-        `signature` replaces the token sent, to forge a delivery."""
-        return gitlab_payloads.send(url, event, payload, signature or secret, delivery_id)
-
-    def deliver(
-        self, event: str, payload: Mapping[str, Any], delivery_id: str | None = None
-    ) -> tuple[int, str]:
-        """send_webhook to `webhook_url` with `webhook_secret`, both set by the test."""
-        if self.webhook_url is None or self.webhook_secret is None:
-            raise RuntimeError("set fake.webhook_url and fake.webhook_secret before deliver()")
-        return self.send_webhook(self.webhook_url, event, payload, self.webhook_secret, delivery_id)
+    def webhook_headers(self, url: str, event: str, body: bytes, secret: str,
+                        delivery_id: str | None, signature: str | None) -> dict[str, str]:
+        """`event` may be GitHub's name (pull_request …) or GitLab's (Note Hook …)."""
+        return gitlab_payloads.headers(url, event, signature or secret, delivery_id)

@@ -8,32 +8,23 @@ An unknown route answers 501 naming itself; a missing or wrong PRIVATE-TOKEN 401
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode, urlsplit
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
+
+from tests.fakeforge.gitlab_shapes import FINISHED, GitLabShapes, iso
+from tests.fakeforge.rest import ApiError, Page, PageWindow, RestApi
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-    from tests.fakeforge.gitlab import (
-        FakeGitLab,
-        FakeMergeRequest,
-        FakeNote,
-        FakeProject,
-        FakeStatus,
-    )
+    from tests.fakeforge.gitlab import FakeGitLab, FakeMergeRequest, FakeProject
 
 PREFIX = "/api/v4"
 NOTE_LIMIT = 1_000_000
 STATUS_DESCRIPTION_LIMIT = 255
 STATUS_STATES = frozenset({"pending", "running", "success", "failed", "canceled"})
-_FINISHED = frozenset({"success", "failed", "canceled"})
 _STATUS_EVENTS = {"pending": "enqueue", "running": "run", "success": "success",
                   "failed": "drop", "canceled": "cancel"}
 MR = "projects/{project}/merge_requests/{iid}"
@@ -57,30 +48,6 @@ _ROUTES = [
 ]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: Any) -> None:
-        super().__init__(str(message))
-        self.status = status
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    headers: dict[str, str]
-
-
-def iso(when: datetime | None) -> str | None:
-    """API time: 2024-05-01T12:00:00.123Z."""
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z" \
-        if when else None
-
-
-def hook_time(when: datetime) -> str:
-    """Webhook time: 2024-05-01 12:00:00 UTC."""
-    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _match(pattern: str, segments: list[str]) -> dict[str, str] | None:
     parts = pattern.split("/")
     if len(parts) != len(segments):
@@ -94,147 +61,38 @@ def _match(pattern: str, segments: list[str]) -> dict[str, str] | None:
     return args
 
 
-class GitLabApi:
-    """The WSGI app. Handlers take the route's arguments and return (status, json)."""
+class GitLabApi(RestApi, GitLabShapes):
+    fake: FakeGitLab
+    forge_name = "GitLab"
+    bad_credentials = "401 Unauthorized"
+    bad_json = "400 Bad request - JSON parse error"
+    not_an_object = "400 Bad request"
 
-    def __init__(self, fake: FakeGitLab) -> None:
-        self.fake = fake
+    def route_path(self, request: Request) -> str:
+        environ = request.environ
+        return urlsplit(str(environ.get("RAW_URI") or environ.get("REQUEST_URI")
+                            or request.path)).path
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = Request(environ)
-        raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path)
-        response = self.dispatch(request, urlsplit(raw).path)
-        return response(environ, start_response)
+    def match(self, request: Request, path: str) -> tuple[str, Mapping[str, Any]] | None:
+        if not path.startswith(PREFIX + "/"):
+            return None
+        segments = path[len(PREFIX) + 1:].rstrip("/").split("/")
+        return next(((ep, args) for method, pattern, ep in _ROUTES
+                     if method == request.method
+                     and (args := _match(pattern, segments)) is not None), None)
 
-    def dispatch(self, request: Request, raw_path: str) -> Response:
-        self.fake.record(request.method, raw_path)
-        route = None
-        if raw_path.startswith(PREFIX + "/"):
-            segments = raw_path[len(PREFIX) + 1:].rstrip("/").split("/")
-            route = next(((ep, args) for method, pattern, ep in _ROUTES
-                          if method == request.method
-                          and (args := _match(pattern, segments)) is not None), None)
-        if route is None:
-            return _json(501, {"message": f"fake GitLab does not implement "
-                                          f"{request.method} {raw_path}"})
-        if not self._authorised(request):
-            return _json(401, {"message": "401 Unauthorized"})
-        endpoint, args = route
-        handler: Callable[..., tuple[int, Any]] = getattr(self, f"on_{endpoint}")
-        try:
-            with self.fake.lock:
-                status, body = handler(request, **args)
-        except ApiError as e:
-            return _json(e.status, {"message": e.message})
-        if isinstance(body, Page):
-            response = _json(status, body.items)
-            response.headers.update(body.headers)
-            return response
-        return _json(status, body)
+    def body(self, request: Request) -> dict[str, Any]:
+        if request.mimetype != "application/json":
+            return dict(request.form.items())
+        return super().body(request)
 
-    def _authorised(self, request: Request) -> bool:
+    def authorised(self, request: Request) -> bool:
         token = request.headers.get("PRIVATE-TOKEN")
         if token is None:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer":
                 return False
         return token == self.fake.token
-
-    # --- shapes ---------------------------------------------------------------------------
-
-    def user_json(self, username: str) -> dict[str, Any]:
-        return {
-            "id": self.fake.user_id(username),
-            "username": username,
-            "name": username.title(),
-            "state": "active",
-            "locked": False,
-            "avatar_url": f"{self.fake.web_url}/uploads/{username}.png",
-            "web_url": f"{self.fake.web_url}/{username}",
-        }
-
-    def project_json(self, repo: FakeProject) -> dict[str, Any]:
-        group = repo.namespace
-        return {
-            "id": repo.id,
-            "name": repo.name,
-            "path": repo.name,
-            "path_with_namespace": repo.full_name,
-            "name_with_namespace": repo.full_name.replace("/", " / "),
-            "namespace": {"id": sum(group.encode()), "name": group.rsplit("/", 1)[-1],
-                          "path": group.rsplit("/", 1)[-1], "kind": "group",
-                          "full_path": group},
-            "default_branch": repo.default_branch,
-            "visibility": "private",
-            "http_url_to_repo": repo.clone_url,
-            "ssh_url_to_repo": f"git@127.0.0.1:{repo.full_name}.git",
-            "web_url": f"{self.fake.web_url}/{repo.full_name}",
-        }
-
-    def mr_json(self, pull: FakeMergeRequest) -> dict[str, Any]:
-        repo = pull.repo
-        version = pull.versions[-1]
-        return {
-            "id": pull.id,
-            "iid": pull.number,
-            "project_id": repo.id,
-            "title": pull.title,
-            "description": pull.body,
-            "state": pull.state,
-            "created_at": iso(pull.created_at),
-            "updated_at": iso(pull.closed_at or version.created_at),
-            "merged_at": iso(pull.closed_at) if pull.merged else None,
-            "closed_at": iso(pull.closed_at) if pull.state == "closed" else None,
-            "target_branch": pull.base,
-            "source_branch": pull.branch,
-            "author": self.user_json(pull.author),
-            "source_project_id": repo.id,
-            "target_project_id": repo.id,
-            "draft": False,
-            "work_in_progress": False,
-            "merge_status": "can_be_merged",
-            "detailed_merge_status": "mergeable",
-            "sha": pull.head_sha,
-            "merge_commit_sha": pull.merge_sha,
-            "references": {"short": f"!{pull.number}", "full": f"{repo.full_name}!{pull.number}"},
-            "web_url": f"{self.fake.web_url}/{repo.full_name}/-/merge_requests/{pull.number}",
-            "diff_refs": {"base_sha": version.base_sha, "head_sha": version.head_sha,
-                          "start_sha": version.start_sha},
-        }
-
-    def note_json(self, pull: FakeMergeRequest, note: FakeNote) -> dict[str, Any]:
-        return {
-            "id": note.id,
-            "type": None,
-            "body": note.body,
-            "author": self.user_json(note.user),
-            "created_at": iso(note.created_at),
-            "updated_at": iso(note.created_at),
-            "system": note.system,
-            "noteable_id": pull.id,
-            "noteable_type": "MergeRequest",
-            "noteable_iid": pull.number,
-            "project_id": pull.repo.id,
-            "resolvable": False,
-            "confidential": False,
-            "internal": False,
-        }
-
-    def status_json(self, status: FakeStatus) -> dict[str, Any]:
-        return {
-            "id": status.id,
-            "sha": status.sha,
-            "ref": None,
-            "status": status.state,
-            "name": status.context,
-            "description": status.description,
-            "target_url": status.target_url,
-            "created_at": iso(status.created_at),
-            "started_at": None,
-            "finished_at": iso(status.created_at) if status.state in _FINISHED else None,
-            "allow_failure": False,
-            "author": self.user_json(status.creator),
-        }
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -267,7 +125,7 @@ class GitLabApi:
 
     def on_create_mr(self, request: Request, project: str) -> tuple[int, Any]:
         repo = self.find_repo(project)
-        values = _body(request)
+        values = self.body(request)
         source, title = values.get("source_branch"), values.get("title")
         if not isinstance(source, str) or not isinstance(title, str) or not title:
             raise ApiError(400, "source_branch and title are required")
@@ -311,7 +169,7 @@ class GitLabApi:
 
     def on_create_note(self, request: Request, project: str, iid: str) -> tuple[int, Any]:
         pull = self.find_mr(project, iid)
-        body = _body(request).get("body")
+        body = self.body(request).get("body")
         if not isinstance(body, str) or not body:
             raise ApiError(400, "400 Bad request - Note can't be blank")
         if len(body) > NOTE_LIMIT:
@@ -356,7 +214,7 @@ class GitLabApi:
 
     def on_create_status(self, request: Request, project: str, sha: str) -> tuple[int, Any]:
         repo = self.find_repo(project)
-        values = _body(request)
+        values = self.body(request)
         if not re.fullmatch(r"[0-9a-f]{40}", sha) or not repo.git.has_commit(sha):
             raise ApiError(404, "404 Commit Not Found")
         state = values.get("state")
@@ -366,7 +224,7 @@ class GitLabApi:
             raise ApiError(400, {"description": ["is too long (maximum is 255 characters)"]})
         name = str(values.get("name") or values.get("context") or "default")
         previous = [s for s in repo.statuses if s.sha == sha and s.context == name]
-        if previous and previous[-1].state not in _FINISHED and \
+        if previous and previous[-1].state not in FINISHED and \
                 (previous[-1].state == state or state == "pending"):
             raise ApiError(400, f"Cannot transition status via :{_STATUS_EVENTS[str(state)]} "
                                 f"from :{previous[-1].state}")
@@ -402,9 +260,8 @@ class GitLabApi:
 
     def paginate(self, request: Request, items: list[Any]) -> Page:
         """One page of `items` with GitLab's pagination headers; links keep the query."""
-        per_page = min(max(int(request.args.get("per_page", 20)), 1), 100)
-        page = max(int(request.args.get("page", 1)), 1)
-        last = max((len(items) + per_page - 1) // per_page, 1)
+        window = PageWindow.of(request, len(items), 20)
+        page, per_page, last = window.page, window.per_page, window.last
         raw = str(request.environ.get("RAW_URI") or request.path)
         base = self.fake.web_url + urlsplit(raw).path
         query = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
@@ -423,20 +280,5 @@ class GitLabApi:
             links.insert(0, link(page - 1, "prev"))
             headers["X-Prev-Page"] = str(page - 1)
         headers["Link"] = ", ".join(links)
-        return Page(items[(page - 1) * per_page: page * per_page], headers)
+        return Page(window.cut(items), headers)
 
-
-def _body(request: Request) -> dict[str, Any]:
-    if request.mimetype != "application/json":
-        return dict(request.form.items())
-    try:
-        data = json.loads(request.get_data() or b"{}")
-    except ValueError as e:
-        raise ApiError(400, "400 Bad request - JSON parse error") from e
-    if not isinstance(data, dict):
-        raise ApiError(400, "400 Bad request")
-    return data
-
-
-def _json(status: int, body: Any) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")

@@ -1,4 +1,4 @@
-"""Webhook payloads for the fake GitLab, and a sender that authenticates like GitLab.
+"""Webhook payloads for the fake GitLab, and the headers that authenticate like GitLab.
 
 Each payload starts as a deep copy of a delivery GitLab really sent
 (/work/shared/fixtures/gitlab) with the fields atlantis-py reads overwritten from
@@ -8,28 +8,17 @@ bodies: it sends the hook's secret token in X-Gitlab-Token.
 
 from __future__ import annotations
 
-import copy
-import functools
-import json
-import os
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.fakeforge.gitlab_api import hook_time
+from tests.fakeforge.gitlab_shapes import hook_time
+from tests.fakeforge.webhooks import fixture_folder, load_fixture
 
 if TYPE_CHECKING:
-    from tests.fakeforge.gitlab import FakeGitLab, FakeMergeRequest, FakeNote, FakeProject
+    from tests.fakeforge.gitlab import FakeGitLab, FakeMergeRequest, FakeProject
+    from tests.fakeforge.model import FakeComment
 
-FIXTURES = Path(
-    os.environ.get(
-        "ATLANTIS_GITLAB_FIXTURES",
-        Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "gitlab",
-    )
-)
+FIXTURES = fixture_folder("gitlab")
 
 # GitHub's event names, as the shared end-to-end tests pass them, → X-Gitlab-Event.
 EVENT_HEADERS = {
@@ -57,15 +46,9 @@ _FIXTURES = {
 }
 
 
-@functools.cache
-def _fixture_text(name: str) -> str:
-    return (FIXTURES / name).read_text()
-
-
 def fixture(name: str) -> dict[str, Any]:
     """A fresh copy of a stored delivery, e.g. fixture("merge_request.open.json")."""
-    data: dict[str, Any] = json.loads(_fixture_text(name))
-    return copy.deepcopy(data)
+    return load_fixture(FIXTURES / name)
 
 
 def hook_user(fake: FakeGitLab, username: str) -> dict[str, Any]:
@@ -193,7 +176,7 @@ def _note_attributes(fake: FakeGitLab, repo: FakeProject, note_id: int, body: st
     }
 
 
-def note(fake: FakeGitLab, pull: FakeMergeRequest, comment: FakeNote) -> dict[str, Any]:
+def note(fake: FakeGitLab, pull: FakeMergeRequest, comment: FakeComment) -> dict[str, Any]:
     payload = fixture("note.create.merge_request.json")
     repo = pull.repo
     url = f"{fake.web_url}/{repo.full_name}/-/merge_requests/{pull.number}#note_{comment.id}"
@@ -220,33 +203,15 @@ def issue_note(fake: FakeGitLab, repo: FakeProject, number: int, user: str,
     return payload
 
 
-def send(
-    url: str,
-    event: str,
-    payload: Mapping[str, Any],
-    token: str,
-    delivery_id: str | None = None,
-) -> tuple[int, str]:
-    """POST the payload as GitLab does; returns (status, response body), never raises
-    for an HTTP error status."""
-    body = json.dumps(payload).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "GitLab/17.0.0-fake",
-            "X-Gitlab-Event": EVENT_HEADERS.get(event, event),
-            "X-Gitlab-Event-UUID": delivery_id or str(uuid.uuid4()),
-            "X-Gitlab-Webhook-UUID": "00000000-0000-4000-8000-000000000001",
-            "X-Gitlab-Instance": url.split("/", 3)[0] + "//" + url.split("/", 3)[2],
-            "Idempotency-Key": str(uuid.uuid4()),
-            "X-Gitlab-Token": token,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+def headers(url: str, event: str, token: str, delivery_id: str | None) -> dict[str, str]:
+    """The headers GitLab sends with a delivery: the hook's secret token, no signature."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "GitLab/17.0.0-fake",
+        "X-Gitlab-Event": EVENT_HEADERS.get(event, event),
+        "X-Gitlab-Event-UUID": delivery_id or str(uuid.uuid4()),
+        "X-Gitlab-Webhook-UUID": "00000000-0000-4000-8000-000000000001",
+        "X-Gitlab-Instance": url.split("/", 3)[0] + "//" + url.split("/", 3)[2],
+        "Idempotency-Key": str(uuid.uuid4()),
+        "X-Gitlab-Token": token,
+    }
