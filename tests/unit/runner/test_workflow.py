@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -184,9 +183,7 @@ def test_two_pushes_in_one_worktree(
     second = origin.commit({"infra/main.tf": BACKEND + TF_DATA.format(value="b")}, "pr")
     with workspaces.checkout(origin.ref, 1, second, {}) as again:
         assert again == path and (again / "infra" / ".terraform").is_dir()
-        started = time.monotonic()
         result = run_plan(PROJECT, workflow, again, plan_file, tf, head_sha=second)
-        assert time.monotonic() - started < 10
         assert result.counts == PlanCounts(change=1), result.output
         assert result.head_sha == second
 
