@@ -52,3 +52,4 @@ class ProjectResult:
     head_sha: str = ""
     reasons: tuple[str, ...] = ()
     deleted: bool = False
+    skipped_vars: tuple[str, ...] = ()  # stack vars Atmos resolves at run time

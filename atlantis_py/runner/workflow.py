@@ -200,4 +200,5 @@ def _result(
         head_sha=head_sha,
         reasons=project.reasons,
         deleted=project.deleted,
+        skipped_vars=project.skipped_vars,
     )

@@ -181,3 +181,14 @@ def test_deleted_plain_directory_is_destroyed(world: World) -> None:
     applied = world.comment(pull, "alice", "atlantis apply")
     assert "Error" not in applied, applied
     assert world.state_resources("old") == []
+
+
+def test_vars_only_atmos_can_resolve_are_named_not_passed(world: World) -> None:
+    repo = world.repo(atmos_files(world))
+    dev = DEV + ("components:\n  terraform:\n    app:\n      vars:\n"
+                 "        peer_arn: !terraform.output network dev arn\n")
+    pull = world.open_pr(repo, {"stacks/deploy/dev.yaml": dev})
+    [plan] = world.bot_comments(pull)
+    assert "project: `dev-app`" in plan and "prod-app" not in plan
+    assert "**Not passed to terraform**" in plan and "`peer_arn`" in plan
+    assert world.statuses(pull)["atlantis/plan"] == ("success", "1/1 projects planned")

@@ -311,7 +311,8 @@ def test_plan_atmos_reasons_and_destroy(renderer: Renderer) -> None:
     changed = replace(result("plat-ue2-dev-vpc", "components/terraform/vpc",
                              workspace="plat-ue2-dev", output=ATMOS_CHANGE_OUTPUT,
                              counts=PlanCounts(change=1)),
-                      reasons=("stack.vars", "component"))
+                      reasons=("stack.vars", "component"),
+                      skipped_vars=("vpc_flow_logs_bucket_arn",))
     destroyed = replace(result("plat-uw2-prod-vpc", "components/terraform/vpc",
                                workspace="plat-uw2-prod", output=ATMOS_DESTROY_OUTPUT,
                                counts=PlanCounts(destroy=1)),
@@ -320,6 +321,8 @@ def test_plan_atmos_reasons_and_destroy(renderer: Renderer) -> None:
                         deleted=True)
     body = renderer.plan([changed, destroyed])
     assert "**Why planned:** `stack.vars`, `component`" in body
+    assert body.count("**Not passed to terraform**") == 1
+    assert "only Atmos resolves): `vpc_flow_logs_bucket_arn`." in body
     assert ("**This project will be DESTROYED** because "
             "`stacks/orgs/acme/plat/prod/us-west-2.yaml` was removed") in body
     assert "workspace: `plat-uw2-prod` **(destroy)**" in body
