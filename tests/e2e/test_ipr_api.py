@@ -38,6 +38,11 @@ def test_without_token_401_and_viewer_cannot_review(world: World) -> None:
     assert status == 422
 
 
+ON_BOTH_DATABASES = pytest.mark.parametrize("world", ["github", "github-postgres"],
+                                            indirect=True)
+
+
+@ON_BOTH_DATABASES
 def test_deploy_of_pending_ipr_is_409_then_approve_and_deploy(world: World) -> None:
     ipr_id, pull = planned_ipr(world)
     bob = world.token("bob", "reviewer")
@@ -60,6 +65,7 @@ def test_deploy_of_pending_ipr_is_409_then_approve_and_deploy(world: World) -> N
     assert ipr["projects"][0]["applied"] is True
 
 
+@ON_BOTH_DATABASES
 def test_reject_blocks_until_the_rejecter_approves(world: World) -> None:
     ipr_id, _ = planned_ipr(world)
     carol, bob = world.token("carol", "reviewer"), world.token("bob", "reviewer")
@@ -96,6 +102,7 @@ def test_push_voids_api_approval(world: World) -> None:
     assert [a["reason"] for a in ipr["approvals"]] == ["approved an older commit"]
 
 
+@ON_BOTH_DATABASES
 def test_cancel_releases_locks_and_events_are_a_trail(world: World) -> None:
     ipr_id, _ = planned_ipr(world)
     admin = world.token("root", "admin")

@@ -31,11 +31,13 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-@pytest.fixture
-def notified_world(tmp_path: Path, receiver: Receiver) -> Iterator[World]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def notified_world(request: pytest.FixtureRequest, tmp_path: Path,
+                   receiver: Receiver) -> Iterator[World]:
     hooks = tmp_path / "notifications.yaml"
     hooks.write_text(f"environments:\n  prod:\n    - url: {receiver.url}\n      format: json\n")
-    with running_world(tmp_path, notifications_file=hooks) as w:
+    url = request.getfixturevalue("make_postgres_db")() if request.param == "postgres" else ""
+    with running_world(tmp_path, database_url=url, notifications_file=hooks) as w:
         yield w
 
 
