@@ -79,7 +79,7 @@ class Applier:
                 "apply was interrupted). Comment `atlantis plan` to plan again."))
             return
         env = forge.clone_env
-        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
+        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
         with ExitStack() as held:
             tree = held.enter_context(
                 svc.workspaces.checkout(pull.repo, number, pull.head_sha, env))

@@ -172,7 +172,7 @@ class Planner:
         env = forge.clone_env
         # the forge lists the changed files while git fetches and checks out
         listing = self.forge_calls.submit(forge.changed_files, repo, pull.number)
-        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref], env)
+        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
         with ExitStack() as held:
             tree = held.enter_context(
                 svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env))

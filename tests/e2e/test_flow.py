@@ -217,3 +217,17 @@ def test_gitlab_command_access_level_is_configurable(tmp_path) -> None:
         assert "dev" in reply and "permission" in reply
         world.fake.set_permission(repo, "lead", "admin")  # Maintainer (40)
         assert "Ran Plan" in world.comment(pull, "lead", "atlantis plan")
+
+
+def test_pull_request_from_a_fork_is_planned_from_its_head_commit(world: World) -> None:
+    """A fork's branch is not in the base repository; its head commit is reachable
+    only through the pull request's ref, and is fetched by its sha."""
+    repo = world.repo(base_files(world, "network"))
+    pull = world.fake.open_pull(repo, branch="fork-feature",
+                                changes={"network/extra.tf": tf_extra("fork")})
+    repo.git.git("update-ref", f"refs/pull/{pull.number}/head", pull.head_sha)
+    repo.git.git("update-ref", "-d", "refs/heads/fork-feature")
+    assert world.fake.deliver("pull_request",
+                              world.fake.pull_request_payload(pull, "opened"))[0] == 202
+    world.settle()
+    assert "Plan: 2 to add" in world.bot_comments(pull)[0]
