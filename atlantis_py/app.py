@@ -170,7 +170,7 @@ def create_web_app(service: Service) -> Flask:
 
     app = Flask("atlantis_py")
     app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue))
-    app.register_blueprint(health_blueprint(service.jobs.pending_count))
+    app.register_blueprint(health_blueprint(service.jobs.pending_count, service.jobs.reachable))
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner))
     app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner))

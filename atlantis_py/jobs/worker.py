@@ -22,6 +22,7 @@ from atlantis_py.logs import job_context
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+CLAIM_RETRY = 2.0
 
 
 def _alive(pid: int) -> bool:
@@ -112,7 +113,13 @@ class WorkerPool:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            job = self.queue.claim(self.worker_id, LEASE, wait=self.idle_check)
+            try:
+                job = self.queue.claim(self.worker_id, LEASE, wait=self.idle_check)
+            except Exception:
+                # the database is away (restart, network): keep the thread, try again
+                log.exception("claiming a job failed; retrying in %.0f s", CLAIM_RETRY)
+                self._stop.wait(CLAIM_RETRY)
+                continue
             if job is None:
                 continue
             with self._lock:

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 from sqlalchemy import select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from atlantis_py.domain.records import Job, JobStatus
@@ -132,6 +132,15 @@ class JobStore:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(
                 status=JobStatus.QUEUED.value, worker="", lease_until=None))
             self._announce(s)
+
+    def reachable(self) -> bool:
+        """Whether the database answers a trivial query."""
+        try:
+            with self.db.session() as s:
+                s.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
 
     def pending_count(self) -> int:
         with self.db.session() as s:

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from flask import Blueprint, Response, jsonify
 
 
-def health_blueprint(pending: Callable[[], int]) -> Blueprint:
+def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool]) -> Blueprint:
     bp = Blueprint("health", __name__)
 
     @bp.get("/healthz")
-    def healthz() -> Response:
-        return jsonify(status="ok")
+    def healthz() -> tuple[Response, int]:
+        """Ready only when the database answers: without it no webhook can be stored."""
+        if not database_ok():
+            return jsonify(status="database unavailable"), 503
+        return jsonify(status="ok"), 200
 
     @bp.get("/metrics")
     def metrics() -> Response:

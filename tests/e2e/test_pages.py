@@ -48,3 +48,14 @@ def test_pages_need_a_token_and_escape_user_text(world: World) -> None:
     assert status == 404
     status, _ = get(world, "/?state=bogus", token)
     assert status == 400
+
+
+def test_healthz_reports_the_database(world: World) -> None:
+    status, body = get(world, "/healthz", None)
+    assert status == 200 and '"ok"' in body
+    world.service.db.engine.dispose()
+    (world.service.settings.data_dir / "atlantis.db").rename(
+        world.service.settings.data_dir / "moved.db")
+    (world.service.settings.data_dir / "atlantis.db").mkdir()  # no database can open here
+    status, body = get(world, "/healthz", None)
+    assert status == 503 and "database unavailable" in body
