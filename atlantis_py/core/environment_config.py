@@ -21,7 +21,8 @@ from atlantis_py.domain.policy import (
 from atlantis_py.domain.projects import Environment
 
 ENVIRONMENT_KEYS = ("required_approvals", "approvers", "allow_self_approval", "approval_ttl",
-                    "review_deadline", "apply_window", "destroy_requires", "appliers")
+                    "review_deadline", "apply_window", "destroy_requires", "appliers",
+                    "stacks")
 
 
 class EnvironmentReader(ConfigReader):
@@ -43,6 +44,7 @@ class EnvironmentReader(ConfigReader):
             destroy_requires=None if destroy is None else self.destroy(
                 destroy, (*path, "destroy_requires")),
             appliers=self.strings(body.get("appliers", []), (*path, "appliers")),
+            stacks=self.strings(body.get("stacks", []), (*path, "stacks")),
         )
 
     def duration(self, body: Mapping[str, object], path: Path, key: str) -> timedelta | None:

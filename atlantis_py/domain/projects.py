@@ -52,6 +52,7 @@ class Environment:
     apply_window: ApplyWindow | None = None
     destroy_requires: DestroyRule | None = None
     appliers: tuple[str, ...] = ()
+    stacks: tuple[str, ...] = ()  # Atmos stack-name globs that belong here
 
 
 DEFAULT_ENVIRONMENT = Environment(name="default")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import fnmatch
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -56,14 +57,22 @@ def base_config(svc: Services, pull: PullRequest) -> RepoConfig:
     return parse_base_config(base_config_text(svc, pull), pull.base_ref)
 
 
-def environment_of(dir: str, workspace: str, head: RepoConfig, base: RepoConfig) -> str:
-    """The base branch decides which environment an existing project belongs to,
-    so a PR cannot move its project into a laxer one."""
-    for config in (base, head):
+def environment_of(project: Project, head: RepoConfig, base: RepoConfig) -> str:
+    """The base branch decides which environment a project belongs to, so a PR
+    cannot move its project into a laxer one: the base's project entry first,
+    then (Atmos) the first base environment whose `stacks` globs match the stack
+    name, and only for projects the base doesn't know, the PR's own entry."""
+    def entry(config: RepoConfig) -> str | None:
         for p in config.projects:
-            if p.dir == dir and p.workspace == workspace:
+            if p.dir == project.dir and p.workspace == project.workspace:
                 return p.environment
-    return "default"
+        return None
+
+    found = entry(base)
+    if found is None and project.stack is not None:
+        found = next((env.name for env in base.environments.values()
+                      if any(fnmatch.fnmatchcase(project.stack, g) for g in env.stacks)), None)
+    return found or entry(head) or "default"
 
 
 def plan_status(results: Sequence[ProjectResult]) -> tuple[StatusState, str]:
@@ -213,7 +222,7 @@ class Planner:
                 forge.set_status, repo, pull.head_sha, PLAN_CONTEXT, StatusState.PENDING,
                 f"planning {len(selection.projects)} projects")
             extra = command.extra_args if command else ()
-            envs = {(p.dir, p.workspace): environment_of(p.dir, p.workspace, config, base)
+            envs = {(p.dir, p.workspace): environment_of(p, config, base)
                     for p in selection.projects}
             sources = {p.source_ref for p in selection.projects if p.deleted and p.source_ref}
             trees = {"": tree}

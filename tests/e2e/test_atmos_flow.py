@@ -192,3 +192,40 @@ def test_vars_only_atmos_can_resolve_are_named_not_passed(world: World) -> None:
     assert "project: `dev-app`" in plan and "prod-app" not in plan
     assert "**Not passed to terraform**" in plan and "`peer_arn`" in plan
     assert world.statuses(pull)["atlantis/plan"] == ("success", "1/1 projects planned")
+
+
+STACK_ENVIRONMENTS = """\
+version: 1
+environments:
+  production:
+    required_approvals: 2
+    stacks: [prod]
+  dev:
+    required_approvals: 1
+    stacks: ["*"]
+"""
+
+
+def test_stack_globs_on_the_base_branch_pick_each_instance_environment(world: World) -> None:
+    repo = world.repo(atmos_files(world) | {"workflows.yaml": STACK_ENVIRONMENTS})
+    # the PR also tries to move prod into the laxer environment, with a project entry
+    lax = STACK_ENVIRONMENTS + ("projects:\n  - dir: components/terraform/app\n"
+                                "    workspace: prod\n    environment: dev\n")
+    pull = world.open_pr(repo, {"stacks/catalog/app.yaml": CATALOG.format(x="two"),
+                                "components/terraform/app/main.tf":
+                                    component(world.state_dir, "touched"),
+                                "workflows.yaml": lax})
+    assert "Ran Plan for 2 projects" in world.bot_comments(pull)[0]
+    record = world.record(pull)
+    envs = {r.project: r.environment
+            for r in world.service.services.pulls.latest_runs(record.id, "plan").values()}
+    assert envs == {"dev-app": "dev", "prod-app": "production"}
+
+    world.approve(pull, "bob")
+    refused = world.comment(pull, "alice", "atlantis apply")
+    assert "Environment `production`" in refused and "1 more approval" in refused
+    assert stack_state(world, "prod") == []
+    world.approve(pull, "carol")
+    applied = world.comment(pull, "alice", "atlantis apply")
+    assert "Apply refused" not in applied
+    assert stack_state(world, "prod") == ["prod:prod-value"]

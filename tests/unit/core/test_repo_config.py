@@ -102,7 +102,7 @@ def test_documented_example_at_repo_root_parses() -> None:
         approval_ttl=timedelta(days=2), review_deadline=timedelta(days=7),
         apply_window=ApplyWindow((0, 1, 2, 3, 4), time(9), time(17), "Europe/Berlin"),
         destroy_requires=DestroyRule(3, ("acme/sre",)),
-        appliers=("alice", "bob", "acme/platform", "acme/sre"))}
+        appliers=("alice", "bob", "acme/platform", "acme/sre"), stacks=("*-prod",))}
 
 
 def test_policy_keys_left_out_mean_no_limit() -> None:
@@ -154,6 +154,11 @@ def test_apply_window(window: str, expected: ApplyWindow) -> None:
 ])
 def test_destroy_requires(body: str, expected: DestroyRule) -> None:
     assert _env(f"{{destroy_requires: {body}}}").destroy_requires == expected
+
+
+def test_stacks_globs() -> None:
+    assert _env("{stacks: ['*-prod', prod]}").stacks == ("*-prod", "prod")
+    assert _env("{required_approvals: 1}").stacks == ()
 
 
 def test_self_approval_and_appliers() -> None:
@@ -315,6 +320,8 @@ ERRORS: list[tuple[str, int | None, str, str]] = [
      "environments.prod.approvers", "expected a list, got a string"),
     (PROD + "    approvers: [alice, 7]\n", 4,
      "environments.prod.approvers[1]", "expected a string, got an integer"),
+    (PROD + "    stacks: prod-*\n", 4,
+     "environments.prod.stacks", "expected a list, got a string"),
     (PROD + "    approvals: 2\n", 4, "environments.prod.approvals",
      "allowed keys: required_approvals, approvers"),
     ("version: 1\nenvironments:\n  prod: 2\n", 3, "environments.prod",
