@@ -46,7 +46,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from server_process import ServerProcess, wait_drained
+from server_process import ServerProcess, running_server, wait_drained
 from webhook_ack import fake_github
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.enter_context(tempfile.TemporaryDirectory(prefix="atlantis-bench-")))
         fake = stack.enter_context(fake_github(tmp))
         clock = CommentClock(fake)
-        server = stack.enter_context(ServerProcess.start(
+        server = stack.enter_context(running_server(
             tmp / "data", gh_token=fake.token, secret=SECRET, api_url=fake.api_url,
             allowlist="bench/*"))
         url = f"http://127.0.0.1:{server.port}/events"

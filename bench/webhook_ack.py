@@ -33,7 +33,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import openloop
-from server_process import ServerProcess, job_counts, stored_deliveries, wait_drained
+from server_process import (
+    job_counts,
+    running_server,
+    stored_deliveries,
+    wait_drained,
+)
 
 if TYPE_CHECKING:
     from tests.fakeforge.github import FakeGitHub
@@ -219,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             templates, allowlist = allowlisted_templates(fake, args.pulls), "bench/*"
         else:
             templates, allowlist = [fixture_template()], OTHER_REPO_ALLOWLIST
-        server = stack.enter_context(ServerProcess.start(
+        server = stack.enter_context(running_server(
             tmp / "data", gh_token=fake.token, secret=SECRET, api_url=fake.api_url,
             allowlist=allowlist, worker_threads=args.worker_threads,
             log_level=args.log_level))

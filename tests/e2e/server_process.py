@@ -1,45 +1,65 @@
-"""`atlantis-py server` as a real child process, for restart and crash tests."""
+"""`atlantis-py server` as a real child process, for restart and crash tests (and
+for the benchmarks in bench/, which drive the same process)."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, env: Mapping[str, str], port: int) -> None:
+    """Settings come from `env` (ATLANTIS_* variables) and `args` (flags)."""
+
+    def __init__(self, data_dir: Path, env: Mapping[str, str], port: int,
+                 args: Sequence[str] = (), log_level: str = "info") -> None:
         self.data_dir = data_dir
         self.env = dict(env)
         self.port = port
+        self.args = list(args)
+        self.log_level = log_level
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data_dir.parent / "server.log"
+        self.log_path = data_dir.parent / "server.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "atlantis.db"
+
     def start(self, timeout: float = 30) -> None:
         env = {**os.environ, **self.env, "ATLANTIS_DATA_DIR": str(self.data_dir),
                "ATLANTIS_PORT": str(self.port), "ATLANTIS_HOST": "127.0.0.1"}
-        out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "atlantis_py", "server"],
-                                     env=env, stdout=out, stderr=subprocess.STDOUT)
+        argv = [sys.executable, "-m", "atlantis_py", "--log-level", self.log_level, "server",
+                *self.args]
+        with self.log_path.open("ab") as out:
+            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as r:
                     if r.status == 200:
                         return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("server did not become ready")
+        raise RuntimeError(f"server did not become ready; see {self.log_path}")
 
     def pending(self) -> int:
         with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as r:
@@ -59,6 +79,12 @@ class ServerProcess:
             time.sleep(0.05)
         raise TimeoutError("jobs did not settle")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used so far (Linux /proc)."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
     def wait_exit(self, timeout: float = 60) -> int:
         assert self.proc is not None
         return self.proc.wait(timeout)
@@ -67,7 +93,7 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
