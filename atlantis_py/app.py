@@ -15,6 +15,7 @@ from atlantis_py.core.policy import PolicyLimits
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.forges.lazy import LazyForge
 from atlantis_py.jobs.handler import WebhookJobs
+from atlantis_py.jobs.housekeeping import Housekeeping
 from atlantis_py.jobs.lifecycle import Lifecycle
 from atlantis_py.jobs.notify import Announcer, Notifier, load_targets
 from atlantis_py.jobs.queue import JobQueue
@@ -153,7 +154,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     queue = JobQueue(jobs, notify)
     lifecycle = Lifecycle(services, queue)
     workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads,
-                         housekeeping=lifecycle.expire_overdue, idle_check=idle_check)
+                         housekeeping=Housekeeping(lifecycle, jobs), idle_check=idle_check)
     return Service(settings=settings, db=db, queue=queue, workers=workers,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -132,6 +132,17 @@ class JobStore:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(
                 status=JobStatus.QUEUED.value, worker="", lease_until=None))
             self._announce(s)
+
+    def prune(self, older_than: timedelta) -> int:
+        """Forget finished jobs and seen delivery ids older than `older_than`; the
+        audit log, not the queue, is the lasting record. Returns rows removed."""
+        cutoff = utcnow() - older_than
+        finished = [JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.INTERRUPTED.value]
+        with self.db.session() as s:
+            jobs = s.execute(delete(JobRow).where(JobRow.status.in_(finished),
+                                                  JobRow.finished_at < cutoff))
+            seen = s.execute(delete(DeliveryRow).where(DeliveryRow.received_at < cutoff))
+            return int(getattr(jobs, "rowcount", 0) or 0) + int(getattr(seen, "rowcount", 0) or 0)
 
     def reachable(self) -> bool:
         """Whether the database answers a trivial query."""

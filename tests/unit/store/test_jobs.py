@@ -215,3 +215,33 @@ def test_racing_claimers_split_one_batch(open_db: Callable[[], Database],
     while (job := stores[0].claim("late", LEASE)) is not None:
         got.append(job.id)
     assert sorted(got) == ids
+
+
+def test_prune_forgets_old_finished_jobs_and_delivery_ids_only(db: Database) -> None:
+    from sqlalchemy import text
+
+    jobs = JobStore(db)
+    for n in range(4):
+        assert jobs.accept_delivery("github", f"d{n}", "pull_request", "webhook", f"k{n}", "p")
+    done = jobs.claim("w", timedelta(minutes=1))
+    assert done is not None
+    jobs.finish(done.id, JobStatus.DONE)
+    running = jobs.claim("w", timedelta(minutes=1))
+    assert running is not None
+    with db.engine.begin() as conn:  # everything happened 40 days ago
+        conn.execute(text("UPDATE jobs SET created_at = created_at - INTERVAL '40 days', "
+                          "finished_at = finished_at - INTERVAL '40 days'")
+                     if not db.is_sqlite else
+                     text("UPDATE jobs SET finished_at = datetime(finished_at, '-40 days')"))
+        conn.execute(text("UPDATE deliveries SET received_at = received_at - INTERVAL '40 days'")
+                     if not db.is_sqlite else
+                     text("UPDATE deliveries SET received_at = datetime(received_at, "
+                          "'-40 days')"))
+    assert jobs.accept_delivery("github", "fresh", "pull_request", "webhook", "k9", "p")
+
+    assert jobs.prune(timedelta(days=30)) == 1 + 4  # the finished job; the 4 old ids
+    left = {j.id: j.status for j in jobs.all_jobs()}
+    assert done.id not in left
+    assert left[running.id] is JobStatus.RUNNING and len(left) == 4  # running + 2 queued + fresh
+    assert not jobs.accept_delivery("github", "fresh", "pull_request", "webhook", "k9", "p")
+    assert jobs.prune(timedelta(days=30)) == 0
