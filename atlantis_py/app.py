@@ -51,6 +51,7 @@ class Service:
     workers: WorkerPool
     services: Services
     jobs: JobStore
+    pulls: PullStore
     lifecycle: Lifecycle
     verifiers: list[WebhookVerifier]
     wakeups: PgWakeups | None = None
@@ -155,7 +156,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     lifecycle = Lifecycle(services, queue)
     workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads,
                          housekeeping=Housekeeping(lifecycle, jobs), idle_check=idle_check)
-    return Service(settings=settings, db=db, queue=queue, workers=workers,
+    return Service(settings=settings, db=db, queue=queue, workers=workers, pulls=pulls,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()),
                    wakeups=None if db.is_sqlite else PgWakeups(db))
@@ -165,13 +166,16 @@ def create_web_app(service: Service) -> Flask:
     from flask import Flask
 
     from atlantis_py.web.api import api_blueprint
-    from atlantis_py.web.health import health_blueprint
+    from atlantis_py.web.health import WebhookCounts, health_blueprint
     from atlantis_py.web.pages import pages_blueprint
     from atlantis_py.web.webhooks import webhooks_blueprint
 
     app = Flask("atlantis_py")
-    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue))
-    app.register_blueprint(health_blueprint(service.jobs.pending_count, service.jobs.reachable))
+    counts = WebhookCounts()
+    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue, counts))
+    app.register_blueprint(health_blueprint(
+        service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
+        service.pulls.state_counts, counts))
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner))
     app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -143,6 +143,11 @@ class JobStore:
                                                   JobRow.finished_at < cutoff))
             seen = s.execute(delete(DeliveryRow).where(DeliveryRow.received_at < cutoff))
             return int(getattr(jobs, "rowcount", 0) or 0) + int(getattr(seen, "rowcount", 0) or 0)
+
+    def status_counts(self) -> dict[str, int]:
+        with self.db.session() as s:
+            rows = s.execute(select(JobRow.status, func.count()).group_by(JobRow.status)).all()
+            return {str(status): int(n) for status, n in rows}
 
     def reachable(self) -> bool:
         """Whether the database answers a trivial query."""

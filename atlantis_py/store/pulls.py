@@ -150,6 +150,11 @@ class PullStore:
                 PullRow.pending_since < cutoff)).all()
             return [_pull(r) for r in rows]
 
+    def state_counts(self) -> dict[str, int]:
+        with self.db.session() as s:
+            rows = s.execute(select(PullRow.state, func.count()).group_by(PullRow.state)).all()
+            return {str(state): int(n) for state, n in rows}
+
     def count(self) -> int:
         with self.db.session() as s:
             return int(s.scalar(select(func.count(PullRow.id))) or 0)

@@ -10,13 +10,15 @@ from flask import Blueprint, Response, jsonify, request
 from atlantis_py.forges.base import WebhookVerifier
 from atlantis_py.jobs.handler import WEBHOOK_JOB, webhook_payload
 from atlantis_py.jobs.queue import JobQueue
+from atlantis_py.web.health import WebhookCounts
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 
 
-def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue) -> Blueprint:
+def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
+                       counts: WebhookCounts) -> Blueprint:
     bp = Blueprint("webhooks", __name__)
 
     @bp.post("/events")
@@ -31,8 +33,10 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue) ->
         delivery = verifier.verify(headers, body)
         if delivery is None:
             log.warning("rejected %s webhook: bad or missing signature", verifier.forge)
+            counts.add(verifier.forge, "rejected")
             return jsonify(error="invalid signature"), 401
         if not delivery.handled:
+            counts.add(delivery.forge, "ignored")
             return jsonify(status="ignored", event=delivery.event_type), 200
         try:
             key = verifier.serial_key(delivery.event_type, body)
@@ -43,8 +47,10 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue) ->
                                       webhook_payload(delivery.forge, delivery.event_type, body))
         if not fresh:
             log.info("delivery %s already accepted; not queued again", delivery.delivery_id)
+            counts.add(delivery.forge, "duplicate")
             return jsonify(status="duplicate", delivery=delivery.delivery_id), 200
         log.info("delivery %s (%s) queued", delivery.delivery_id, delivery.event_type)
+        counts.add(delivery.forge, "queued")
         return jsonify(status="queued", delivery=delivery.delivery_id), 202
 
     return bp

@@ -59,3 +59,26 @@ def test_healthz_reports_the_database(world: World) -> None:
     (world.service.settings.data_dir / "atlantis.db").mkdir()  # no database can open here
     status, body = get(world, "/healthz", None)
     assert status == 503 and "database unavailable" in body
+
+
+def test_metrics_count_webhooks_jobs_and_iprs(world: World) -> None:
+    repo = world.repo(base_files(world, "network"))
+    pull = world.fake.open_pull(repo, changes={"network/extra.tf": tf_extra("m")})
+    payload = world.fake.pull_request_payload(pull, "opened")
+    assert world.fake.deliver("pull_request", payload, delivery_id="m-1")[0] == 202
+    assert world.fake.deliver("pull_request", payload, delivery_id="m-1")[0] == 200
+    assert world.fake.webhook_url
+    assert world.fake.send_webhook(world.fake.webhook_url, "pull_request", payload,
+                                   "wrong")[0] == 401
+    assert world.fake.deliver("ping", {"zen": "hi"})[0] == 200
+    world.settle()
+    status, body = get(world, "/metrics", None)
+    assert status == 200
+    lines = set(body.splitlines())
+    assert {'atlantis_webhooks_total{forge="github",outcome="queued"} 1',
+            'atlantis_webhooks_total{forge="github",outcome="duplicate"} 1',
+            'atlantis_webhooks_total{forge="github",outcome="rejected"} 1',
+            'atlantis_webhooks_total{forge="github",outcome="ignored"} 1',
+            'atlantis_jobs{status="done"} 1',
+            'atlantis_iprs{state="PENDING"} 1',
+            "atlantis_jobs_pending 0"} <= lines
