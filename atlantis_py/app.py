@@ -116,11 +116,11 @@ def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, Webhoo
 
 
 def create_service(settings: Settings, notify: Callable[[], None] | None = None,
-                   idle_check: float = 30.0) -> Service:
+                   idle_check: float = 30.0, *, checkpoints: bool = True) -> Service:
     """`notify` is called after new work is stored, to wake workers in other processes."""
     data = settings.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, checkpoints=checkpoints)
     db.migrate()
     forges, verifiers = build_forges(settings)
     pulls, audit = PullStore(db), AuditLog(db)

@@ -47,7 +47,9 @@ def _server(args: argparse.Namespace) -> int:
             worker_argv(args.log_level, settings_mod.passthrough_argv(args)),
             settings.worker_processes)
     try:
-        service = create_service(settings, children.wake if children else None)
+        # with worker children, they run SQLite's checkpoints, off the webhook path
+        service = create_service(settings, children.wake if children else None,
+                                 checkpoints=children is None)
     except ConfigError as err:
         print(f"atlantis-py server: {err}", file=sys.stderr)
         return 2

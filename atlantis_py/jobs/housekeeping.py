@@ -26,7 +26,7 @@ class Housekeeping:
         self.lifecycle = lifecycle
         self.jobs = jobs
         self.retention = retention
-        self._last_prune = 0.0
+        self._last_prune = time.monotonic()  # not at start: restarts stay quick
 
     def __call__(self) -> None:
         self.lifecycle.expire_overdue()

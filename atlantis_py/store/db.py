@@ -53,6 +53,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _no_checkpoints(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA wal_autocheckpoint=0")
+    cur.close()
+
+
 SQLITE_LOCK_WAIT = 30.0
 
 
@@ -76,9 +82,13 @@ def _sqlite_begin(conn: Connection) -> None:
 class Database:
     """One engine per process. `session()` is the only way to get a Session."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, checkpoints: bool = True) -> None:
+        """`checkpoints=False` leaves SQLite's WAL checkpoints to other processes:
+        the web process then never copies the log into the database file while a
+        webhook waits for its answer (the worker processes do it instead)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.checkpoints = checkpoints
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 0}
@@ -91,6 +101,8 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            if not checkpoints:
+                event.listen(self.engine, "connect", _no_checkpoints)
             event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time: this process's threads queue here, so
