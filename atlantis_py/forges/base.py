@@ -14,6 +14,18 @@ from atlantis_py.domain.events import Event, PullRequest
 from atlantis_py.domain.forge import ChangedFile, Review, StatusState
 
 
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive lookup: werkzeug headers already are, a plain dict is not."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    for key, candidate in headers.items():
+        if key.lower() == wanted:
+            return candidate
+    return None
+
+
 @dataclass(frozen=True)
 class Delivery:
     """A webhook delivery that passed verification."""

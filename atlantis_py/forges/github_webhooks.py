@@ -24,7 +24,7 @@ from atlantis_py.domain.events import (
     ReviewEvent,
 )
 from atlantis_py.errors import ConfigError, ForgeError
-from atlantis_py.forges.base import Delivery
+from atlantis_py.forges.base import Delivery, header
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +36,6 @@ _PULL_ACTIONS = {
     "synchronize": PullAction.UPDATED,
 }
 _REVIEW_STATES = frozenset({"approved", "changes_requested"})
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive lookup: werkzeug headers already are, a plain dict is not."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    wanted = name.lower()
-    for key, candidate in headers.items():
-        if key.lower() == wanted:
-            return candidate
-    return None
 
 
 class GitHubWebhooks:

@@ -26,8 +26,7 @@ from atlantis_py.domain.events import (
     ReviewEvent,
 )
 from atlantis_py.errors import ConfigError, ForgeError
-from atlantis_py.forges.base import Delivery
-from atlantis_py.forges.github_webhooks import header
+from atlantis_py.forges.base import Delivery, header
 
 log = logging.getLogger(__name__)
 
