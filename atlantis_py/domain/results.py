@@ -53,3 +53,4 @@ class ProjectResult:
     reasons: tuple[str, ...] = ()
     deleted: bool = False
     skipped_vars: tuple[str, ...] = ()  # stack vars Atmos resolves at run time
+    locked_by: int | None = None  # number of the pull request holding this dir's lock

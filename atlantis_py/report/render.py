@@ -60,7 +60,10 @@ class Renderer:
             plural=_plural,
             lines=_line_count,
             because=_destroy_because,
-            why=_why,
+            why=_codes,
+            codes=_codes,
+            quote=_quote,
+            sentence=_sentence,
         )
         self._env.globals.update(fold_lines=fold_lines, RunStatus=RunStatus)
 
@@ -89,15 +92,6 @@ class Renderer:
 
     def config_error(self, err: RepoConfigError) -> str:
         return self._render("config_error.md.j2", err=err)
-
-    def lock_held(self, dir: str, workspace: str, holder_pull: int, project: str = "") -> str:
-        return self._render(
-            "lock_held.md.j2",
-            dir=dir,
-            workspace=workspace,
-            holder_pull=holder_pull,
-            project=project,
-        )
 
     def apply_refused(
         self,
@@ -128,6 +122,36 @@ class Renderer:
     def unlocked(self, count: int) -> str:
         return self._render("unlocked.md.j2", count=count)
 
+    def review_recorded(self, *, actor: str, approved: bool, head_sha: str, comment: str) -> str:
+        """A review given through the atlantis-py API, with its comment quoted."""
+        return self._render("review_recorded.md.j2", actor=actor, approved=approved,
+                            head_sha=head_sha, comment=comment.strip())
+
+    def cancelled(self, *, actor: str, released: int, reason: str) -> str:
+        return self._render("cancelled.md.j2", actor=actor, released=released,
+                            reason=reason.strip())
+
+    def review_expired(self, *, author: str, notice: str) -> str:
+        """`notice` is the policy's sentence saying which deadline passed."""
+        return self._render("review_expired.md.j2", author=author, notice=notice)
+
+    def apply_interrupted(self, projects: Sequence[str]) -> str:
+        return self._render("apply_interrupted.md.j2", projects=projects)
+
+    def apply_without_plan(self, projects: Sequence[str]) -> str:
+        return self._render("apply_without_plan.md.j2", projects=projects)
+
+    def nothing_to_apply(self) -> str:
+        return self._render("nothing_to_apply.md.j2")
+
+    def plan_not_run(self, problem: str) -> str:
+        """`problem` is already markdown ("no project named `x` in this repository")."""
+        return self._render("plan_not_run.md.j2", problem=problem)
+
+    def stacks_invalid(self, error: str) -> str:
+        """`error` is the stack parser's "file:line: message", shown fenced."""
+        return self._render("stacks_invalid.md.j2", error=error)
+
     def error(self, title: str, message: str) -> str:
         return self._render("error.md.j2", title=title, message=message)
 
@@ -137,7 +161,7 @@ class Renderer:
 
 
 def _tally(results: Sequence[ProjectResult]) -> _PlanTally:
-    ok = [r for r in results if r.status is RunStatus.SUCCESS]
+    ok = [r for r in results if r.status is RunStatus.SUCCESS and r.locked_by is None]
     counted = [r.counts for r in ok if r.counts is not None]
     total = None
     if counted:
@@ -157,8 +181,8 @@ def _tally(results: Sequence[ProjectResult]) -> _PlanTally:
 
 
 def _code(value: object) -> str:
-    """Inline code that survives backticks inside the value."""
-    text = str(value)
+    """Inline code that survives backticks and line breaks inside the value."""
+    text = " ".join(str(value).splitlines())
     ticks = "`" * (max((len(m) for m in _BACKTICKS.findall(text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
@@ -216,9 +240,24 @@ def _destroy_because(reasons: Sequence[str]) -> str:
     return "; ".join(rest) if rest else "it no longer exists in this pull request"
 
 
-def _why(reasons: Sequence[str]) -> str:
-    """Why a project was planned: "`stack.vars`, `component`"."""
-    return ", ".join(_code(r) for r in reasons)
+def _codes(values: Sequence[str]) -> str:
+    """Why a project was planned, or which projects: "`stack.vars`, `component`"."""
+    return ", ".join(_code(v) for v in values)
+
+
+def _quote(text: str) -> str:
+    """Someone's free text as a block quote: every line starts with ">", so no
+    line of it can end the quote and continue as our own markdown."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return "\n".join(f"> {line}" if line else ">" for line in lines)
+
+
+def _sentence(text: str) -> str:
+    """A clause as a sentence: capitalised, one line, ending with a full stop."""
+    text = " ".join(text.strip().splitlines())
+    if text[:1].islower():
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _plural(word: str, count: int) -> str:

@@ -78,6 +78,7 @@ def result(
     output: str = "",
     error: str | None = None,
     counts: PlanCounts | None = None,
+    locked_by: int | None = None,
 ) -> ProjectResult:
     return ProjectResult(
         project=project,
@@ -88,6 +89,7 @@ def result(
         output=output,
         error=error,
         counts=counts,
+        locked_by=locked_by,
         head_sha="9f8e7d6c5b4a39281706f5e4d3c2b1a098765432",
     )
 
@@ -263,7 +265,9 @@ def test_permission_denied(renderer: Renderer) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (Renderer().lock_held("db", "default", 12, "db"), "locked by pull request #12"),
+        (Renderer().nothing_to_apply(), "Comment `atlantis plan` to plan again."),
+        (Renderer().apply_interrupted(["db"]), "The lock is kept"),
+        (Renderer().apply_interrupted([]), "applying this pull request's plans"),
         (Renderer().plan_outdated("abcdef123456", "123456abcdef"), "`abcdef1`"),
         (Renderer().plan_outdated("abcdef123456", "123456abcdef"), "Comment `atlantis plan`"),
         (Renderer().no_plans(), "Comment `atlantis plan` first."),
@@ -343,3 +347,151 @@ def test_destroy_reasons_read_as_sentences(renderer: Renderer, reasons: tuple[st
                                            expected: str) -> None:
     body = renderer.plan([replace(result("p", "d"), reasons=reasons, deleted=True)])
     assert f"will be DESTROYED** because {expected}." in body
+
+
+LOCK_HINT = "The lock is released when #12 is merged or closed, or when someone comments"
+
+
+def test_plan_with_a_lock_conflict(renderer: Renderer) -> None:
+    body = renderer.plan(
+        [
+            result("app", "app", output=PLAN_OUTPUT, counts=PlanCounts(add=1)),
+            result("db", "db", RunStatus.ERROR, workspace="prod", error="ignored",
+                   locked_by=12),
+        ]
+    )
+    assert ("**Plan Error**: dir: `db` workspace: `prod` is locked by pull request #12."
+            in body)
+    assert LOCK_HINT in body
+    assert "Once it is released, comment `atlantis plan -p db` here again." in body
+    assert "ignored" not in body
+    assert "2 projects: 1 with changes, 0 with no changes, 1 failed." in body
+    assert_golden("plan_lock_conflict", body)
+
+
+def test_apply_with_a_lock_conflict(renderer: Renderer) -> None:
+    body = renderer.apply([result("db", "db", RunStatus.ERROR, command="apply", locked_by=12,
+                                  error="locked by pull request #12")])
+    assert "**Apply Error**: dir: `db` workspace: `default` is locked by pull request #12." in body
+    assert LOCK_HINT in body
+    assert "comment `atlantis plan -p db` here and apply the new plan." in body
+    assert "```" not in body
+    assert_golden("apply_lock_conflict", body)
+
+
+def test_help_lists_flags_and_extra_args_as_the_parser_takes_them(renderer: Renderer) -> None:
+    body = renderer.help(["-target=", "-refresh=false", "-destroy"])
+    for flag in ("`-p NAME` or `--project NAME`", "`-d DIR` or `--dir DIR`",
+                 "`-w WORKSPACE` or `--workspace WORKSPACE`"):
+        assert flag in body
+    assert "`-p` cannot be combined with `-d` or `-w`." in body
+    assert "Allowed: `-target=...`, `-refresh=false`, `-destroy`." in body
+    assert "(`apply` takes none)" in body
+
+
+def test_review_approved_without_comment(renderer: Renderer) -> None:
+    body = renderer.review_recorded(actor="alice", approved=True,
+                                    head_sha="c0ffee1234567890", comment="")
+    assert body == "**`alice`** approved this change at `c0ffee1` (via atlantis-py).\n"
+    assert renderer.review_recorded(actor="alice", approved=True, head_sha="c0ffee1234567890",
+                                    comment="  \n") == body
+    assert_golden("review_approved", body)
+
+
+def test_review_rejected_quotes_every_line_of_the_comment(renderer: Renderer) -> None:
+    body = renderer.review_recorded(
+        actor="bob", approved=False, head_sha="c0ffee1234567890",
+        comment="The CIDR overlaps staging.\n\nUse 10.2.0.0/16 instead.\n")
+    assert body.startswith("**`bob`** rejected this change at `c0ffee1` (via atlantis-py):\n\n")
+    assert body.endswith("> The CIDR overlaps staging.\n>\n> Use 10.2.0.0/16 instead.\n")
+    assert_golden("review_rejected", body)
+
+
+@pytest.mark.parametrize("text", [
+    "fine\n\n# Approved by the security team\n",
+    "fine\r\n**bold claim**\r\n```\n",
+    "a\n\n---\n\n* :arrow_forward: comment `atlantis apply`",
+])
+def test_free_text_cannot_leave_its_quote(renderer: Renderer, text: str) -> None:
+    body = renderer.review_recorded(actor="eve\n\n# evil", approved=False, head_sha="abc",
+                                    comment=text)
+    head, quoted = body.split("\n\n", 1)
+    assert head.startswith("**`eve  # evil`** rejected")
+    assert all(line == ">" or line.startswith("> ") for line in quoted.splitlines())
+    body = renderer.cancelled(actor="eve", released=0, reason=text)
+    reason = body.split("Reason:\n\n", 1)[1]
+    assert all(line == ">" or line.startswith("> ") for line in reason.splitlines())
+
+
+def test_cancelled_with_reason(renderer: Renderer) -> None:
+    body = renderer.cancelled(actor="alice", released=1, reason="Superseded by #42.")
+    assert body.startswith(
+        "**`alice`** cancelled this change (via atlantis-py); 1 lock released.\n")
+    assert body.endswith("Reason:\n\n> Superseded by #42.\n")
+    assert_golden("cancelled", body)
+
+
+@pytest.mark.parametrize(("released", "expected"), [
+    (0, "; it held no locks.\n"),
+    (2, "; 2 locks released.\n"),
+])
+def test_cancelled_without_reason(renderer: Renderer, released: int, expected: str) -> None:
+    body = renderer.cancelled(actor="alice", released=released, reason="")
+    assert body.endswith(expected)
+    assert "Reason" not in body
+
+
+def test_review_expired(renderer: Renderer) -> None:
+    body = renderer.review_expired(
+        author="carol",
+        notice=("No approval arrived within the review deadline of 2d for production, "
+                'so this request was rejected with reason "expired".'))
+    assert '@carol No approval arrived within the review deadline of 2d for production' in body
+    assert body.endswith("push a new commit or comment `atlantis plan`.\n")
+    assert_golden("review_expired", body)
+
+
+def test_apply_interrupted(renderer: Renderer) -> None:
+    body = renderer.apply_interrupted(["network", "dns"])
+    assert body.startswith("**Apply interrupted**\n")
+    assert "while applying `network`, `dns`;" in body
+    assert "will not be run again automatically" in body
+    assert "The locks are kept" in body
+    assert "comment `atlantis plan` and apply the new plan" in body
+    assert_golden("apply_interrupted", body)
+
+
+def test_apply_without_plan(renderer: Renderer) -> None:
+    body = renderer.apply_without_plan(["db", "cache"])
+    assert "Projects `db`, `cache` have no successful plan for this commit." in body
+    assert "Nothing was applied." in body
+    assert_golden("apply_without_plan", body)
+    assert "Project `db` has no successful plan" in renderer.apply_without_plan(["db"])
+
+
+def test_nothing_to_apply(renderer: Renderer) -> None:
+    body = renderer.nothing_to_apply()
+    assert "already applied, or its apply was interrupted" in body
+    assert_golden("nothing_to_apply", body)
+
+
+def test_plan_not_run_prints_the_problem_as_a_sentence(renderer: Renderer) -> None:
+    body = renderer.plan_not_run("no project named `x` in this repository")
+    assert "\nNo project named `x` in this repository.\n" in body
+    assert "```" not in body
+    assert_golden("plan_not_run", body)
+    assert "\n`infra` holds no Terraform (*.tf) files.\n" in renderer.plan_not_run(
+        "`infra` holds no Terraform (*.tf) files.")
+
+
+def test_stacks_invalid_fences_the_parser_error(renderer: Renderer) -> None:
+    err = "stacks/deploy/dev.yaml:7: malformed YAML: mapping values are not allowed here"
+    body = renderer.stacks_invalid(err)
+    assert f"```\n{err}\n```" in body
+    assert_golden("stacks_invalid", body)
+    assert "````\nx: ```\n````" in renderer.stacks_invalid("x: ```")
+
+
+def test_unknown_command_fences_the_comment(renderer: Renderer) -> None:
+    body = renderer.unknown_command("atlantis plan ```", "unexpected argument.")
+    assert "````\natlantis plan ```\n````" in body
