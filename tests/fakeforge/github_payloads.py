@@ -1,8 +1,8 @@
 """Webhook payloads for the fake GitHub, and the headers that sign them like GitHub.
 
-Each payload starts as a deep copy of a delivery GitHub really sent
-(/work/shared/fixtures/github) with the fields atlantis-py reads overwritten from
-the fake's state, so the rest of the shape stays real.
+Each payload starts as a fresh copy of a stored delivery (tests/fixtures/github,
+written by us in the shape GitHub sends) with the fields atlantis-py reads
+overwritten from the fake's state, so the rest of the shape stays GitHub's.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Webhook payloads for the fake GitLab, and the headers that authenticate like GitLab.
 
-Each payload starts as a deep copy of a delivery GitLab really sent
-(/work/shared/fixtures/gitlab) with the fields atlantis-py reads overwritten from
-the fake's state, so the rest of the shape stays real. GitLab does not sign
-bodies: it sends the hook's secret token in X-Gitlab-Token.
+Each payload starts as a fresh copy of a stored delivery (tests/fixtures/gitlab,
+written by us in the shape GitLab sends) with the fields atlantis-py reads
+overwritten from the fake's state, so the rest of the shape stays GitLab's.
+GitLab does not sign bodies: it sends the hook's secret token in X-Gitlab-Token.
 """
 
 from __future__ import annotations

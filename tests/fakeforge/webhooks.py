@@ -1,23 +1,26 @@
-"""Webhook plumbing both fakes share: stored real deliveries, and the POST that
-sends one to the server under test.
+"""Webhook plumbing both fakes share: stored deliveries (tests/fixtures/<forge>, written
+by us in the shape each forge sends), and the POST that sends one to the server under test.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+FIXTURES_ROOT = Path(__file__).resolve().parents[1] / "fixtures"
+
 
 def fixture_folder(forge: str) -> Path:
-    """Where the deliveries `forge` really sent are stored; ATLANTIS_<FORGE>_FIXTURES
-    points elsewhere."""
-    default = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / forge
-    return Path(os.environ.get(f"ATLANTIS_{forge.upper()}_FIXTURES", default))
+    """Where the stored deliveries of `forge` live, inside the repository. A missing
+    folder is an error here, not a skipped test later."""
+    folder = FIXTURES_ROOT / forge
+    if not folder.is_dir():
+        raise FileNotFoundError(f"webhook fixtures for {forge} are missing: {folder}")
+    return folder
 
 
 @functools.cache

@@ -1,4 +1,5 @@
-"""GitHubWebhooks: signature checks and payload parsing on real GitHub deliveries."""
+"""GitHubWebhooks: signature checks and payload parsing on deliveries shaped like GitHub's
+(tests/fixtures/github: our own repositories and users, GitHub's field names and types)."""
 
 from __future__ import annotations
 
@@ -152,13 +153,21 @@ def test_pull_request_events(name: str, action: PullAction) -> None:
 def test_opened_pull_request_fields() -> None:
     event = GitHubWebhooks("s").parse("pull_request", _read("pull_request.opened.json"))
     assert isinstance(event, PullRequestEvent)
-    assert event.pull.number == 2
-    assert event.pull.author == "Codertocat"
-    assert event.pull.head_ref == "changes"
-    assert event.pull.base_ref == "master"
-    assert event.pull.head_sha == "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
-    assert event.pull.url == "https://github.com/Codertocat/Hello-World/pull/2"
-    assert event.pull.repo.clone_url == "https://github.com/Codertocat/Hello-World.git"
+    assert event.pull.number == 42
+    assert event.pull.author == "alice"
+    assert event.pull.head_ref == "alice/vpc-endpoints"
+    assert event.pull.base_ref == "main"
+    assert event.pull.head_sha == "3f9c2b7e1d4a5c6b8e0f1a2b3c4d5e6f7a8b9c0d"
+    assert event.pull.title == "Add VPC endpoints for S3 and DynamoDB"
+    assert event.pull.url == "https://github.com/acme/infra/pull/42"
+    assert event.pull.repo.clone_url == "https://github.com/acme/infra.git"
+
+
+def test_synchronize_carries_the_new_head() -> None:
+    raw = json.loads(_read("pull_request.synchronize.json"))
+    event = GitHubWebhooks("s").parse("pull_request", _read("pull_request.synchronize.json"))
+    assert isinstance(event, PullRequestEvent)
+    assert event.pull.head_sha == raw["after"] != raw["before"]
 
 
 @pytest.mark.parametrize(
@@ -178,11 +187,12 @@ def test_payloads_not_acted_on_parse_to_none(event_type: str, name: str) -> None
 def test_comment_on_pull_request() -> None:
     event = GitHubWebhooks("s").parse("issue_comment", _read("issue_comment.created.json"))
     assert isinstance(event, CommentEvent)
-    assert event.repo.full_name == "all-contributors/all-contributors-bot"
-    assert event.pull_number == 1
-    assert event.comment_id == 453012966
-    assert event.author == "jakebolam"
-    assert event.body.startswith("@all-contributors please add jakebolam")
+    assert event.repo.full_name == "acme/infra"
+    assert event.repo.clone_url == "https://github.com/acme/infra.git"
+    assert event.pull_number == 42
+    assert event.comment_id == 2931840571
+    assert event.author == "bob"
+    assert event.body.startswith("atlantis plan -d envs/staging\n")
 
 
 def test_edited_comment_is_ignored() -> None:
@@ -198,22 +208,23 @@ def test_edited_comment_is_ignored() -> None:
             "pull_request_review.submitted.approved.json",
             ReviewAction.SUBMITTED,
             "approved",
-            "erwinmombay",
-            35,
+            "bob",
+            42,
         ),
         (
             "pull_request_review.submitted.changes_requested.json",
             ReviewAction.SUBMITTED,
             "changes_requested",
-            "ocombe",
-            35,
+            "carol",
+            51,
         ),
         (
+            # dismissed by alice; the reviewer is the review's author
             "pull_request_review.dismissed.json",
             ReviewAction.DISMISSED,
             "dismissed",
-            "Codertocat",
-            2,
+            "bob",
+            42,
         ),
     ],
 )
@@ -244,18 +255,21 @@ def test_malformed_payload_is_a_forge_error(payload: bytes) -> None:
 @pytest.mark.parametrize(
     ("event_type", "name", "key"),
     [
-        ("pull_request", "pull_request.opened.json", "github:Codertocat/Hello-World#2"),
-        (
-            "issue_comment",
-            "issue_comment.created.json",
-            "github:all-contributors/all-contributors-bot#1",
-        ),
+        ("pull_request", "pull_request.opened.json", "github:acme/infra#42"),
+        ("issue_comment", "issue_comment.created.json", "github:acme/infra#42"),
+        ("issue_comment", "issue_comment.created.on_issue.json", "github:acme/infra#40"),
         (
             "pull_request_review",
             "pull_request_review.submitted.approved.json",
-            "github:erwinmombay/github-owners-bot-test-repo#35",
+            "github:acme/infra#42",
         ),
-        ("push", "push.json", "github:robotland/dco"),
+        (
+            "pull_request_review",
+            "pull_request_review.submitted.changes_requested.json",
+            "github:acme/network-modules#51",
+        ),
+        ("push", "push.json", "github:acme/infra"),
+        ("ping", "ping.json", "github:acme/infra"),
     ],
 )
 def test_serial_key_orders_one_pull_requests_jobs(event_type: str, name: str, key: str) -> None:

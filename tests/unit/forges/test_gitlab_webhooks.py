@@ -1,4 +1,6 @@
-"""GitLabWebhooks: token checks and payload parsing on real GitLab deliveries."""
+"""GitLabWebhooks: token checks and payload parsing on deliveries shaped like GitLab's
+(tests/fixtures/gitlab: our own projects and users, GitLab's field names and types; the
+*.legacy.json and *.subgroup.json files have the older GitLab 11-13 shape)."""
 
 from __future__ import annotations
 
@@ -19,9 +21,6 @@ from atlantis_py.forges.base import Delivery
 from atlantis_py.forges.gitlab import GitLabWebhooks
 from tests.fakeforge.gitlab_payloads import FIXTURES
 
-ATLANTIS = FIXTURES.parent / "atlantis-testdata" / "server"
-EVENTS = ATLANTIS / "events" / "testdata"
-CONTROLLERS = ATLANTIS / "controllers" / "events" / "testdata"
 SECRET = "gitlab-hook-secret"
 MR_HOOK, NOTE_HOOK = "Merge Request Hook", "Note Hook"
 
@@ -84,43 +83,58 @@ def test_other_hooks_are_acknowledged_not_handled(event: str) -> None:
 
 PLANNED = {
     "merge_request.open.json": PullAction.OPENED,
+    "merge_request.open.legacy.json": PullAction.OPENED,
+    "merge_request.open.subgroup.json": PullAction.OPENED,
     "merge_request.reopen.json": PullAction.OPENED,
     "merge_request.update.new_commits.json": PullAction.UPDATED,
+    "merge_request.update.new_commits.legacy.json": PullAction.UPDATED,
     "merge_request.close.json": PullAction.CLOSED,
     "merge_request.merge.json": PullAction.MERGED,
 }
-IGNORED = ["merge_request.update.edited.json", "merge_request.update.no_code_change.json"]
-ATLANTIS_PLANNED = {
-    "gitlab-merge-request-event.json": PullAction.OPENED,
-    "gitlab-merge-request-event-subgroup.json": PullAction.OPENED,
-    "gitlab-merge-request-event-update-new-commit.json": PullAction.UPDATED,
-}
-ATLANTIS_IGNORED = [
-    "gitlab-merge-request-event-mark-as-ready.json",
-    "gitlab-merge-request-event-update-assignee.json",
-    "gitlab-merge-request-event-update-description.json",
-    "gitlab-merge-request-event-update-labels.json",
-    "gitlab-merge-request-event-update-milestone.json",
-    "gitlab-merge-request-event-update-mixed.json",
-    "gitlab-merge-request-event-update-reviewer.json",
-    "gitlab-merge-request-event-update-target-branch.json",
-    "gitlab-merge-request-event-update-title.json",
+# updates without `oldrev`: metadata only, nothing to re-plan
+IGNORED = [
+    "merge_request.update.assignee.json",
+    "merge_request.update.description.json",
+    "merge_request.update.edited.json",
+    "merge_request.update.labels.json",
+    "merge_request.update.mark_as_ready.json",
+    "merge_request.update.milestone.json",
+    "merge_request.update.mixed.json",
+    "merge_request.update.no_code_change.json",
+    "merge_request.update.reviewer.json",
+    "merge_request.update.target_branch.json",
+    "merge_request.update.title.json",
 ]
+REVIEWS = ["merge_request.approved.json", "merge_request.unapproved.json"]
 
 
 def test_every_fixture_is_covered() -> None:
     ours = {p.name for p in FIXTURES.glob("*.json")}
-    assert ours == set(PLANNED) | set(IGNORED) | {
-        "merge_request.approved.json", "merge_request.unapproved.json",
-        "note.create.merge_request.json"}
-    theirs = {p.name for p in EVENTS.glob("gitlab-merge-request-event*.json")}
-    assert theirs == set(ATLANTIS_PLANNED) | set(ATLANTIS_IGNORED)
+    notes = {p.name for p, *_ in NOTES}
+    assert ours == set(PLANNED) | set(IGNORED) | set(REVIEWS) | notes
+    assert {p.parent for p, *_ in NOTES} == {FIXTURES}
+
+
+def test_ignored_updates_change_what_they_are_named_for() -> None:
+    """Each ignored update really is the edit its name says, and none pushed commits."""
+    for name in IGNORED:
+        data = json.loads(_read(FIXTURES / name))
+        assert data["object_attributes"]["action"] == "update", name
+        assert "oldrev" not in data["object_attributes"], name
+        kind = name.split(".")[2]
+        expected = {"assignee": "assignees", "reviewer": "reviewers", "milestone": "milestone_id",
+                    "mark_as_ready": "draft", "target_branch": "merge_status",
+                    "edited": "title", "mixed": "title", "no_code_change": "updated_at"}
+        assert expected.get(kind, kind) in data["changes"], name
+    only = json.loads(_read(FIXTURES / "merge_request.update.no_code_change.json"))["changes"]
+    assert set(only) == {"updated_at"}
+    moved = json.loads(_read(FIXTURES / "merge_request.update.target_branch.json"))
+    assert moved["object_attributes"]["target_branch"] != "main"
 
 
 @pytest.mark.parametrize(
     ("path", "action"),
-    [(FIXTURES / n, a) for n, a in PLANNED.items()]
-    + [(EVENTS / n, a) for n, a in ATLANTIS_PLANNED.items()],
+    [(FIXTURES / n, a) for n, a in PLANNED.items()],
     ids=lambda v: v.name if isinstance(v, Path) else str(v.value),
 )
 def test_pull_request_actions(path: Path, action: PullAction) -> None:
@@ -142,31 +156,55 @@ def test_pull_request_actions(path: Path, action: PullAction) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [FIXTURES / n for n in IGNORED] + [EVENTS / n for n in ATLANTIS_IGNORED],
+    [FIXTURES / n for n in IGNORED],
     ids=lambda p: p.name,
 )
 def test_metadata_updates_do_not_replan(path: Path) -> None:
     assert _hooks().parse(MR_HOOK, _read(path)) is None
 
 
-def test_open_fields_from_the_woodpecker_delivery() -> None:
+def test_open_fields() -> None:
     event = _hooks().parse(MR_HOOK, _read(FIXTURES / "merge_request.open.json"))
     assert isinstance(event, PullRequestEvent)
-    assert event.pull.author == "real6543"
-    assert event.pull.head_sha == "2f7670508b771e7e77839402be8b34b13787aba8"
-    assert event.pull.head_ref == "real6543-main-patch-42541"
+    assert event.pull.author == "alice"
+    assert event.pull.number == 17
+    assert event.pull.head_sha == "8c3f1d2e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c31"
+    assert event.pull.head_ref == "alice/rds-parameter-group"
+    assert event.pull.base_ref == "main"
+    assert event.pull.url == "https://gitlab.acme.test/acme/infra/-/merge_requests/17"
+    assert event.pull.repo.clone_url == "https://gitlab.acme.test/acme/infra.git"
+
+
+def test_new_commits_carry_the_new_head() -> None:
+    for name in ("merge_request.update.new_commits.json",
+                 "merge_request.update.new_commits.legacy.json"):
+        data = json.loads(_read(FIXTURES / name))
+        event = _hooks().parse(MR_HOOK, _read(FIXTURES / name))
+        assert isinstance(event, PullRequestEvent)
+        assert event.pull.head_sha == data["object_attributes"]["last_commit"]["id"]
+        assert event.pull.head_sha != data["object_attributes"]["oldrev"]
+
+
+def test_legacy_payload_without_user_id_or_state_id() -> None:
+    data = json.loads(_read(FIXTURES / "merge_request.open.legacy.json"))
+    assert "id" not in data["user"] and "state_id" not in data["object_attributes"]
+    event = _hooks().parse(MR_HOOK, _read(FIXTURES / "merge_request.open.legacy.json"))
+    assert isinstance(event, PullRequestEvent)
+    assert (event.pull.number, event.pull.author) == (9, "alice")
 
 
 def test_approved_and_unapproved_are_reviews() -> None:
     approved = _hooks().parse(MR_HOOK, _read(FIXTURES / "merge_request.approved.json"))
     assert isinstance(approved, ReviewEvent)
     assert (approved.action, approved.state, approved.reviewer) == (
-        ReviewAction.SUBMITTED, "approved", "anbraten")
-    assert approved.pull.number == 3
+        ReviewAction.SUBMITTED, "approved", "bob")
+    assert approved.pull.number == 17
+    assert approved.pull.author == ""  # the hook names who approved, not the author
     unapproved = _hooks().parse(MR_HOOK, _read(FIXTURES / "merge_request.unapproved.json"))
     assert isinstance(unapproved, ReviewEvent)
     assert (unapproved.action, unapproved.state, unapproved.reviewer) == (
-        ReviewAction.DISMISSED, "dismissed", "real6543")
+        ReviewAction.DISMISSED, "dismissed", "carol")
+    assert unapproved.pull.number == 17
 
 
 @pytest.mark.parametrize(("action", "state"), [("approval", "approved"),
@@ -188,22 +226,23 @@ def test_unknown_actions_are_ignored(action: str | None) -> None:
 # --- notes ------------------------------------------------------------------------------
 
 NOTES = [
-    (FIXTURES / "note.create.merge_request.json", "gitlab-org/gitlab-test", 1,
-     "This MR needs work.", "root"),
-    (EVENTS / "gitlab-merge-request-comment-event.json", "gitlabhq/gitlab-test", 1, None, "root"),
-    (EVENTS / "gitlab-merge-request-comment-event-subgroup.json",
-     "lkysow-test/subgroup/sub-subgroup/atlantis-example", 2, "atlantis plan", "lkysow"),
-    (CONTROLLERS / "gitlabMergeCommentEvent_notAllowlisted.json", "gitlabhq/gitlab-test", 1,
-     None, "root"),
-    (CONTROLLERS / "gitlabMergeCommentEvent_shouldIgnore.json", "gitlabhq/gitlab-test", 1,
-     None, "root"),
+    (FIXTURES / "note.create.merge_request.json", "acme/infra", 17,
+     "Can we keep `max_connections` at 500 until the load test is done?", "bob"),
+    # before GitLab 15 a note has no `action`
+    (FIXTURES / "note.create.merge_request.legacy.json", "acme/infra", 9,
+     "Looks good, but please rebase on main first.", "bob"),
+    (FIXTURES / "note.create.merge_request.subgroup.json",
+     "acme/platform/networking/infra-live", 2, "atlantis plan -d eu-west-1/network", "carol"),
+    # parsing does not know the allow-list; the worker refuses it later
+    (FIXTURES / "note.create.merge_request.not_allowlisted.json", "contractors/scratch-infra", 4,
+     "atlantis plan", "dave"),
 ]
 
 
 @pytest.mark.parametrize(("path", "repo", "iid", "body", "author"), NOTES,
                          ids=lambda v: v.name if isinstance(v, Path) else None)
 def test_notes_on_merge_requests_are_comments(path: Path, repo: str, iid: int,
-                                              body: str | None, author: str) -> None:
+                                              body: str, author: str) -> None:
     data = json.loads(_read(path))
     event = _hooks().parse(NOTE_HOOK, _read(path))
     assert isinstance(event, CommentEvent)
@@ -211,7 +250,7 @@ def test_notes_on_merge_requests_are_comments(path: Path, repo: str, iid: int,
     assert event.repo.clone_url == data["project"]["git_http_url"]
     assert (event.pull_number, event.author) == (iid, author)
     assert event.comment_id == data["object_attributes"]["id"]
-    assert event.body == (body if body is not None else data["object_attributes"]["note"])
+    assert event.body == body == data["object_attributes"]["note"]
 
 
 @pytest.mark.parametrize(
@@ -242,13 +281,13 @@ def test_malformed_payload_is_a_forge_error(body: bytes) -> None:
 @pytest.mark.parametrize(
     ("event", "path", "key"),
     [
-        (MR_HOOK, FIXTURES / "merge_request.open.json",
-         "gitlab:demoaccount2-commits-group/test_ci_tmp#3"),
-        (MR_HOOK, EVENTS / "gitlab-merge-request-event-subgroup.json",
-         "gitlab:lkysow-test/subgroup/sub-subgroup/atlantis-example#2"),
-        (NOTE_HOOK, EVENTS / "gitlab-merge-request-comment-event-subgroup.json",
-         "gitlab:lkysow-test/subgroup/sub-subgroup/atlantis-example#2"),
-        (NOTE_HOOK, FIXTURES / "note.create.merge_request.json", "gitlab:gitlab-org/gitlab-test#1"),
+        (MR_HOOK, FIXTURES / "merge_request.open.json", "gitlab:acme/infra#17"),
+        (MR_HOOK, FIXTURES / "merge_request.merge.json", "gitlab:acme/infra#15"),
+        (MR_HOOK, FIXTURES / "merge_request.open.subgroup.json",
+         "gitlab:acme/platform/networking/infra-live#2"),
+        (NOTE_HOOK, FIXTURES / "note.create.merge_request.subgroup.json",
+         "gitlab:acme/platform/networking/infra-live#2"),
+        (NOTE_HOOK, FIXTURES / "note.create.merge_request.json", "gitlab:acme/infra#17"),
     ],
     ids=lambda v: v.name if isinstance(v, Path) else None,
 )
@@ -259,8 +298,7 @@ def test_serial_key(event: str, path: Path, key: str) -> None:
 def test_serial_key_without_merge_request_is_per_project() -> None:
     data = json.loads(_read(FIXTURES / "note.create.merge_request.json"))
     data.pop("merge_request")
-    assert _hooks().serial_key(NOTE_HOOK, json.dumps(data).encode()) == \
-        "gitlab:gitlab-org/gitlab-test"
+    assert _hooks().serial_key(NOTE_HOOK, json.dumps(data).encode()) == "gitlab:acme/infra"
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[]", b"{}", b'{"project": {}}',

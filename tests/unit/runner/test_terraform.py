@@ -20,30 +20,42 @@ from atlantis_py.runner.terraform import (
 )
 from tests.unit.runner.conftest import BACKEND, TF_DATA
 
-FIXTURES = Path("/work/shared/fixtures/plan-json")
-SUMMARY = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy\.", re.MULTILINE)
+# Written by tests/fixtures/plan-json/make.py from real `terraform show` output.
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "plan-json"
+SUMMARY = re.compile(
+    r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy(?:, \d+ to forget)?\.", re.MULTILINE
+)
+NO_CHANGES = "No changes. Your infrastructure matches the configuration."
 
-# (file, add, change, destroy, replace), read off each file's actions by hand.
+# (case, add, change, destroy, replace), read off each case's configurations in make.py.
 KNOWN = [
-    ("terraform-json/sanitize-basic/basic.json", 0, 1, 0, 0),
-    ("terraform-json/action_reason/plan.json", 1, 0, 1, 1),
-    ("terraform-json/110_sensitive_values/plan.json", 7, 0, 0, 0),
-    ("terraform-compliance/test_issue_522/plan.out.json", 5, 1, 2, 0),
-    ("tf-plan-format/sensitive/terraform.tfplan.json", 1, 0, 1, 1),
-    ("tf-plan-format/update/terraform.tfplan.json", 0, 1, 0, 0),
-    ("tf-plan-format/no-resources/terraform.tfplan.json", 0, 0, 0, 0),
-    ("tf-plan-format/no-op/terraform.tfplan.json", 0, 0, 0, 0),
-    ("tf-plan-format/delete-create/terraform.tfplan.json", 1, 0, 1, 1),
-    ("tf-plan-format/delete/terraform.tfplan.json", 0, 0, 1, 0),
-    ("terraform-plan-comment/basic/0-create/plan.json", 3, 0, 0, 0),
-    ("terraform-plan-comment/basic/1-modify/plan.json", 2, 0, 2, 2),
-    ("terraform-plan-comment/basic/2-delete/plan.json", 0, 0, 2, 0),
-    ("terraform-plan-comment/basic/3-remove/plan.json", 0, 0, 0, 0),
+    ("create", 3, 0, 0, 0),
+    ("update", 0, 1, 0, 0),
+    ("delete", 0, 0, 1, 0),
+    ("replace", 2, 0, 2, 2),  # one delete-then-create, one create_before_destroy
+    ("no-changes", 0, 0, 0, 0),
+    ("empty", 0, 0, 0, 0),
+    ("sensitive", 1, 1, 0, 0),
+    ("forget", 0, 0, 0, 0),  # a forget is neither added nor destroyed
+    ("mixed", 2, 2, 2, 1),
 ]
+# (case, actions of every resource change), so each case covers what it is named for.
+ACTIONS = {
+    "create": [["create"]] * 3,
+    "update": [["update"], ["no-op"]],
+    "delete": [["delete"], ["no-op"]],
+    "replace": [["create", "delete"], ["delete", "create"]],
+    "no-changes": [["no-op"]],
+    "empty": [],
+    "sensitive": [["create"], ["update"]],
+    "forget": [["forget"], ["no-op"]],
+    "mixed": [["create"], ["forget"], ["update"], ["delete"], ["no-op"], ["delete", "create"],
+              ["update"]],
+}
 
 
-def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+def _load(case: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / case / "plan.json").read_text())
     return data
 
 
@@ -60,24 +72,46 @@ def _independent_counts(plan: dict[str, Any]) -> PlanCounts:
 
 
 def test_every_fixture_is_in_the_table() -> None:
-    on_disk = {str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json")}
-    assert on_disk == {name for name, *_ in KNOWN}
+    on_disk = {p.parent.name for p in FIXTURES.glob("*/plan.json")}
+    assert on_disk == {name for name, *_ in KNOWN} == set(ACTIONS)
+    assert {p.parent.name for p in FIXTURES.glob("*/plan.txt")} == on_disk
 
 
-@pytest.mark.parametrize(("name", "add", "change", "destroy", "replace"), KNOWN)
-def test_plan_counts(name: str, add: int, change: int, destroy: int, replace: int) -> None:
-    plan = _load(name)
+@pytest.mark.parametrize(("case", "add", "change", "destroy", "replace"), KNOWN)
+def test_plan_counts(case: str, add: int, change: int, destroy: int, replace: int) -> None:
+    plan = _load(case)
+    assert [r["change"]["actions"] for r in plan.get("resource_changes", [])] == ACTIONS[case]
     counts = plan_counts(plan)
     assert counts == PlanCounts(add=add, change=change, destroy=destroy, replace=replace)
     assert counts == _independent_counts(plan)
 
 
-@pytest.mark.parametrize("txt", sorted(FIXTURES.rglob("plan.txt")), ids=lambda p: p.parent.name)
-def test_plan_counts_match_terraforms_own_summary(txt: Path) -> None:
-    match = SUMMARY.search(txt.read_text())
-    assert match, txt
-    counts = plan_counts(_load(str(txt.with_name("plan.json").relative_to(FIXTURES))))
-    assert (counts.add, counts.change, counts.destroy) == tuple(map(int, match.groups()))
+@pytest.mark.parametrize("case", [name for name, *_ in KNOWN])
+def test_plan_counts_match_terraforms_own_summary(case: str) -> None:
+    text = (FIXTURES / case / "plan.txt").read_text()
+    counts = plan_counts(_load(case))
+    match = SUMMARY.search(text)
+    if match is None:
+        assert NO_CHANGES in text, case
+        assert counts == PlanCounts()
+        return
+    assert (counts.add, counts.change, counts.destroy) == tuple(map(int, match.groups()[:3]))
+
+
+def test_sensitive_values_stay_marked() -> None:
+    plan = _load("sensitive")
+    changes = {r["address"]: r["change"] for r in plan["resource_changes"]}
+    assert changes["terraform_data.db_password"]["after_sensitive"]["input"] is True
+    assert changes["terraform_data.api_token"]["after_sensitive"]["input"]["token"] is True
+    assert plan["output_changes"]["api_token"]["after_sensitive"] is True
+    text = (FIXTURES / "sensitive" / "plan.txt").read_text()
+    assert "(sensitive value)" in text and "rotated-for-tests-only" not in text
+
+
+def test_fixtures_name_no_machine_paths() -> None:
+    for path in FIXTURES.glob("*/plan.*"):
+        text = path.read_text()
+        assert "/tmp" not in text and '"timestamp"' not in text, path
 
 
 def test_plan_counts_ignores_drift_reads_and_malformed_entries() -> None:
