@@ -12,7 +12,7 @@ import pytest
 from atlantis_py.cli_affected import main_affected
 from atlantis_py.runner.trees import DirTree, GitTree, changed_paths
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "atmos-example"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "atmos-example"
 COMPONENTS = ("app-config", "dynamodb-table", "kms-key", "s3-bucket", "sns-topic", "sqs-queue")
 
 
@@ -36,8 +36,6 @@ def commit(repo: Path, files: dict[str, str | None], message: str = "change") ->
 
 @pytest.fixture
 def atmos_repo(tmp_path: Path) -> Path:
-    if not FIXTURE.is_dir():
-        pytest.skip("atmos-example fixture missing")
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURE, repo)
     git(repo, "init", "-q", "-b", "main")

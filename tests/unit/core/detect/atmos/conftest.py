@@ -1,4 +1,4 @@
-"""The real Atmos example (fixtures/atmos-example) as a Tree, with component folders."""
+"""Our Atmos example (tests/fixtures/atmos-example) as a Tree, with component folders."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-FIXTURE = Path(__file__).resolve().parents[5].parent / "shared" / "fixtures" / "atmos-example"
+FIXTURE = Path(__file__).resolve().parents[4] / "fixtures" / "atmos-example"
 COMPONENTS = ("app-config", "dynamodb-table", "kms-key", "s3-bucket", "sns-topic", "sqs-queue")
 
 
@@ -15,6 +15,8 @@ def tf(name: str) -> str:
 
 
 def example_files() -> dict[str, str]:
+    if not (FIXTURE / "atmos.yaml").is_file():
+        raise FileNotFoundError(f"the Atmos example is missing: {FIXTURE}")
     out = {p.relative_to(FIXTURE).as_posix(): p.read_text()
            for p in FIXTURE.rglob("*") if p.is_file()}
     for name in COMPONENTS:
@@ -24,6 +26,4 @@ def example_files() -> dict[str, str]:
 
 @pytest.fixture
 def example() -> dict[str, str]:
-    if not FIXTURE.is_dir():
-        pytest.skip(f"{FIXTURE} is missing")
     return example_files()
