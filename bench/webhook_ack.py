@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from tests.fakeforge.github import FakeGitHub
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = Path(os.environ.get("ATLANTIS_GITHUB_FIXTURES", "/work/shared/fixtures/github"))
+FIXTURE = ROOT / "tests" / "fixtures" / "github"
 SECRET = "bench-webhook-secret"
 NUMBER_MARK = b"987654321"  # stands for the pull request number in the body template
 OTHER_REPO_ALLOWLIST = "atlantis-bench/not-the-fixture-repo"
