@@ -10,18 +10,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.ipr import IPRMachine
-from atlantis_py.core.policy import PolicyLimits
+from atlantis_py.flows.cleanup import forget_closed_plans
+from atlantis_py.flows.lifecycle import Lifecycle
+from atlantis_py.flows.notify import Announcer, Notifier, load_targets
+from atlantis_py.flows.runner import FlowRunner
+from atlantis_py.flows.services import Services
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.forges.lazy import LazyForge
-from atlantis_py.jobs.handler import WebhookJobs
-from atlantis_py.jobs.housekeeping import Housekeeping
-from atlantis_py.jobs.lifecycle import Lifecycle
-from atlantis_py.jobs.notify import Announcer, Notifier, load_targets
-from atlantis_py.jobs.queue import JobQueue
-from atlantis_py.jobs.services import Services
-from atlantis_py.jobs.worker import WorkerPool
+from atlantis_py.queue.housekeeping import Housekeeping
+from atlantis_py.queue.jobs import JobQueue
+from atlantis_py.queue.worker import WorkerPool
 from atlantis_py.report.render import Renderer
+from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.terraform import Terraform
 from atlantis_py.runner.workspace import Workspaces
 from atlantis_py.settings import Settings
@@ -133,6 +135,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         forges=forges,
         verifiers=verifiers,
         workspaces=Workspaces(data / "repos"),
+        plans=SavedPlans(data / "plans"),
         terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache),
         pulls=pulls,
         locks=LockStore(db),
@@ -141,7 +144,6 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         ipr=IPRMachine(pulls, audit, [announcer]),
         renderer=Renderer(),
         pool=ThreadPoolExecutor(settings.parallel_pool_size, thread_name_prefix="atlantis-plan"),
-        plans_dir=data / "plans",
         bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user},
         allow_custom_steps=settings.allow_custom_steps,
         repo_allowed=settings.repo_allowed,
@@ -154,8 +156,10 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)
     lifecycle = Lifecycle(services, queue)
-    workers = WorkerPool(queue, WebhookJobs(services, lifecycle), settings.worker_threads,
-                         housekeeping=Housekeeping(lifecycle, jobs), idle_check=idle_check)
+    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue],
+                                hourly=[lambda: forget_closed_plans(services)])
+    workers = WorkerPool(queue, FlowRunner(services, lifecycle), settings.worker_threads,
+                         housekeeping=housekeeping, idle_check=idle_check)
     return Service(settings=settings, db=db, queue=queue, workers=workers, pulls=pulls,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()),

@@ -29,19 +29,6 @@ class ForgeError(AtlantisError):
     """The forge's API refused or failed; wraps the client library's error."""
 
 
-class LockHeld(AtlantisError):
-    """Another pull request holds the lock on a (repo, dir, workspace)."""
-
-    def __init__(self, repo: str, dir: str, workspace: str, holder_pull: int) -> None:
-        self.repo = repo
-        self.dir = dir
-        self.workspace = workspace
-        self.holder_pull = holder_pull
-        super().__init__(
-            f"{dir} (workspace {workspace}) is locked by pull request #{holder_pull}"
-        )
-
-
 class WorkspaceError(AtlantisError):
     """git could not fetch or check out the requested commit."""
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from atlantis_py.domain.policy import parse_duration
+from atlantis_py.domain.rules import parse_duration
 from atlantis_py.errors import ConfigError
 
 DEFAULT_GH_API_URL = "https://api.github.com"

@@ -9,7 +9,7 @@ stack -> stage defaults -> tenant defaults -> catalog. Every stack deploys 10
 components, so each ref has 20,000 component instances, named by the Go
 template `{{ .vars.tenant }}-{{ .vars.environment }}-{{ .vars.stage }}`.
 
-Then times `detect()` (what `atlantis-py affected` runs: two GitTrees, git
+Then times `local_change()` (what `atlantis-py affected` runs: a scratch worktree, two GitTrees, git
 diff, merge of both refs, comparison) for a one-line catalog change, a
 one-component change and a module change, cold (new StackCache, as the CLI)
 and warm (the cache a server keeps per repository).
@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from atlantis_py.cli_affected import detect
-from atlantis_py.core.detect.atmos import StackCache
+from atlantis_py.cli.affected import local_change
+from atlantis_py.flows.detection import Detector
 
 TARGET_S = 1.0
 TENANTS, STAGES, REGIONS, COMPONENTS = 20, 10, 10, 100
@@ -123,12 +123,14 @@ def generate(repo: Path) -> dict[str, str]:
     return {name: name for name in scenarios}
 
 
-def time_detect(repo: Path, head: str, cache: StackCache | None, repeat: int
+def time_detect(repo: Path, head: str, detector: Detector | None, repeat: int
                 ) -> tuple[float, int]:
+    """`detector` None: cold, a new Detector (and so a new StackCache) each run."""
     best, count = float("inf"), 0
     for _ in range(repeat):
         start = time.perf_counter()
-        count = len(detect(repo, "main", head, cache if cache is not None else StackCache()))
+        with local_change(repo, "main", head, detector or Detector()) as change:
+            count = len(change.projects)
         best = min(best, time.perf_counter() - start)
     return best, count
 
@@ -147,9 +149,9 @@ def main() -> int:
         results = {}
         for name, branch in branches.items():
             cold, count = time_detect(repo, branch, None, args.repeat)
-            cache = StackCache()
-            detect(repo, "main", branch, cache)
-            warm, _ = time_detect(repo, branch, cache, args.repeat)
+            detector = Detector()
+            time_detect(repo, branch, detector, 1)
+            warm, _ = time_detect(repo, branch, detector, args.repeat)
             results[name] = {"affected": count, "cold_s": round(cold, 3),
                              "warm_s": round(warm, 3)}
     report = {"stack_files": TENANTS * STAGES * REGIONS, "components": COMPONENTS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from atlantis_py.core.commands import parse_comment
+from atlantis_py.core.grammar import parse_comment
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.events import (
     CommentEvent,

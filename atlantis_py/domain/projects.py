@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from atlantis_py.domain.policy import ApplyWindow, DestroyRule
+from atlantis_py.domain.rules import ApplyWindow, DestroyRule
 
 
 @dataclass(frozen=True)

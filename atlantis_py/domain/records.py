@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from atlantis_py.domain.results import PlanCounts
+from atlantis_py.domain.results import PlanCounts, RunStatus
 
 
 class IPRState(str, Enum):
@@ -69,7 +69,7 @@ class RunRecord:
     workspace: str
     command: str
     head_sha: str
-    status: str
+    status: RunStatus
     output: str
     error: str | None
     counts: PlanCounts | None

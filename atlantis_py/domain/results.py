@@ -10,6 +10,8 @@ class RunStatus(str, Enum):
     SUCCESS = "success"
     FAILURE = "failure"
     ERROR = "error"  # could not run at all (lock held, checkout failed, bad config)
+    RUNNING = "running"  # a stored run not finished (yet)
+    INTERRUPTED = "interrupted"  # its worker died while it ran
 
 
 @dataclass(frozen=True)

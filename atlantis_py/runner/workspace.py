@@ -41,6 +41,15 @@ def is_sha(value: str) -> bool:
     return _SHA.fullmatch(value) is not None
 
 
+def repo_parts(repo: Repo) -> list[str]:
+    """forge, owner(s), name: as path parts, refused when one could escape its folder."""
+    parts = [repo.forge, *repo.full_name.split("/")]
+    for part in parts:
+        if not _PATH_PART.fullmatch(part) or part in (".", ".."):
+            raise WorkspaceError(f"unsafe repository name {repo.forge}:{repo.full_name!r}")
+    return parts
+
+
 class Workspaces:
     """Mirrors under `root/mirrors`, worktrees under `root/worktrees`.
 
@@ -63,18 +72,9 @@ class Workspaces:
             raise WorkspaceError(f"invalid pull request number {pull_number}")
         return self.root / "worktrees" / Path(*self._parts(repo)) / str(pull_number)
 
-    def plan_dir(self, repo: Repo, pull_number: int) -> Path:
-        """Where a pull request's saved plans belong: outside the worktree, so
-        `git clean` on the next checkout cannot delete a plan awaiting apply."""
-        return self.root / "plans" / Path(*self._parts(repo)) / str(pull_number)
-
     @staticmethod
     def _parts(repo: Repo) -> list[str]:
-        parts = [repo.forge, *repo.full_name.split("/")]
-        for part in parts:
-            if not _PATH_PART.fullmatch(part) or part in (".", ".."):
-                raise WorkspaceError(f"unsafe repository name {repo.forge}:{repo.full_name!r}")
-        return parts
+        return repo_parts(repo)
 
     # -- public operations -------------------------------------------------
 
@@ -188,8 +188,8 @@ class Workspaces:
         return [name for name in out.split("\0") if name]
 
     def remove(self, repo: Repo, pull_number: int) -> None:
-        """Drop a closed pull request's worktree and saved plans; waits for a
-        job still using the worktree."""
+        """Drop a closed pull request's worktrees; waits for a job still using
+        them. Its saved plans are `runner.plans.SavedPlans`'s to drop."""
         mirror = self.mirror_path(repo)
         path = self.worktree_path(repo, pull_number)
         for tree in (path.with_name(f"{path.name}.base"), path):
@@ -203,7 +203,6 @@ class Workspaces:
         with self._lock(path), self._lock(mirror):
             if mirror.exists():
                 self._mgit(mirror, "worktree", "prune")
-            shutil.rmtree(self.plan_dir(repo, pull_number), ignore_errors=True)
         log.info("removed worktree %s#%d", repo.full_name, pull_number)
 
     # -- helpers -----------------------------------------------------------

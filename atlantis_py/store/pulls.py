@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
-from atlantis_py.domain.results import PlanCounts, ProjectResult
+from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.store.db import Database, utcnow
 from atlantis_py.store.tables import AuditRow, PullRow, RunRow
 
@@ -31,7 +31,7 @@ def _run(row: RunRow) -> RunRecord:
                             replace=row.replace or 0)
     return RunRecord(id=row.id, pull_id=row.pull_id, project=row.project, dir=row.dir,
                      workspace=row.workspace, command=row.command, head_sha=row.head_sha,
-                     status=row.status, output=row.output, error=row.error, counts=counts,
+                     status=RunStatus(row.status), output=row.output, error=row.error, counts=counts,
                      plan_path=row.plan_path, actor=row.actor, finished_at=row.finished_at,
                      environment=row.environment or "default",
                      reasons=tuple(r for r in (row.reasons or "").split("\n") if r),
@@ -168,7 +168,7 @@ class PullStore:
         where its apply must run too."""
         with self.db.session() as s:
             row = RunRow(pull_id=pull_id, project=project, dir=dir, workspace=workspace,
-                         command=command, head_sha=head_sha, status="running", output="",
+                         command=command, head_sha=head_sha, status=RunStatus.RUNNING.value, output="",
                          error=None, plan_path=plan_path, actor=actor, started_at=utcnow(),
                          environment=environment,
                          reasons="\n".join(r.replace("\n", " ") for r in reasons),
@@ -197,9 +197,9 @@ class PullStore:
         with self.db.session() as s:
             rows = s.scalars(select(RunRow).where(
                 RunRow.pull_id == pull_id, RunRow.command == command,
-                RunRow.status == "running")).all()
+                RunRow.status == RunStatus.RUNNING.value)).all()
             for row in rows:
-                row.status = "interrupted"
+                row.status = RunStatus.INTERRUPTED.value
                 row.error = "the worker stopped while this was running"
                 row.finished_at = utcnow()
             return [_run(r) for r in rows]

@@ -21,7 +21,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from atlantis_py.domain.records import AuditEvent, PullRecord, Role, TokenOwner
 from atlantis_py.domain.views import IPRView
 from atlantis_py.errors import AtlantisError, Conflict, Forbidden, Invalid, NotFound
-from atlantis_py.jobs.lifecycle import Lifecycle
+from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.web.openapi import OPENAPI
 
 log = logging.getLogger(__name__)

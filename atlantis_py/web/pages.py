@@ -14,7 +14,7 @@ from flask import Blueprint, Response, render_template, request
 
 from atlantis_py.domain.records import IPRState, Role, TokenOwner
 from atlantis_py.errors import Invalid, NotFound
-from atlantis_py.jobs.lifecycle import Lifecycle
+from atlantis_py.flows.lifecycle import Lifecycle
 
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="atlantis-py (password: an API token)"'}
 

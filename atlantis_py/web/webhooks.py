@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from flask import Blueprint, Response, jsonify, request
 
 from atlantis_py.forges.base import WebhookVerifier
-from atlantis_py.jobs.handler import WEBHOOK_JOB, webhook_payload
-from atlantis_py.jobs.queue import JobQueue
+from atlantis_py.queue.jobs import JobQueue
+from atlantis_py.queue.payloads import WebhookJob
 from atlantis_py.web.health import WebhookCounts
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,8 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
             key = verifier.serial_key(delivery.event_type, body)
         except ValueError:
             return jsonify(error="payload is not valid JSON"), 400
-        fresh = queue.accept_delivery(delivery.forge, delivery.delivery_id,
-                                      delivery.event_type, WEBHOOK_JOB, key,
-                                      webhook_payload(delivery.forge, delivery.event_type, body))
+        fresh = queue.accept_delivery(
+            delivery.delivery_id, WebhookJob(delivery.forge, delivery.event_type, body), key)
         if not fresh:
             log.info("delivery %s already accepted; not queued again", delivery.delivery_id)
             counts.add(delivery.forge, "duplicate")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from atlantis_py.cli_affected import main_affected
+from atlantis_py.cli import main as main_affected
 from atlantis_py.runner.trees import DirTree, GitTree, changed_paths
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "atmos-example"
@@ -88,7 +88,7 @@ def test_errors_exit_1_and_name_the_file(atmos_repo: Path,
 
 def test_unsupported_template_exit_1(atmos_repo: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    commit(atmos_repo, {"workflows.yaml": "atmos:\n  included_paths: ['orgs/**/*']\n"
+    commit(atmos_repo, {"workflows.yaml": "version: 1\natmos:\n  included_paths: ['orgs/**/*']\n"
                                           "  name_template: '{{ .vars.stage | upper }}'\n"})
     assert main_affected(["affected", "--repo", str(atmos_repo), "--base", "main"]) == 1
     assert "pipe '|'" in capsys.readouterr().err
@@ -105,9 +105,11 @@ def test_plain_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     commit(repo, {"a/main.tf": "# a2\n", "b/main.tf": None, "mod/main.tf": "# m2\n",
                   "README.md": "y\n"})
     out = run_json(repo, capsys)
+    # what the server would plan: changed roots (c through its module), then the
+    # deleted directory as a destroy
     assert [(o["project"], o["dir"], o["reasons"], o["deleted"], o["stack"]) for o in out] == [
-        ("a", "a", ["dir"], False, None),
-        ("c", "c", ["module"], False, None),
+        ("a", "a", [], False, None),
+        ("c", "c", [], False, None),
         ("b", "b", ["deleted", "no *.tf left in b"], True, None),
     ]
 

@@ -149,7 +149,7 @@ def test_plan_by_name_of_an_unaffected_atmos_instance(world: World) -> None:
     assert "project: `prod-app`" in reply
     assert '"prod:prod-value"' in reply
     missing = world.comment(pull, "alice", "atlantis plan -p nope-app")
-    assert "no Atmos project `nope-app`" in missing
+    assert "No Atmos project `nope-app`" in missing
 
 
 def test_broken_stack_is_reported_and_nothing_planned(world: World) -> None:

@@ -231,3 +231,34 @@ def test_pull_request_from_a_fork_is_planned_from_its_head_commit(world: World) 
                               world.fake.pull_request_payload(pull, "opened"))[0] == 202
     world.settle()
     assert "Plan: 2 to add" in world.bot_comments(pull)[0]
+
+
+@FORGES
+def test_merged_and_closed_pull_requests_leave_no_plans_or_worktrees(world: World) -> None:
+    repo = world.repo(base_files(world, "network", "dns"))
+    merged = world.open_pr(repo, {"network/extra.tf": tf_extra("m")}, branch="merged")
+    closed = world.open_pr(repo, {"dns/extra.tf": tf_extra("c")}, branch="closed")
+    data = world.service.settings.data_dir
+
+    def plan_dirs() -> set[str]:
+        return {p.parent.name for p in data.rglob("*.tfplan")}
+
+    first_sha = merged.head_sha
+    assert plan_dirs() == {first_sha, closed.head_sha}
+    world.push(merged, {"network/extra.tf": tf_extra("m2")})
+    assert plan_dirs() == {merged.head_sha, closed.head_sha}, "a newer plan replaces older ones"
+    worktrees = data / "repos" / "worktrees"
+    assert len([p for p in worktrees.rglob("*") if p.is_dir() and p.name.isdigit()]) == 2
+
+    world.approve(merged, "bob")
+    assert "Error" not in world.comment(merged, "alice", "atlantis apply")
+    for pull, was_merged in ((merged, True), (closed, False)):
+        world.fake.close_pull(pull, merged=was_merged)
+        world.fake.deliver("pull_request", world.fake.pull_request_payload(pull, "closed"))
+    world.settle()
+
+    assert list(data.rglob("*.tfplan")) == []
+    assert list(data.rglob("*.tfvars.json")) == []
+    assert [p for p in worktrees.rglob("*") if p.is_dir() and p.name[:1].isdigit()] == []
+    assert world.record(merged).state.value == "DEPLOYED" and not world.record(merged).open
+    assert world.record(closed).state.value == "CANCELLED"

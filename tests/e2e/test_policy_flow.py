@@ -100,7 +100,7 @@ def test_expiry_with_a_frozen_clock(notified_world: World, receiver: Receiver) -
     assert world.service.lifecycle.expire_overdue(now + timedelta(hours=3)) == [record.id]
     assert world.record(pull).state.value == "REJECTED"
     notice = world.bot_comments(pull)[-1]
-    assert notice.startswith("@alice No approval arrived within the review deadline of 2h")
+    assert "\n@alice No approval arrived within the review deadline of 2h" in notice
     events = [n["event"] for n in receiver.wait_for(2)]
     assert events == ["review_requested", "expired"]
     assert world.service.lifecycle.expire_overdue(now + timedelta(hours=5)) == []

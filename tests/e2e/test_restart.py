@@ -62,7 +62,7 @@ def test_crash_mid_apply_leaves_failed_with_lock_and_never_reapplies(tmp_path: P
             server.settle()  # the replacement worker recovers the job
             interrupted = fake.comments(pull)[-1]
             assert "interrupted" in interrupted.lower()
-            assert "locks are kept" in interrupted
+            assert "lock is kept" in interrupted and "`network`" in interrupted
 
             before = len(fake.comments(pull))
             fake.deliver("issue_comment", fake.comment_payload(pull, "alice", "atlantis apply"))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from atlantis_py.core.policy import (
+from atlantis_py.core.approvals import (
     ApprovalDecision,
     Facts,
     NotCounted,

@@ -174,7 +174,7 @@ def test_two_pushes_in_one_worktree(
     """The whole runner path: a push, plan and apply; a second push, re-plan
     in the same worktree with the init cache kept."""
     workflow = local_backend_workflow(tmp_path / "state")
-    plan_file = workspaces.plan_dir(origin.ref, 1) / "infra.tfplan"
+    plan_file = tmp_path / "plans" / "infra.tfplan"
     first = origin.commit({"infra/main.tf": BACKEND + TF_DATA.format(value="a")}, "pr")
     with workspaces.checkout(origin.ref, 1, first, {}) as path:
         assert run_plan(PROJECT, workflow, path, plan_file, tf).counts == PlanCounts(add=1)

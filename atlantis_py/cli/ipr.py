@@ -1,0 +1,191 @@
+"""`atlantis-py ipr …` and `atlantis-py token …`: the lifecycle from a terminal.
+
+`ipr` talks to a running server over its REST API; `token` writes straight to
+the server's database, so only someone on the server's machine can mint tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_REFUSED = 1
+EXIT_UNREACHABLE = 3
+
+
+class ApiClient:
+    def __init__(self, server: str, token: str) -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
+             raw: bool = False) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{self.server}/api/v1{path}", data=data, method=method)
+        req.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                text = resp.read().decode()
+        except urllib.error.HTTPError as e:
+            raise Refused(e.code, _reason(e.read().decode(errors="replace"))) from None
+        return text if raw else json.loads(text)
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"HTTP {status}: {reason}")
+        self.status = status
+
+
+def _reason(text: str) -> str:
+    try:
+        return str(json.loads(text).get("error", text))
+    except (ValueError, AttributeError):
+        return text.strip()
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+              for r in rows]
+    return "\n".join(lines)
+
+
+def show(ipr: dict[str, Any]) -> str:
+    where = (f"  {ipr['forge']} {ipr['repo']}#{ipr['pull_number']} by {ipr['author']}  "
+             f"{ipr['head_ref']} -> {ipr['base_ref']} @ {ipr['head_sha'][:7]}")
+    out = [f"IPR {ipr['id']}: {ipr['title']}", where, f"  state: {ipr['state']}"]
+    if ipr["blocking"]:
+        out.append("  blocking: " + "; ".join(ipr["blocking"]))
+    if ipr["projects"]:
+        out.append("")
+        out.append(table([[p["project"], p["dir"], p["workspace"], p["environment"],
+                           p["summary"], "yes" if p["applied"] else "no"]
+                          for p in ipr["projects"]],
+                         ["PROJECT", "DIR", "WORKSPACE", "ENV", "PLAN", "APPLIED"]))
+    if ipr["approvals"]:
+        out.append("")
+        out.append(table([[a["user"], a["state"], a["commit_sha"][:7],
+                           "yes" if a["counted"] else f"no ({a['reason']})"]
+                          for a in ipr["approvals"]],
+                         ["REVIEWER", "VERDICT", "COMMIT", "COUNTS"]))
+    return "\n".join(out)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.server:
+        print("atlantis-py ipr: --server (or ATLANTIS_URL) is required", file=sys.stderr)
+        return 2
+    if not args.token:
+        print("atlantis-py ipr: --token (or ATLANTIS_TOKEN) is required", file=sys.stderr)
+        return 2
+    api = ApiClient(args.server, args.token)
+    try:
+        result = _dispatch(api, args)
+    except Refused as e:
+        print(f"atlantis-py ipr {args.ipr_command}: refused: {e}", file=sys.stderr)
+        return EXIT_REFUSED
+    except urllib.error.URLError as e:
+        print(f"atlantis-py ipr: cannot reach {args.server}: {e.reason}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if result is not None:
+        print(result)
+    return 0
+
+
+def _dispatch(api: ApiClient, args: argparse.Namespace) -> str | None:
+    cmd = args.ipr_command
+    if cmd == "list":
+        query = [f"page={args.page}", f"per_page={args.per_page}"]
+        if args.state:
+            query.append(f"state={args.state}")
+        if args.repo:
+            query.append(f"repo={urllib.parse.quote(args.repo, safe='')}")
+        page = api.call("GET", "/ipr?" + "&".join(query))
+        if args.json:
+            return json.dumps(page["items"], indent=2)
+        return table([[str(i["id"]), i["repo"], str(i["pull_number"]), i["state"], i["author"],
+                       i["title"]] for i in page["items"]],
+                     ["ID", "REPO", "PR", "STATE", "AUTHOR", "TITLE"]) + \
+            f"\n({len(page['items'])} of {page['total']})"
+    if cmd == "events":
+        if args.jsonl:
+            return str(api.call("GET", f"/ipr/{args.id}/events?format=jsonl", raw=True)).rstrip()
+        events = api.call("GET", f"/ipr/{args.id}/events")["items"]
+        if args.json:
+            return json.dumps(events, indent=2)
+        return table([[e["at"], e["actor"], e["action"], e["head_sha"][:7], e["project"],
+                       e["detail"]] for e in events],
+                     ["AT", "ACTOR", "ACTION", "COMMIT", "PROJECT", "DETAIL"])
+    if cmd == "deploy":
+        queued = api.call("POST", f"/ipr/{args.id}/deploy", {})
+        return json.dumps(queued) if args.json else \
+            f"IPR {args.id}: deployment queued (job {queued['job']})"
+    if cmd == "show":
+        ipr = api.call("GET", f"/ipr/{args.id}")
+    elif cmd == "create":
+        ipr = api.call("POST", "/ipr", {"forge": args.forge, "repo": args.repo,
+                                        "head": args.head, "base": args.base,
+                                        "title": args.title, "description": args.description})
+    elif cmd == "review":
+        ipr = api.call("POST", f"/ipr/{args.id}/review",
+                       {"decision": "approve" if args.approve else "reject",
+                        "comment": args.comment})
+    elif cmd == "cancel":
+        ipr = api.call("POST", f"/ipr/{args.id}/cancel", {"reason": args.reason})
+    else:
+        raise AssertionError(cmd)
+    return json.dumps(ipr, indent=2) if args.json else show(ipr)
+
+
+def add_ipr_parser(sub: Any) -> None:
+    ipr = sub.add_parser("ipr", help="drive Infrastructure Pull Requests through the API")
+    ipr.add_argument("--server", default=os.environ.get("ATLANTIS_URL", ""),
+                     help="server URL [env ATLANTIS_URL]")
+    ipr.add_argument("--token", default=os.environ.get("ATLANTIS_TOKEN", ""),
+                     help="API token [env ATLANTIS_TOKEN]")
+    ipr.set_defaults(func=_run)
+    cmds = ipr.add_subparsers(dest="ipr_command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = cmds.add_parser(name, help=help)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    p = command("list", "list IPRs")
+    p.add_argument("--state")
+    p.add_argument("--repo")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--per-page", type=int, default=50)
+    p = command("create", "open a pull request and plan it")
+    p.add_argument("--repo", required=True)
+    p.add_argument("--head", required=True)
+    p.add_argument("--base", default="main")
+    p.add_argument("--title", required=True)
+    p.add_argument("--description", default="")
+    p.add_argument("--forge", default="github")
+    for name, help in (("show", "show one IPR"), ("deploy", "apply an approved IPR")):
+        command(name, help).add_argument("id", type=int)
+    p = command("review", "approve or reject")
+    p.add_argument("id", type=int)
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--approve", action="store_true")
+    verdict.add_argument("--reject", action="store_true")
+    p.add_argument("--comment", default="")
+    p = command("cancel", "cancel an IPR and release its locks")
+    p.add_argument("id", type=int)
+    p.add_argument("--reason", default="")
+    p = command("events", "the audit trail")
+    p.add_argument("id", type=int)
+    p.add_argument("--jsonl", action="store_true", help="JSON lines, for a SIEM")

@@ -1,0 +1,1 @@
+"""workflows.yaml (and its parts) into one RepoConfig model."""

@@ -1,0 +1,29 @@
+"""Where a repository's config comes from: the one loader the server and the
+CLI share, so a dry run reads workflows.yaml exactly as the server does.
+
+The PR's own file (head) decides workflows and projects; the base branch's file
+decides the approval rules a PR is judged by. A missing file means defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from atlantis_py.core.config.schema import REPO_CONFIG_FILE, load_default_config, parse_repo_config
+from atlantis_py.domain.projects import RepoConfig
+
+
+def config_in(tree: Path) -> RepoConfig:
+    """workflows.yaml of a checked-out tree (the pull request's head)."""
+    path = tree / REPO_CONFIG_FILE
+    if not path.is_file():
+        return load_default_config()
+    return parse_repo_config(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def base_config(text: str, base_ref: str) -> RepoConfig:
+    """workflows.yaml as the base branch has it (`text` empty when it has none):
+    the rules a pull request is judged by."""
+    if not text:
+        return load_default_config()
+    return parse_repo_config(text, f"{REPO_CONFIG_FILE} (base branch {base_ref})")

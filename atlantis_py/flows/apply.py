@@ -1,0 +1,137 @@
+"""Apply: exactly the reviewed plan, for the current head, once, with approval."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+from atlantis_py.core.config.load import config_in
+from atlantis_py.core.ipr import Transition
+from atlantis_py.core.outcomes import after_apply, apply_status
+from atlantis_py.core.selection import project_for, wanted
+from atlantis_py.domain.commands import Command
+from atlantis_py.domain.events import PullRequest
+from atlantis_py.domain.forge import StatusState
+from atlantis_py.domain.projects import RepoConfig
+from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
+from atlantis_py.domain.results import ProjectResult, RunStatus
+from atlantis_py.errors import RepoConfigError
+from atlantis_py.flows.gate import EnvVerdict, all_reviews, verdicts
+from atlantis_py.flows.services import Services
+from atlantis_py.runner.workflow import run_apply
+
+log = logging.getLogger(__name__)
+
+APPLY_CONTEXT = "atlantis/apply"
+
+
+class Applier:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def apply(self, pull: PullRequest, actor: str, command: Command) -> None:
+        svc = self.svc
+        forge = svc.forges[pull.repo.forge]
+        repo, number = pull.repo.full_name, pull.number
+        record = svc.pulls.upsert(pull)
+        plans = [r for r in svc.pulls.latest_runs(record.id, "plan").values()
+                 if wanted(r, command)]
+        if not plans:
+            svc.say(pull.repo.forge, repo, number, svc.renderer.no_plans())
+            return
+        outdated = [r for r in plans if r.head_sha != pull.head_sha]
+        if outdated:
+            svc.ipr.note(record, actor, "apply:refused", detail="plan is for an older commit")
+            svc.say(pull.repo.forge, repo, number,
+                    svc.renderer.plan_outdated(outdated[0].head_sha, pull.head_sha))
+            return
+        failed = [r for r in plans if r.status is not RunStatus.SUCCESS]
+        if failed:
+            svc.say(pull.repo.forge, repo, number,
+                    svc.renderer.apply_without_plan([r.project for r in failed]))
+            return
+        used = {r.plan_path for r in svc.pulls.runs(record.id, "apply")}
+        plans = [r for r in plans if r.plan_path not in used]
+        if not plans:
+            svc.say(pull.repo.forge, repo, number, svc.renderer.nothing_to_apply())
+            return
+        env = forge.clone_env
+        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
+        with ExitStack() as held:
+            tree = held.enter_context(
+                svc.workspaces.checkout(pull.repo, number, pull.head_sha, env))
+            try:
+                head_cfg, base_cfg = config_in(tree), svc.base_config(pull)
+            except RepoConfigError as err:
+                svc.say(pull.repo.forge, repo, number, svc.renderer.config_error(err))
+                return
+            refused = self._refusal(record, plans, base_cfg, actor)
+            if refused is not None:
+                verdict = refused.verdict
+                svc.ipr.note(record, actor, "apply:refused",
+                             detail=f"{refused.environment.name}: " + "; ".join(verdict.refusals))
+                svc.say(pull.repo.forge, repo, number, svc.renderer.apply_refused(
+                    environment=refused.environment.name, head_sha=pull.head_sha,
+                    refusals=verdict.refusals, approvals=verdict.decision.counted,
+                    ignored=[(n.user, n.commit_sha, n.reason)
+                             for n in verdict.decision.not_counted]))
+                return
+            if record.state is IPRState.PENDING:
+                svc.ipr.move(Transition(record, IPRState.APPROVED, actor,
+                                        "approvals satisfied at apply"))
+                record = svc.pulls.by_id(record.id) or record
+            forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, StatusState.PENDING,
+                             f"applying {len(plans)} projects")
+            trees = {"": tree}
+            for source in {r.source_sha for r in plans if r.source_sha}:
+                # a destroy applies where it was planned: the base commit's worktree
+                trees[source] = held.enter_context(
+                    svc.workspaces.checkout_base(pull.repo, number, source, env))
+            results = [self._apply_one(record, pull, trees[run.source_sha or ""], head_cfg, run,
+                                       actor) for run in plans]
+        svc.say(pull.repo.forge, repo, number, svc.renderer.apply(results))
+        state, description = apply_status(results)
+        forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state, description)
+        svc.ipr.move(Transition(record, after_apply(results), actor, description))
+
+    def _refusal(self, record: PullRecord, plans: Sequence[RunRecord], base_cfg: RepoConfig,
+                 actor: str) -> EnvVerdict | None:
+        """The first environment whose policy refuses this apply by `actor`, if any."""
+        reviews = all_reviews(self.svc, record)
+        for found in verdicts(self.svc, record, base_cfg, plans, reviews, requester=actor):
+            if not found.verdict.ok:
+                return found
+        return None
+
+    def _apply_one(self, record: PullRecord, pull: PullRequest, tree: Path,
+                   head_cfg: RepoConfig, run: RunRecord, actor: str) -> ProjectResult:
+        svc = self.svc
+        lock = svc.locks.acquire(pull.repo.forge, pull.repo.full_name, run.dir, run.workspace,
+                                 record.id, pull.number, run.project)
+        if lock.pull_number != pull.number:
+            return ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,
+                                 command="apply", status=RunStatus.ERROR,
+                                 head_sha=pull.head_sha,
+                                 error=f"locked by pull request #{lock.pull_number}",
+                                 locked_by=lock.pull_number)
+        project = project_for(run, head_cfg)
+        run_id = svc.pulls.start_run(record.id, run.project, run.dir, run.workspace, "apply",
+                                     pull.head_sha, actor, run.plan_path,
+                                     reasons=run.reasons, deleted=run.deleted,
+                                     source_sha=run.source_sha)
+        try:
+            result = run_apply(project, head_cfg.workflow_for(project), tree,
+                               Path(run.plan_path), svc.terraform,
+                               allow_custom_steps=svc.allow_custom_steps,
+                               head_sha=pull.head_sha)
+        except Exception as exc:
+            log.exception("apply of %s crashed", run.project)
+            result = ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,
+                                   command="apply", status=RunStatus.ERROR,
+                                   head_sha=pull.head_sha, error=f"{type(exc).__name__}: {exc}",
+                                   deleted=run.deleted)
+        svc.pulls.finish_run(run_id, result)
+        svc.ipr.note(record, actor, f"apply:{result.status.value}", project=run.project)
+        return result

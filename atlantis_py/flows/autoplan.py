@@ -1,0 +1,58 @@
+"""Autoplan: a pull request opened, reopened or pushed to (or opened through
+the API) gets its IPR moved to PENDING where needed, then a plan."""
+
+from __future__ import annotations
+
+from atlantis_py.core.ipr import Transition
+from atlantis_py.domain.events import PullAction, PullRequest, PullRequestEvent
+from atlantis_py.domain.records import IPRState
+from atlantis_py.flows.lifecycle import Lifecycle
+from atlantis_py.flows.plan import Planner
+from atlantis_py.flows.services import Services
+from atlantis_py.queue.payloads import PlanJob
+
+
+class Autoplan:
+    def __init__(self, svc: Services, lifecycle: Lifecycle, planner: Planner) -> None:
+        self.svc = svc
+        self.lifecycle = lifecycle
+        self.planner = planner
+
+    def on_event(self, event: PullRequestEvent) -> None:
+        svc = self.svc
+        pull = event.pull
+        before = svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
+        record = svc.pulls.upsert(pull)
+        if before is not None and before.state is not IPRState.PENDING:
+            if before.head_sha != pull.head_sha:
+                svc.ipr.move(Transition(record, IPRState.PENDING, event.sender,
+                                        "new commits pushed: approvals no longer count"),
+                             open=True)
+            elif event.action is PullAction.OPENED and not before.open:
+                svc.ipr.move(Transition(record, IPRState.PENDING, event.sender, "reopened"),
+                             open=True)
+        elif before is None:
+            svc.ipr.note(record, event.sender, "opened", detail=pull.title)
+        elif event.action is PullAction.OPENED and self.planned(pull):
+            return
+        self.plan(pull, event.sender)
+
+    def on_request(self, job: PlanJob) -> None:
+        """An IPR created through the API: plan it unless the forge's own
+        "opened" webhook got there first."""
+        pull = self.svc.forges[job.forge].pull_request(job.repo, job.number)
+        if not self.planned(pull):
+            self.plan(pull, job.actor)
+
+    def plan(self, pull: PullRequest, actor: str) -> None:
+        self.planner.plan(pull, actor, None)
+        self.lifecycle.after_plan(pull, actor)
+
+    def planned(self, pull: PullRequest) -> bool:
+        """Whether this head was already planned while open (the API's create and
+        the forge's own "opened" webhook both ask for the first plan)."""
+        record = self.svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
+        if record is None or not record.open:
+            return False
+        return any(r.head_sha == pull.head_sha
+                   for r in self.svc.pulls.latest_runs(record.id, "plan").values())

@@ -1,0 +1,232 @@
+"""The IPR lifecycle as operations: what the REST API, the CLI and comment
+handlers share. Every state change still goes through core.ipr."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from atlantis_py.core.approvals import EXPIRED, deadline_passed, expiry_notice
+from atlantis_py.core.config.load import base_config
+from atlantis_py.core.ipr import Transition
+from atlantis_py.core.outcomes import review_state
+from atlantis_py.domain.events import PullRequest
+from atlantis_py.domain.forge import Review, ReviewState
+from atlantis_py.domain.records import AuditEvent, IPRState, PullRecord
+from atlantis_py.domain.results import RunStatus
+from atlantis_py.domain.views import ApprovalView, IPRView, ProjectView
+from atlantis_py.errors import Conflict, Forbidden, Invalid, NotFound, RepoConfigError
+from atlantis_py.flows.gate import (
+    EnvVerdict,
+    all_reviews,
+    current_plans,
+    environment,
+    verdicts,
+)
+from atlantis_py.flows.services import Services
+from atlantis_py.queue.jobs import JobQueue
+from atlantis_py.queue.payloads import ApplyJob, PlanJob, pull_key
+
+log = logging.getLogger(__name__)
+
+CLOSED_STATES = frozenset({IPRState.DEPLOYED, IPRState.CANCELLED})
+
+
+def serial_key(record: PullRecord) -> str:
+    return pull_key(record.forge, record.repo, record.number)
+
+
+class Lifecycle:
+    def __init__(self, svc: Services, queue: JobQueue) -> None:
+        self.svc = svc
+        self.queue = queue
+
+    # --- reading ------------------------------------------------------------------------
+
+    def record(self, ipr_id: int) -> PullRecord:
+        record = self.svc.pulls.by_id(ipr_id)
+        if record is None:
+            raise NotFound(f"no IPR with id {ipr_id}")
+        return record
+
+    def search(self, *, state: str | None, repo: str | None, page: int,
+               per_page: int) -> tuple[list[PullRecord], int]:
+        try:
+            wanted = IPRState(state.upper()) if state else None
+        except ValueError:
+            allowed = ", ".join(s.value for s in IPRState)
+            raise Invalid(f"state must be one of {allowed}") from None
+        if page < 1 or not 1 <= per_page <= 200:
+            raise Invalid("page must be ≥ 1 and per_page between 1 and 200")
+        return self.svc.pulls.search(state=wanted, repo=repo, offset=(page - 1) * per_page,
+                                     limit=per_page)
+
+    def view(self, ipr_id: int) -> IPRView:
+        record = self.record(ipr_id)
+        reviews = all_reviews(self.svc, record)
+        return self._view(record, reviews, self._verdicts(record, reviews))
+
+    def events(self, ipr_id: int) -> list[AuditEvent]:
+        return self.svc.audit.events(self.record(ipr_id).id)
+
+    # --- changing -----------------------------------------------------------------------
+
+    def create(self, *, forge: str, repo: str, head: str, base: str, title: str,
+               description: str, actor: str) -> IPRView:
+        if forge not in self.svc.forges:
+            raise Invalid(f"forge {forge!r} is not configured on this server")
+        if not self.svc.repo_allowed(repo):
+            raise Forbidden(f"{repo} is not in this server's --repo-allowlist")
+        for name, value in (("repo", repo), ("head", head), ("base", base), ("title", title)):
+            if not value.strip():
+                raise Invalid(f"{name} is required")
+        pull = self.svc.forges[forge].create_pull(repo, head, base, title, description)
+        record = self.svc.pulls.upsert(pull)
+        self.svc.pulls.set_details(record.id, description=description)
+        self.svc.ipr.note(record, actor, "created", detail=f"via API: {title}")
+        self.queue.enqueue(PlanJob(record.forge, record.repo, record.number, actor),
+                           serial_key(record))
+        return self.view(record.id)
+
+    def review(self, ipr_id: int, actor: str, *, approve: bool, comment: str) -> IPRView:
+        record = self.record(ipr_id)
+        if not record.open or record.state in CLOSED_STATES:
+            raise Conflict(f"IPR {ipr_id} is {record.state.value}: it can no longer be reviewed")
+        if approve and actor.lower() == record.author.lower():
+            found = self._verdicts(record, all_reviews(self.svc, record))
+            # no plans yet means no environment to allow it: the default forbids it
+            if not found or not all(v.environment.allow_self_approval for v in found):
+                raise Forbidden(f"{actor} opened this IPR and cannot approve it")
+        state = ReviewState.APPROVED if approve else ReviewState.CHANGES_REQUESTED
+        self.svc.reviews.add(record.id, actor, state, record.head_sha, comment)
+        verb = "approved" if approve else "rejected"
+        self.svc.ipr.note(record, actor, f"review:{state.value}", detail=comment)
+        self.svc.say(record.forge, record.repo, record.number, self.svc.renderer.review_recorded(
+            actor=actor, approved=approve, head_sha=record.head_sha, comment=comment))
+        self.refresh(record.id, actor, f"review {verb} by {actor}")
+        return self.view(record.id)
+
+    def deploy(self, ipr_id: int, actor: str) -> int:
+        record = self.record(ipr_id)
+        if record.state is not IPRState.APPROVED:
+            blocking = self.view(ipr_id).blocking
+            why = "; ".join(blocking) if blocking else "it is not approved"
+            raise Conflict(f"IPR {ipr_id} is {record.state.value}, not APPROVED: {why}")
+        refusals = [reason for v in self._verdicts(record, all_reviews(self.svc, record), actor)
+                    for reason in v.verdict.refusals]
+        if refusals:
+            raise Conflict(f"IPR {ipr_id} cannot be deployed now: " + "; ".join(refusals))
+        self.svc.ipr.note(record, actor, "deploy:requested")
+        return self.queue.enqueue(ApplyJob(record.forge, record.repo, record.number, actor),
+                                  serial_key(record))
+
+    def cancel(self, ipr_id: int, actor: str, reason: str = "") -> IPRView:
+        record = self.record(ipr_id)
+        if record.state in CLOSED_STATES:
+            raise Conflict(f"IPR {ipr_id} is already {record.state.value}")
+        self.svc.ipr.move(Transition(record, IPRState.CANCELLED, actor,
+                                     reason or "cancelled through the API"))
+        released = self.svc.locks.release_all(record.id)
+        self.svc.say(record.forge, record.repo, record.number,
+                     self.svc.renderer.cancelled(actor=actor, released=released, reason=reason))
+        return self.view(record.id)
+
+    def refresh(self, pull_id: int, actor: str, reason: str) -> PullRecord:
+        """Recompute PENDING / APPROVED / REJECTED from the reviews and base rules."""
+        record = self.svc.pulls.by_id(pull_id)
+        if record is None or not record.open or record.state not in (
+                IPRState.PENDING, IPRState.APPROVED, IPRState.REJECTED):
+            return record if record is not None else self.record(pull_id)
+        target = review_state([v.verdict.decision for v in
+                               self._verdicts(record, all_reviews(self.svc, record))])
+        if target is not None and target is not record.state:
+            self.svc.ipr.try_move(Transition(record, target, actor, reason))
+        return self.svc.pulls.by_id(pull_id) or record
+
+    def expire_overdue(self, now: datetime | None = None) -> list[int]:
+        """Reject IPRs left PENDING past their environment's review deadline, with
+        reason "expired", and tell the author. Returns the ids it expired."""
+        now = now or self.svc.clock()
+        expired: list[int] = []
+        naive_now = now.astimezone(UTC).replace(tzinfo=None)
+        for record in self.svc.pulls.pending_since_before(naive_now):
+            if record.pending_since is None:
+                continue
+            since = record.pending_since.replace(tzinfo=UTC)
+            try:
+                base = base_config(record.base_config, record.base_ref)
+            except RepoConfigError:
+                continue
+            envs = [environment(self.svc, base, name)
+                    for name in sorted({r.environment for r in current_plans(self.svc, record)})]
+            overdue = [env for env in envs if deadline_passed(env, since, now)]
+            if not overdue:
+                continue
+            if self.svc.ipr.try_move(Transition(record, IPRState.REJECTED, "atlantis",
+                                                f"{EXPIRED}: no approval within the review "
+                                                f"deadline of {overdue[0].name}")):
+                expired.append(record.id)
+                self.svc.say(record.forge, record.repo, record.number,
+                             self.svc.renderer.review_expired(
+                                 author=record.author, notice=expiry_notice(overdue[0])))
+        return expired
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _verdicts(self, record: PullRecord, reviews: Sequence[Review],
+                  requester: str | None = None) -> list[EnvVerdict]:
+        try:
+            base = base_config(record.base_config, record.base_ref)
+        except RepoConfigError:
+            return []
+        return verdicts(self.svc, record, base, current_plans(self.svc, record), reviews,
+                        requester=requester)
+
+    def _view(self, record: PullRecord, reviews: Sequence[Review],
+              found_verdicts: Sequence[EnvVerdict]) -> IPRView:
+        applied = {r.plan_path for r in self.svc.pulls.runs(record.id, "apply")
+                   if r.status is RunStatus.SUCCESS}
+        projects = tuple(
+            ProjectView(project=r.project, dir=r.dir, workspace=r.workspace,
+                        environment=r.environment, plan_status=r.status.value,
+                        summary=r.counts.summary() if r.counts else (r.error or ""),
+                        head_sha=r.head_sha, add=r.counts.add if r.counts else None,
+                        change=r.counts.change if r.counts else None,
+                        destroy=r.counts.destroy if r.counts else None,
+                        applied=r.plan_path in applied)
+            for r in self.svc.pulls.latest_runs(record.id, "plan").values())
+        found = [v.verdict.decision for v in found_verdicts]
+        counted = {u.lower() for d in found for u, _ in d.counted}
+        reasons = {n.user.lower(): n.reason for d in found for n in d.not_counted}
+        latest: dict[str, Review] = {}
+        for r in reviews:
+            if r.state is not ReviewState.COMMENTED:
+                latest[r.user.lower()] = r
+        approvals = tuple(
+            ApprovalView(user=r.user, state=r.state.value, commit_sha=r.commit_sha,
+                         counted=key in counted, reason=reasons.get(key, ""))
+            for key, r in latest.items())
+        blocking = [f"{v.environment.name}: {reason}" if len(found_verdicts) > 1 else reason
+                    for v in found_verdicts for reason in v.verdict.refusals]
+        if not projects:
+            blocking.append("no plans yet")
+        return IPRView(id=record.id, forge=record.forge, repo=record.repo,
+                       pull_number=record.number, title=record.title,
+                       description=record.description, author=record.author,
+                       state=record.state, open=record.open, head_sha=record.head_sha,
+                       head_ref=record.head_ref, base_ref=record.base_ref, projects=projects,
+                       approvals=approvals, blocking=tuple(blocking),
+                       created_at=record.created_at, updated_at=record.updated_at)
+
+    def after_plan(self, pull: PullRequest, actor: str) -> None:
+        """After a plan: recompute the state, and ask for review if this head
+        has a successful plan and still needs one."""
+        record = self.svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
+        if record is None:
+            return
+        record = self.refresh(record.id, actor, "planned")
+        if self.svc.announcer is not None and any(
+                r.head_sha == record.head_sha and r.status is RunStatus.SUCCESS
+                for r in self.svc.pulls.latest_runs(record.id, "plan").values()):
+            self.svc.announcer.review_requested(record, actor, f"planned {record.head_sha[:7]}")

@@ -1,0 +1,202 @@
+"""The plan operation: check out the PR head, read its config, pick projects,
+lock, run, report. Autoplan and `atlantis plan` both end here."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+from atlantis_py.core.approvals import eligible_approvers
+from atlantis_py.core.config.load import base_config, config_in
+from atlantis_py.core.detect.atmos import StackError, TemplateError
+from atlantis_py.core.outcomes import plan_status
+from atlantis_py.core.selection import Selection, environment_of
+from atlantis_py.domain.commands import Command
+from atlantis_py.domain.events import PullRequest
+from atlantis_py.domain.forge import ChangedFile, FileStatus, StatusState
+from atlantis_py.domain.projects import Project, RepoConfig
+from atlantis_py.domain.records import PullRecord
+from atlantis_py.domain.results import ProjectResult, RunStatus
+from atlantis_py.errors import ForgeError, RepoConfigError
+from atlantis_py.flows.detection import Detector
+from atlantis_py.flows.gate import environment
+from atlantis_py.flows.services import Services
+from atlantis_py.runner.workflow import run_plan
+
+log = logging.getLogger(__name__)
+
+PLAN_CONTEXT = "atlantis/plan"
+
+
+class Planner:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.detector = Detector()
+        self.forge_calls = ThreadPoolExecutor(4, thread_name_prefix="atlantis-forge")
+
+    def _select(self, pull: PullRequest, config: RepoConfig, base: RepoConfig, tree: Path,
+                files: Sequence[ChangedFile], command: Command | None) -> Selection:
+        stacks = config.atmos is not None or (tree / "atmos.yaml").is_file()
+        removes_tf = any(f.status in (FileStatus.REMOVED, FileStatus.RENAMED)
+                         and (f.previous_path or f.path).endswith(".tf") for f in files)
+        ws = self.svc.workspaces
+        # nothing to compare at the merge base: skip its git processes
+        source = (ws.merge_base(pull.repo, pull.base_ref, pull.head_sha)
+                  if stacks or removes_tf else "")
+        return self.detector.select(
+            ws.mirror_path(pull.repo), f"{pull.repo.forge}:{pull.repo.full_name}", source,
+            pull.head_sha, config, base, tree, [f.path for f in files], command,
+            compare=stacks or removes_tf)
+
+    def plan(self, pull: PullRequest, actor: str, command: Command | None) -> None:
+        svc = self.svc
+        forge = svc.forges[pull.repo.forge]
+        record = svc.pulls.upsert(pull)
+        repo = pull.repo.full_name
+        env = forge.clone_env
+        # the forge lists the changed files while git fetches and checks out
+        listing = self.forge_calls.submit(forge.changed_files, repo, pull.number)
+        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
+        with ExitStack() as held:
+            tree = held.enter_context(
+                svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env))
+            try:
+                config = config_in(tree)
+                base_text = svc.base_config_text(pull)
+                base = base_config(base_text, pull.base_ref)
+            except RepoConfigError as err:
+                svc.say(pull.repo.forge, repo, pull.number, svc.renderer.config_error(err))
+                forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.FAILURE,
+                                 f"{err.file} is invalid (line {err.line})")
+                svc.ipr.note(record, actor, "config_error", detail=str(err))
+                return
+            svc.pulls.set_details(record.id, base_config=base_text)
+            changed = listing.result()
+            try:
+                selection = self._select(pull, config, base, tree, changed, command)
+            except (StackError, TemplateError) as err:
+                svc.say(pull.repo.forge, repo, pull.number, svc.renderer.stacks_invalid(str(err)))
+                forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.FAILURE,
+                                 "Atmos stacks are invalid")
+                svc.ipr.note(record, actor, "config_error", detail=str(err))
+                return
+            if selection.problem:
+                svc.say(pull.repo.forge, repo, pull.number,
+                        svc.renderer.plan_not_run(selection.problem))
+                return
+            if not selection.projects:
+                if command is not None:
+                    svc.say(pull.repo.forge, repo, pull.number, svc.renderer.no_plans())
+                forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.SUCCESS,
+                                 "no Terraform projects changed")
+                return
+            svc.plans.discard_older(pull.repo, pull.number, pull.head_sha)
+            # the pending status goes out beside the plans, not before them; it is
+            # joined before the final status so the two can't arrive out of order
+            pending = self.forge_calls.submit(
+                forge.set_status, repo, pull.head_sha, PLAN_CONTEXT, StatusState.PENDING,
+                f"planning {len(selection.projects)} projects")
+            extra = command.extra_args if command else ()
+            envs = {(p.dir, p.workspace): environment_of(p, config, base)
+                    for p in selection.projects}
+            sources = {p.source_ref for p in selection.projects if p.deleted and p.source_ref}
+            trees = {"": tree}
+            for source in sources:  # at most one: the merge base
+                trees[source] = held.enter_context(
+                    svc.workspaces.checkout_base(pull.repo, pull.number, source, env))
+            results = self._run_all(record, pull, config, trees, selection.projects, extra,
+                                    actor, envs)
+        try:
+            pending.result()
+        except ForgeError as err:
+            log.warning("the pending status was not set: %s", err)
+        self._report(pull, results, review_request(svc, base, pull.author, results, envs))
+
+    def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig,
+                 trees: dict[str, Path], projects: Sequence[Project], extra: Sequence[str],
+                 actor: str, envs: dict[tuple[str, str], str]) -> list[ProjectResult]:
+        """Dirs plan in parallel (up to the pool size); workspaces of one dir in turn,
+        since they share its .terraform folder. Deleted projects run in the
+        worktree of the commit they still exist at (`trees[source_ref]`)."""
+        by_dir: dict[tuple[str, str], list[Project]] = defaultdict(list)
+        for p in projects:
+            by_dir[(p.source_ref or "", p.dir)].append(p)
+
+        def run_dir(group: list[Project]) -> list[ProjectResult]:
+            return [self._plan_one(record, pull, config, trees[p.source_ref or ""], p, extra,
+                                   actor, envs[(p.dir, p.workspace)]) for p in group]
+
+        futures = [self.svc.pool.submit(contextvars.copy_context().run, run_dir, group)
+                   for group in by_dir.values()]
+        done: dict[str, ProjectResult] = {}
+        for fut in futures:
+            for r in fut.result():
+                done[r.project] = r
+        return [done[p.name] for p in projects]
+
+    def _plan_one(self, record: PullRecord, pull: PullRequest, config: RepoConfig, tree: Path,
+                  project: Project, extra: Sequence[str], actor: str,
+                  environment: str) -> ProjectResult:
+        svc = self.svc
+        lock = svc.locks.acquire(pull.repo.forge, pull.repo.full_name, project.dir,
+                                 project.workspace, record.id, pull.number, project.name)
+        if lock.pull_number != pull.number:
+            return ProjectResult(
+                project=project.name, dir=project.dir, workspace=project.workspace,
+                command="plan", status=RunStatus.ERROR, head_sha=pull.head_sha,
+                error=f"locked by pull request #{lock.pull_number}", locked_by=lock.pull_number,
+                reasons=project.reasons, deleted=project.deleted)
+        plan_file = svc.plans.path(pull.repo, pull.number, pull.head_sha, project.dir,
+                                   project.workspace)
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
+        run_id = svc.pulls.start_run(record.id, project.name, project.dir, project.workspace,
+                                     "plan", pull.head_sha, actor, str(plan_file), environment,
+                                     reasons=project.reasons, deleted=project.deleted,
+                                     source_sha=project.source_ref)
+        try:
+            result = run_plan(project, config.workflow_for(project), tree, plan_file,
+                              svc.terraform, extra_args=extra,
+                              allow_custom_steps=svc.allow_custom_steps,
+                              head_sha=pull.head_sha)
+        except Exception as exc:
+            log.exception("plan of %s crashed", project.name)
+            result = ProjectResult(project=project.name, dir=project.dir,
+                                   workspace=project.workspace, command="plan",
+                                   status=RunStatus.ERROR, head_sha=pull.head_sha,
+                                   error=f"{type(exc).__name__}: {exc}",
+                                   reasons=project.reasons, deleted=project.deleted)
+        svc.pulls.finish_run(run_id, result)
+        summary = result.counts.summary() if result.counts else (result.error or "")
+        svc.ipr.note(record, actor, f"plan:{result.status.value}", project=project.name,
+                     detail=summary)
+        return result
+
+    def _report(self, pull: PullRequest, results: Sequence[ProjectResult],
+                extra: str = "") -> None:
+        forge = self.svc.forges[pull.repo.forge]
+        self.svc.say(pull.repo.forge, pull.repo.full_name, pull.number,
+                     self.svc.renderer.plan(results, extra=extra))
+        state, description = plan_status(results)
+        forge.set_status(pull.repo.full_name, pull.head_sha, PLAN_CONTEXT, state, description)
+
+
+def review_request(svc: Services, base: RepoConfig, author: str,
+                   results: Sequence[ProjectResult],
+                   envs: Mapping[tuple[str, str], str]) -> str:
+    """The line that asks the eligible approvers (per the base branch's rules) to
+    review, mentioning them so the forge notifies them."""
+    asks = []
+    for name in sorted({envs[(r.dir, r.workspace)] for r in results
+                        if r.status is RunStatus.SUCCESS}):
+        env = environment(svc, base, name)
+        destroying = any(r.counts is not None and (r.counts.destroy or r.counts.replace)
+                         for r in results if envs[(r.dir, r.workspace)] == name)
+        people = eligible_approvers(env, author, destroying=destroying)
+        if people and env.required_approvals:
+            asks.append(f"{name}: " + ", ".join(f"@{p}" for p in people))
+    return ("**Review requested** (" + "; ".join(asks) + ")\n") if asks else ""

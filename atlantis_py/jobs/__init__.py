@@ -1,1 +1,0 @@
-"""Background work: the durable queue, its workers, and recovery after a crash."""

