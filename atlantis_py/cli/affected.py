@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from atlantis_py.core.config.load import base_config, config_in
+from atlantis_py.core.config.load import base_config, head_config
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.detect.atmos import StackError, TemplateError
 from atlantis_py.core.selection import environment_of
@@ -60,20 +61,25 @@ class Change:
 
 
 @contextmanager
-def local_change(repo: Path, base: str, head: str,
-                 detector: Detector | None = None) -> Iterator[Change]:
+def local_change(repo: Path, base: str, head: str, detector: Detector | None = None, *,
+                 checkout: bool = False) -> Iterator[Change]:
     """Raises StackError, TemplateError, RepoConfigError or WorkspaceError when
-    nothing can be planned."""
+    nothing can be planned. The head is checked out (`Change.tree`) when
+    `checkout` or when plain directories need it; an Atmos repository is read
+    from git alone."""
     head_sha = resolve_commit(repo, head)
     try:
         source = merge_base(repo, base, head_sha)
     except WorkspaceError:
         source = resolve_commit(repo, base)
-    with scratch_worktree(repo, head_sha) as tree, GitTree(repo, base) as base_tree:
-        head_cfg = config_in(tree)
-        base_text = (base_tree.read(REPO_CONFIG_FILE).decode("utf-8", errors="replace")
-                     if REPO_CONFIG_FILE in base_tree.files("") else "")
-        base_cfg = base_config(base_text, base)
+    with ExitStack() as held:
+        new = held.enter_context(GitTree(repo, head_sha))
+        head_cfg = head_config(_text(new))
+        base_cfg = base_config(_text(held.enter_context(GitTree(repo, base))), base)
+        stacks = head_cfg.atmos is not None or "atmos.yaml" in new.files("")
+        tree = (held.enter_context(scratch_worktree(repo, head_sha))
+                if checkout or not stacks else Path(held.enter_context(
+                    tempfile.TemporaryDirectory(prefix="atlantis-affected-"))))
         found = (detector or Detector()).select(
             repo, str(repo.resolve()), source, head_sha, head_cfg, base_cfg, tree,
             changed_paths(repo, source, head_sha), None, compare=True)
@@ -82,6 +88,13 @@ def local_change(repo: Path, base: str, head: str,
         yield Change(head_sha, source, tree, head_cfg, tuple(
             replace(p, environment=environment_of(p, head_cfg, base_cfg))
             for p in found.projects))
+
+
+def _text(tree: GitTree) -> str:
+    """workflows.yaml at that commit, "" when it has none."""
+    if REPO_CONFIG_FILE not in tree.files(""):
+        return ""
+    return tree.read(REPO_CONFIG_FILE).decode("utf-8", errors="replace")
 
 
 def as_json(projects: Sequence[Project]) -> list[dict[str, object]]:

@@ -38,7 +38,7 @@ def plan_locally(repo: Path, base: str, head: str, tf: Terraform) -> list[Projec
     """Plan every affected project; raises StackError, TemplateError,
     RepoConfigError or WorkspaceError when nothing can be planned."""
     with ExitStack() as held:
-        change = held.enter_context(local_change(repo, base, head))
+        change = held.enter_context(local_change(repo, base, head, checkout=True))
         trees = {"": change.tree}
         if any(p.deleted for p in change.projects):
             trees[change.source_sha] = held.enter_context(

@@ -163,11 +163,3 @@ class JobStore:
             rows = s.scalars(select(JobRow.id).where(JobRow.status.in_(
                 [JobStatus.QUEUED.value, JobStatus.RUNNING.value]))).all()
             return len(rows)
-
-    def count_deliveries(self) -> int:
-        with self.db.session() as s:
-            return len(s.scalars(select(DeliveryRow.id)).all())
-
-    def all_jobs(self) -> list[Job]:
-        with self.db.session() as s:
-            return [_job(r) for r in s.scalars(select(JobRow).order_by(JobRow.id)).all()]

@@ -8,6 +8,7 @@ import pytest
 
 from tests.e2e.conftest import World, tf_project
 from tests.fakeforge.github_payloads import signature
+from tests.support.tables import all_jobs, count_deliveries
 
 
 def base_files(world: World, *names: str) -> dict[str, str]:
@@ -109,8 +110,8 @@ def test_forged_signature_is_refused_and_nothing_stored(world: World) -> None:
                                         signature=signature("nope", body))
     assert status == 401
     world.settle()
-    assert world.service.jobs.count_deliveries() == 0
-    assert world.service.jobs.all_jobs() == []
+    assert count_deliveries(world.service.db) == 0
+    assert all_jobs(world.service.db) == []
     assert world.bot_comments(pull) == []
 
 
@@ -124,7 +125,7 @@ def test_redelivery_plans_once(world: World) -> None:
     assert first[0] == 202 and again[0] == 200
     world.settle()
     assert len(world.bot_comments(pull)) == 1
-    assert len(world.service.jobs.all_jobs()) == 1
+    assert len(all_jobs(world.service.db)) == 1
 
 
 @FORGES

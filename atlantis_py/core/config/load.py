@@ -16,9 +16,13 @@ from atlantis_py.domain.projects import RepoConfig
 def config_in(tree: Path) -> RepoConfig:
     """workflows.yaml of a checked-out tree (the pull request's head)."""
     path = tree / REPO_CONFIG_FILE
-    if not path.is_file():
-        return load_default_config()
-    return parse_repo_config(path.read_text(encoding="utf-8", errors="replace"))
+    return head_config(path.read_text(encoding="utf-8", errors="replace")
+                       if path.is_file() else "")
+
+
+def head_config(text: str) -> RepoConfig:
+    """The pull request's own workflows.yaml (`text` empty when it has none)."""
+    return parse_repo_config(text) if text else load_default_config()
 
 
 def base_config(text: str, base_ref: str) -> RepoConfig:

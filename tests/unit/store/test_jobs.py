@@ -15,6 +15,7 @@ import pytest
 from atlantis_py.domain.records import JobStatus
 from atlantis_py.store.db import Database
 from atlantis_py.store.jobs import JobStore
+from tests.support.tables import all_jobs, count_deliveries
 
 LEASE = timedelta(minutes=5)
 
@@ -27,11 +28,11 @@ def jobs(db: Database) -> JobStore:
 def test_accept_delivery_stores_delivery_and_job(jobs: JobStore) -> None:
     assert jobs.accept_delivery("github", "d-1", "pull_request", "event", "acme/infra#7",
                                 '{"n": 7}') is True
-    [job] = jobs.all_jobs()
+    [job] = all_jobs(jobs.db)
     assert (job.kind, job.serial_key, job.payload, job.delivery_id) == (
         "event", "acme/infra#7", '{"n": 7}', "d-1")
     assert (job.status, job.attempts) == (JobStatus.QUEUED, 0)
-    assert jobs.count_deliveries() == 1
+    assert count_deliveries(jobs.db) == 1
 
 
 @pytest.mark.parametrize("kind", [pytest.param("event", id="with-job"),
@@ -39,13 +40,13 @@ def test_accept_delivery_stores_delivery_and_job(jobs: JobStore) -> None:
 def test_redelivery_is_deduplicated(jobs: JobStore, kind: str | None) -> None:
     assert jobs.accept_delivery("github", "d-1", "pull_request", kind, "k", "{}") is True
     assert jobs.accept_delivery("github", "d-1", "pull_request", kind, "k", "{}") is False
-    assert jobs.count_deliveries() == 1
-    assert len(jobs.all_jobs()) == (0 if kind is None else 1)
+    assert count_deliveries(jobs.db) == 1
+    assert len(all_jobs(jobs.db)) == (0 if kind is None else 1)
 
 
 def test_ignored_delivery_stores_no_job(jobs: JobStore) -> None:
     assert jobs.accept_delivery("github", "d-1", "ping", None, "", "{}") is True
-    assert jobs.all_jobs() == []
+    assert all_jobs(jobs.db) == []
     assert jobs.pending_count() == 0
     assert jobs.claim("w", LEASE) is None
 
@@ -59,7 +60,7 @@ def test_delivery_identity_is_forge_and_id(jobs: JobStore, first: tuple[str, str
                                            second: tuple[str, str], accepted: bool) -> None:
     assert jobs.accept_delivery(first[0], first[1], "e", "event", "a", "{}")
     assert jobs.accept_delivery(second[0], second[1], "e", "event", "b", "{}") is accepted
-    assert len(jobs.all_jobs()) == (2 if accepted else 1)
+    assert len(all_jobs(jobs.db)) == (2 if accepted else 1)
 
 
 def test_claim_oldest_first(jobs: JobStore) -> None:
@@ -94,7 +95,7 @@ def test_any_finish_frees_the_serial_key(jobs: JobStore, status: JobStatus) -> N
     jobs.finish(a, status, error="boom" if status is not JobStatus.DONE else "")
     claimed = jobs.claim("w", LEASE)
     assert claimed is not None and claimed.id == b
-    statuses = {j.id: j.status for j in jobs.all_jobs()}
+    statuses = {j.id: j.status for j in all_jobs(jobs.db)}
     assert statuses == {a: status, b: JobStatus.RUNNING}
 
 
@@ -132,7 +133,7 @@ def test_requeue_makes_an_expired_job_claimable_again(jobs: JobStore) -> None:
     [stale] = jobs.expired()
     jobs.requeue(stale.id)
     assert jobs.expired() == []
-    assert {j.id: j.status for j in jobs.all_jobs()}[job_id] is JobStatus.QUEUED
+    assert {j.id: j.status for j in all_jobs(jobs.db)}[job_id] is JobStatus.QUEUED
     again = jobs.claim("new-worker", LEASE)
     assert again is not None
     assert (again.id, again.attempts, again.status) == (job_id, 2, JobStatus.RUNNING)
@@ -190,7 +191,7 @@ def test_concurrent_claims(open_db: Callable[[], Database], replicas: int,
     assert overlaps == []
     assert sorted(claims) == ids, "every job claimed"
     assert [job_id for job_id, n in claims.items() if n != 1] == [], "no job claimed twice"
-    done = stores[-1].all_jobs()
+    done = all_jobs(stores[-1].db)
     assert all(j.status is JobStatus.DONE and j.attempts == 1 for j in done)
 
 
@@ -240,7 +241,7 @@ def test_prune_forgets_old_finished_jobs_and_delivery_ids_only(db: Database) -> 
     assert jobs.accept_delivery("github", "fresh", "pull_request", "webhook", "k9", "p")
 
     assert jobs.prune(timedelta(days=30)) == 1 + 4  # the finished job; the 4 old ids
-    left = {j.id: j.status for j in jobs.all_jobs()}
+    left = {j.id: j.status for j in all_jobs(jobs.db)}
     assert done.id not in left
     assert left[running.id] is JobStatus.RUNNING and len(left) == 4  # running + 2 queued + fresh
     assert not jobs.accept_delivery("github", "fresh", "pull_request", "webhook", "k9", "p")

@@ -1,0 +1,64 @@
+"""Job payloads: each kind round-trips, and a bad row fails loudly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from atlantis_py.domain.records import Job, JobStatus
+from atlantis_py.queue.payloads import (
+    ApplyJob,
+    PayloadError,
+    PlanJob,
+    WebhookJob,
+    decode,
+    pull_key,
+)
+
+
+def job(kind: str, payload: str) -> Job:
+    return Job(id=7, kind=kind, serial_key="k", payload=payload, attempts=0,
+               status=JobStatus.QUEUED)
+
+
+@pytest.mark.parametrize("payload", [
+    WebhookJob("github", "issue_comment", b'{"action": "created", "body": "a\\nb"}'),
+    WebhookJob("gitlab", "Note Hook", "{\"note\": \"caf\u00e9 \u2713\"}".encode()),
+    PlanJob("github", "acme/infra", 4, "alice"),
+    ApplyJob("gitlab", "acme/platform/infra", 12, "bob"),
+])
+def test_every_kind_round_trips(payload: WebhookJob | PlanJob | ApplyJob) -> None:
+    assert decode(job(payload.KIND, payload.encode())) == payload
+
+
+def test_kinds_are_distinct() -> None:
+    assert len({WebhookJob.KIND, PlanJob.KIND, ApplyJob.KIND}) == 3
+
+
+@pytest.mark.parametrize(("op", "expected"), [
+    ("autoplan", PlanJob("github", "acme/infra", 3, "alice")),
+    ("apply", ApplyJob("github", "acme/infra", 3, "alice")),
+])
+def test_rows_queued_before_typed_payloads_still_decode(
+        op: str, expected: PlanJob | ApplyJob) -> None:
+    legacy = json.dumps({"op": op, "forge": "github", "repo": "acme/infra", "number": 3,
+                         "actor": "alice"})
+    assert decode(job("api", legacy)) == expected
+
+
+@pytest.mark.parametrize(("kind", "payload"), [
+    ("webhook", "github only"),
+    ("plan", "{}"),
+    ("plan", '{"forge": "github", "repo": "a/b", "number": "x", "actor": "a"}'),
+    ("apply", "not json"),
+    ("api", "[1, 2]"),
+    ("drift", "{}"),
+])
+def test_bad_rows_raise(kind: str, payload: str) -> None:
+    with pytest.raises(PayloadError):
+        decode(job(kind, payload))
+
+
+def test_pull_key_matches_the_webhooks_serial_key() -> None:
+    assert pull_key("github", "acme/infra", 4) == "github:acme/infra#4"
