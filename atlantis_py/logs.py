@@ -25,10 +25,6 @@ def job_context(label: str) -> Iterator[None]:
         _context.reset(token)
 
 
-def current_context() -> str:
-    return _context.get()
-
-
 class ContextFilter(logging.Filter):
     """Adds `%(ctx)s` (e.g. "job=12 delivery=abc") and masks known secrets."""
 

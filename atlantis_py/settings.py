@@ -11,8 +11,8 @@ import fnmatch
 import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -51,7 +51,6 @@ class Settings:
     max_review_deadline: timedelta | None = None
     allow_self_approval: bool = True
     notifications_file: Path | None = None
-    extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def db_url(self) -> str:
@@ -285,13 +284,3 @@ def _gitlab_url(url: str, hostname: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"--gitlab-url: expected an http(s) URL, got {url!r}")
     return url
-
-
-def parser_for(prog: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog)
-    add_arguments(p)
-    return p
-
-
-def from_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Settings:
-    return load(parser_for("atlantis-py server").parse_args(list(argv)), environ)

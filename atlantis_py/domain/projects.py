@@ -55,7 +55,6 @@ class Environment:
     stacks: tuple[str, ...] = ()  # Atmos stack-name globs that belong here
 
 
-DEFAULT_ENVIRONMENT = Environment(name="default")
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from atlantis_py.errors import ConfigError
 from atlantis_py.settings import (
     DEFAULT_GH_API_URL,
     Settings,
+    add_arguments,
     build,
     env_name,
     load,
-    parser_for,
     resolve,
 )
 
@@ -37,7 +37,9 @@ def env(tf: str) -> dict[str, str]:
 
 
 def args(*argv: str) -> argparse.Namespace:
-    return parser_for("atlantis-py server").parse_args(list(argv))
+    parser = argparse.ArgumentParser(prog="atlantis-py server")
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
 
 
 def test_defaults(env: dict[str, str], tf: str) -> None:

@@ -25,9 +25,6 @@ class ModuleIndex:
                 self._tf[posixpath.dirname(path) or "."][path] = blob
         self._edges: dict[str, frozenset[str]] = {}
 
-    def has_tf(self, folder: str) -> bool:
-        return folder in self._tf
-
     def tf_folders(self) -> set[str]:
         return set(self._tf)
 
