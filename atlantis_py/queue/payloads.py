@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from atlantis_py.domain.records import Job
 
@@ -49,11 +49,11 @@ class _PullJob:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def _fields(cls, text: str) -> tuple[str, str, int, str]:
+    def decode(cls, text: str) -> Self:
         try:
             data = json.loads(text)
-            return (str(data["forge"]), str(data["repo"]), int(data["number"]),
-                    str(data["actor"]))
+            return cls(str(data["forge"]), str(data["repo"]), int(data["number"]),
+                       str(data["actor"]))
         except (ValueError, KeyError, TypeError) as err:
             raise PayloadError(f"not a pull request job: {err}") from err
 
@@ -64,20 +64,12 @@ class PlanJob(_PullJob):
 
     KIND: ClassVar[str] = "plan"
 
-    @classmethod
-    def decode(cls, text: str) -> PlanJob:
-        return cls(*cls._fields(text))
-
 
 @dataclass(frozen=True)
 class ApplyJob(_PullJob):
     """Deploy an approved IPR (API or CLI `ipr deploy`)."""
 
     KIND: ClassVar[str] = "apply"
-
-    @classmethod
-    def decode(cls, text: str) -> ApplyJob:
-        return cls(*cls._fields(text))
 
 
 Payload = WebhookJob | PlanJob | ApplyJob
