@@ -76,6 +76,8 @@ class Planner:
                 svc.ipr.note(record, actor, "config_error", detail=str(err))
                 return
             svc.pulls.set_details(record.id, base_config=base_text)
+            # plans of earlier heads can never be applied: they go now
+            svc.plans.discard_older(pull.repo, pull.number, pull.head_sha)
             changed = listing.result()
             try:
                 selection = self._select(pull, config, base, tree, changed, command)
@@ -95,7 +97,6 @@ class Planner:
                 forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.SUCCESS,
                                  "no Terraform projects changed")
                 return
-            svc.plans.discard_older(pull.repo, pull.number, pull.head_sha)
             # the pending status goes out beside the plans, not before them; it is
             # joined before the final status so the two can't arrive out of order
             pending = self.forge_calls.submit(
