@@ -7,7 +7,6 @@ detection's parse cache."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import threading
@@ -17,8 +16,6 @@ from types import TracebackType
 from typing import IO, Self
 
 from atlantis_py.errors import WorkspaceError
-
-_SKIP_DIRS = {".git", ".terraform"}
 
 
 def _git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -161,41 +158,3 @@ def _read_object(stream: IO[bytes], sha: str) -> bytes:
     if len(data) != size + 1:
         raise WorkspaceError(f"git cat-file: short read for {sha} (timed out?)")
     return data[:size]
-
-
-class DirTree:
-    """A folder on disk (a worktree or an unpacked repo); blob ids are git-style
-    sha1s of the content, so cache entries are shared with GitTree."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._ids: dict[str, str] | None = None
-
-    def _all(self) -> dict[str, str]:
-        if self._ids is None:
-            ids: dict[str, str] = {}
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-                for name in filenames:
-                    full = Path(dirpath) / name
-                    if full.is_symlink() or not full.is_file():
-                        continue
-                    data = full.read_bytes()
-                    rel = full.relative_to(self.root).as_posix()
-                    ids[rel] = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-            self._ids = ids
-        return self._ids
-
-    def files(self, prefix: str) -> dict[str, str]:
-        if prefix in ("", "."):
-            return dict(self._all())
-        start = prefix.rstrip("/") + "/"
-        return {p: s for p, s in self._all().items() if p.startswith(start)}
-
-    def read(self, path: str) -> bytes:
-        if path not in self._all():
-            raise KeyError(path)
-        return (self.root / path).read_bytes()
-
-    def read_many(self, paths: Iterable[str]) -> dict[str, bytes]:
-        return {p: self.read(p) for p in paths}

@@ -26,8 +26,6 @@ resource "terraform_data" "queue" {
 
 @pytest.fixture
 def atmos_repo(tmp_path: Path) -> Path:
-    if not FIXTURE.is_dir():
-        pytest.skip("atmos-example fixture missing")
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURE, repo)
     git(repo, "init", "-q", "-b", "main")
