@@ -1,4 +1,4 @@
-"""The real server (waitress + workers + SQLite) against the fake GitHub, over HTTP."""
+"""The real server (waitress + workers + SQLite) against a fake forge, over HTTP."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 from atlantis_py.app import HTTPServer, Service, create_service
 from atlantis_py.domain.records import PullRecord
 from atlantis_py.settings import Settings
-from tests.fakeforge.github import FakeGitHub, FakePull, FakeRepo
+from tests.fakeforge.github import FakeGitHub
 from tests.fakeforge.gitlab import FakeGitLab
+from tests.fakeforge.neutral import NeutralForge, NeutralPull, NeutralRepo
 
 SECRET = "e2e-webhook-secret"
 
@@ -33,13 +34,13 @@ def tf_project(state_dir: Path, name: str, value: str = "v1") -> str:
 
 @dataclass
 class World:
-    fake: FakeGitHub | FakeGitLab
+    fake: NeutralForge  # a FakeGitHub or a FakeGitLab, per `forge`
     service: Service
     http: HTTPServer
     state_dir: Path
     forge: str = "github"
 
-    def record(self, pull: FakePull) -> PullRecord:
+    def record(self, pull: NeutralPull) -> PullRecord:
         found = self.service.services.pulls.get(self.forge, pull.repo.full_name, pull.number)
         assert found is not None, f"no IPR stored for {pull.repo.full_name}#{pull.number}"
         return found
@@ -47,11 +48,11 @@ class World:
     def settle(self) -> None:
         assert self.service.settle(180), "jobs did not finish"
 
-    def repo(self, files: Mapping[str, str], name: str = "acme/infra") -> FakeRepo:
+    def repo(self, files: Mapping[str, str], name: str = "acme/infra") -> NeutralRepo:
         return self.fake.create_repo(name, files)
 
-    def open_pr(self, repo: FakeRepo, changes: Mapping[str, str | None],
-                author: str = "alice", branch: str = "feature") -> FakePull:
+    def open_pr(self, repo: NeutralRepo, changes: Mapping[str, str | None],
+                author: str = "alice", branch: str = "feature") -> NeutralPull:
         pull = self.fake.open_pull(repo, branch=branch, changes=changes, author=author)
         status, _ = self.fake.deliver("pull_request",
                                       self.fake.pull_request_payload(pull, "opened"))
@@ -59,7 +60,7 @@ class World:
         self.settle()
         return pull
 
-    def push(self, pull: FakePull, changes: Mapping[str, str | None]) -> str:
+    def push(self, pull: NeutralPull, changes: Mapping[str, str | None]) -> str:
         sha = self.fake.push(pull, changes)
         status, _ = self.fake.deliver("pull_request",
                                       self.fake.pull_request_payload(pull, "synchronize"))
@@ -67,7 +68,7 @@ class World:
         self.settle()
         return sha
 
-    def comment(self, pull: FakePull, user: str, body: str) -> str:
+    def comment(self, pull: NeutralPull, user: str, body: str) -> str:
         """Sends the comment and returns the first comment the bot posted in reply."""
         before = len(self.fake.comments(pull))
         status, _ = self.fake.deliver("issue_comment",
@@ -77,7 +78,7 @@ class World:
         new = self.fake.comments(pull)[before:]
         return "\n".join(new)
 
-    def approve(self, pull: FakePull, user: str) -> None:
+    def approve(self, pull: NeutralPull, user: str) -> None:
         self.fake.review(pull, user, "APPROVED")
         status, _ = self.fake.deliver("pull_request_review",
                                       self.fake.review_payload(pull, user, "approved"))
@@ -117,10 +118,10 @@ class World:
         except ValueError:
             return status, text
 
-    def bot_comments(self, pull: FakePull) -> list[str]:
+    def bot_comments(self, pull: NeutralPull) -> list[str]:
         return self.fake.comments(pull)
 
-    def statuses(self, pull: FakePull) -> dict[str, tuple[str, str]]:
+    def statuses(self, pull: NeutralPull) -> dict[str, tuple[str, str]]:
         """context -> (state, description) of the newest status on the head commit."""
         latest: dict[str, tuple[str, str]] = {}
         for status in self.fake.statuses(pull.repo, pull.head_sha):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -207,7 +208,7 @@ def test_gitlab_title_edit_does_not_replan(world: World) -> None:
     assert len(world.bot_comments(pull)) == 1
 
 
-def test_gitlab_command_access_level_is_configurable(tmp_path) -> None:
+def test_gitlab_command_access_level_is_configurable(tmp_path: Path) -> None:
     from tests.e2e.conftest import running_world
 
     with running_world(tmp_path, "gitlab", gitlab_command_access_level=40) as world:

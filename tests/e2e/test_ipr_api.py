@@ -9,9 +9,11 @@ import pytest
 from atlantis_py.cli import main
 from tests.e2e.conftest import World
 from tests.e2e.test_flow import base_files, tf_extra
+from tests.fakeforge.github import FakeGitHub
+from tests.fakeforge.neutral import NeutralPull
 
 
-def planned_ipr(world: World) -> tuple[int, object]:
+def planned_ipr(world: World) -> tuple[int, NeutralPull]:
     repo = world.repo(base_files(world, "network"))
     pull = world.open_pr(repo, {"network/extra.tf": tf_extra("x")})
     record = world.service.services.pulls.get("github", "acme/infra", pull.number)
@@ -54,7 +56,7 @@ def test_deploy_of_pending_ipr_is_409_then_approve_and_deploy(world: World) -> N
                             {"decision": "approve", "comment": "LGTM"})
     assert status == 200 and ipr["state"] == "APPROVED"
     assert [a["user"] for a in ipr["approvals"] if a["counted"]] == ["bob"]
-    assert any("bob" in c and "LGTM" in c for c in world.bot_comments(pull))  # type: ignore[arg-type]
+    assert any("bob" in c and "LGTM" in c for c in world.bot_comments(pull))
 
     status, _queued = world.api("POST", f"/ipr/{ipr_id}/deploy", bob)
     assert status == 202
@@ -96,7 +98,7 @@ def test_push_voids_api_approval(world: World) -> None:
     ipr_id, pull = planned_ipr(world)
     bob = world.token("bob", "reviewer")
     world.api("POST", f"/ipr/{ipr_id}/review", bob, {"decision": "approve"})
-    world.push(pull, {"network/extra.tf": tf_extra("y")})  # type: ignore[arg-type]
+    world.push(pull, {"network/extra.tf": tf_extra("y")})
     _status, ipr = world.api("GET", f"/ipr/{ipr_id}", bob)
     assert ipr["state"] == "PENDING"
     assert [a["reason"] for a in ipr["approvals"]] == ["approved an older commit"]
@@ -125,8 +127,10 @@ def test_cancel_releases_locks_and_events_are_a_trail(world: World) -> None:
 
 
 def test_create_ipr_opens_a_pull_request_and_plans_it(world: World) -> None:
-    repo = world.repo(base_files(world, "network"))
-    world.fake.push_branch(repo, "feature/api", {"network/extra.tf": tf_extra("api")})
+    github = world.fake
+    assert isinstance(github, FakeGitHub), "push_branch is FakeGitHub's"
+    repo = github.create_repo("acme/infra", base_files(world, "network"))
+    github.push_branch(repo, "feature/api", {"network/extra.tf": tf_extra("api")})
     bob = world.token("bob", "reviewer")
     status, ipr = world.api("POST", "/ipr", bob, {
         "repo": "acme/infra", "head": "feature/api", "base": "main",

@@ -1,0 +1,111 @@
+"""The forge-neutral surface end-to-end tests drive, whichever fake they run against.
+
+FakeGitHub and FakeGitLab both satisfy `NeutralForge` structurally. What the
+methods return is typed by what the two fakes share: `NeutralRepo` for
+FakeRepo/FakeProject and `NeutralPull` (model.PullRequest) for
+FakePull/FakeMergeRequest.
+
+Arguments are where the fakes cannot agree: each accepts only its own records
+(FakeGitHub.push takes a FakePull, FakeGitLab.push a FakeMergeRequest), and no
+type but `Any` is a parameter type both signatures accept. `OwnRepo` and
+`OwnPull` name that contract: pass back a record the same fake returned. A test
+that needs a method only one forge has (FakeGitHub.push_branch, …) narrows
+`world.fake` with `isinstance` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeAlias
+
+from tests.fakeforge.model import FakeReview, ForgeRepo, Permission, PullRequest, ReviewStateName
+
+NeutralPull: TypeAlias = PullRequest[Any]
+"""A GitHub pull request or a GitLab merge request."""
+
+OwnRepo: TypeAlias = Any
+"""A repository record made by the same fake (FakeRepo or FakeProject)."""
+
+OwnPull: TypeAlias = Any
+"""A pull request record made by the same fake (FakePull or FakeMergeRequest)."""
+
+
+class NeutralRepo(ForgeRepo, Protocol):
+    """What FakeRepo and FakeProject share."""
+
+    @property
+    def full_name(self) -> str: ...
+
+    @property
+    def pulls(self) -> Mapping[int, NeutralPull]: ...
+
+
+class NeutralForge(Protocol):
+    """The methods and attributes end-to-end tests use on `World.fake`."""
+
+    # where deliver() posts, and the secret it signs with; set by the test
+    webhook_url: str | None
+    webhook_secret: str | None
+
+    # --- repositories and pull requests ---------------------------------------------------
+
+    def create_repo(
+        self, full_name: str, files: Mapping[str, str], default_branch: str = ...
+    ) -> NeutralRepo: ...
+
+    def open_pull(
+        self,
+        repo: OwnRepo,
+        branch: str = ...,
+        changes: Mapping[str, str | None] | None = ...,
+        author: str = ...,
+        title: str = ...,
+        base: str | None = ...,
+        body: str = ...,
+    ) -> NeutralPull: ...
+
+    def push(self, pull: OwnPull, changes: Mapping[str, str | None],
+             message: str = ...) -> str: ...
+
+    def close_pull(self, pull: OwnPull, merged: bool = ...) -> None: ...
+
+    def review(
+        self,
+        pull: OwnPull,
+        user: str,
+        state: ReviewStateName = ...,
+        commit_sha: str | None = ...,
+        body: str = ...,
+    ) -> FakeReview: ...
+
+    def set_permission(self, repo: OwnRepo, user: str, permission: Permission) -> None: ...
+
+    # --- what the bot did -----------------------------------------------------------------
+
+    def comments(self, pull: OwnPull) -> list[str]: ...
+
+    def statuses(self, repo: OwnRepo, sha: str) -> list[dict[str, str]]: ...
+
+    # --- webhooks -------------------------------------------------------------------------
+
+    def pull_request_payload(
+        self, pull: OwnPull, action: str, sender: str | None = ...
+    ) -> dict[str, Any]: ...
+
+    def comment_payload(self, pull: OwnPull, user: str, body: str) -> dict[str, Any]: ...
+
+    def review_payload(self, pull: OwnPull, user: str, state: str = ...) -> dict[str, Any]: ...
+
+    def send_webhook(
+        self,
+        url: str,
+        event: str,
+        payload: Mapping[str, Any],
+        secret: str,
+        delivery_id: str | None = ...,
+        signature: str | None = ...,
+    ) -> tuple[int, str]: ...
+
+    def deliver(
+        self, event: str, payload: Mapping[str, Any], delivery_id: str | None = ...
+    ) -> tuple[int, str]: ...
