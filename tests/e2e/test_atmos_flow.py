@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from tests.e2e.conftest import World, tf_project
+from tests.fakeforge.neutral import NeutralPull
 
 ATMOS_YAML = """\
 components:
@@ -87,9 +88,9 @@ def stack_state(world: World, stack: str) -> list[object]:
             for inst in r.get("instances", [])]
 
 
-def merge(world: World, pull: object) -> None:
-    world.fake.close_pull(pull, merged=True)  # type: ignore[arg-type]
-    world.fake.deliver("pull_request", world.fake.pull_request_payload(pull, "closed"))  # type: ignore[arg-type]
+def merge(world: World, pull: NeutralPull) -> None:
+    world.fake.close_pull(pull, merged=True)
+    world.fake.deliver("pull_request", world.fake.pull_request_payload(pull, "closed"))
     world.settle()
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.e2e.conftest import World, running_world, tf_project
 from tests.e2e.test_flow import tf_extra
+from tests.fakeforge.github import FakeGitHub
+from tests.fakeforge.neutral import NeutralRepo
 from tests.support.receiver import Receiver
 
 
@@ -19,7 +21,7 @@ def config(env: str) -> str:
             "environments:\n  prod:\n" + "".join(f"    {line}\n" for line in env.splitlines()))
 
 
-def repo_with(world: World, env: str) -> object:
+def repo_with(world: World, env: str) -> NeutralRepo:
     return world.repo({"network/main.tf": tf_project(world.state_dir, "network"),
                        "workflows.yaml": config(env)})
 
@@ -43,8 +45,10 @@ def notified_world(request: pytest.FixtureRequest, tmp_path: Path,
 
 def test_team_approver_counts_and_outsider_does_not(world: World) -> None:
     repo = repo_with(world, "required_approvals: 1\napprovers: [alice, acme/platform]")
-    world.fake.add_team_member("acme/platform", "dave")  # type: ignore[union-attr]
-    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("t")})  # type: ignore[arg-type]
+    github = world.fake
+    assert isinstance(github, FakeGitHub)
+    github.add_team_member("acme/platform", "dave")
+    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("t")})
     # the author is not asked to review her own change
     assert "**Review requested** (prod: @acme/platform)" in world.bot_comments(pull)[0]
     world.approve(pull, "carol")
@@ -61,7 +65,7 @@ def test_apply_outside_the_window_is_refused_with_next_opening(world: World) -> 
         (datetime.now(UTC).weekday() + 1) % 7]
     repo = repo_with(world, f"apply_window: {{days: [{tomorrow}], hours: \"09:00-10:00\", "
                             "timezone: UTC}")
-    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("w")})  # type: ignore[arg-type]
+    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("w")})
     world.approve(pull, "bob")
     refused = world.comment(pull, "alice", "atlantis apply")
     assert "outside the apply window" in refused and "next opening" in refused
@@ -79,7 +83,7 @@ def test_destroy_needs_the_extra_approval(world: World) -> None:
     assert world.state_resources("network") == ["network"]
 
     keep = f'terraform {{\n  backend "local" {{ path = "{world.state_dir}/network.tfstate" }}\n}}\n'
-    pull = world.open_pr(repo, {"network/main.tf": keep})  # type: ignore[arg-type]
+    pull = world.open_pr(repo, {"network/main.tf": keep})
     assert "0 to add, 0 to change, 1 to destroy" in world.bot_comments(pull)[0]
     world.approve(pull, "bob")
     refused = world.comment(pull, "alice", "atlantis apply")
@@ -92,7 +96,7 @@ def test_destroy_needs_the_extra_approval(world: World) -> None:
 def test_expiry_with_a_frozen_clock(notified_world: World, receiver: Receiver) -> None:
     world = notified_world
     repo = repo_with(world, "review_deadline: 2h")
-    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("e")})  # type: ignore[arg-type]
+    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("e")})
     assert receiver.wait_for(1)[0]["event"] == "review_requested"
     now = datetime.now(UTC)
     assert world.service.lifecycle.expire_overdue(now + timedelta(hours=1)) == []
@@ -109,7 +113,7 @@ def test_expiry_with_a_frozen_clock(notified_world: World, receiver: Receiver) -
 def test_notifications_follow_the_lifecycle(notified_world: World, receiver: Receiver) -> None:
     world = notified_world
     repo = repo_with(world, "required_approvals: 1")
-    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("n")})  # type: ignore[arg-type]
+    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("n")})
     world.approve(pull, "bob")
     world.comment(pull, "alice", "atlantis apply")
     got = receiver.wait_for(3)
