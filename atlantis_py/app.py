@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from atlantis_py.core.approvals import PolicyLimits
@@ -159,7 +160,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue],
                                 hourly=[lambda: forget_closed_plans(services)])
     workers = WorkerPool(queue, FlowRunner(services, lifecycle), settings.worker_threads,
-                         housekeeping=housekeeping, idle_check=idle_check)
+                         housekeeping=housekeeping, idle_check=idle_check,
+                         lease=timedelta(seconds=settings.job_lease_seconds))
     return Service(settings=settings, db=db, queue=queue, workers=workers, pulls=pulls,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()),

@@ -43,6 +43,7 @@ class Settings:
     database_url: str = ""
     parallel_pool_size: int = 4
     worker_threads: int = 2
+    job_lease_seconds: int = 30
     worker_processes: int = 1
     terraform_bin: str = "terraform"
     allow_custom_steps: bool = False
@@ -99,6 +100,9 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("parallel-pool-size", "Projects planned in parallel.", kind=int, default=4),
     _Option("worker-threads", "Background jobs run at once per worker process.", kind=int,
             default=2),
+    _Option("job-lease-seconds", "A running job's lease: its worker renews it every third "
+            "of this; when a worker dies, another (here or on another replica) takes the job "
+            "over after at most this long.", kind=int, default=30),
     _Option("worker-processes", "Worker processes beside the web process; 0 runs the "
             "workers inside it.", kind=int, default=1),
     _Option("terraform-bin", "terraform (or tofu) executable.", default="terraform"),
@@ -251,6 +255,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         parallel_pool_size=_int("parallel-pool-size", raw.get("parallel-pool-size"), 1, 64),
         worker_threads=_int("worker-threads", raw.get("worker-threads"), 1, 64),
         worker_processes=_int("worker-processes", raw.get("worker-processes"), 0, 16),
+        job_lease_seconds=_int("job-lease-seconds", raw.get("job-lease-seconds"), 3, 3600),
         terraform_bin=tf_bin,
         allow_custom_steps=custom if isinstance(custom, bool) else _bool(
             "allow-custom-steps", str(custom)),

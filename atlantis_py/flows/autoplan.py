@@ -6,10 +6,13 @@ from __future__ import annotations
 from atlantis_py.core.ipr import Transition
 from atlantis_py.domain.events import PullAction, PullRequest, PullRequestEvent
 from atlantis_py.domain.records import IPRState
+from atlantis_py.domain.results import RunStatus
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.payloads import PlanJob
+
+FINISHED = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.ERROR})
 
 
 class Autoplan:
@@ -50,9 +53,10 @@ class Autoplan:
 
     def planned(self, pull: PullRequest) -> bool:
         """Whether this head was already planned while open (the API's create and
-        the forge's own "opened" webhook both ask for the first plan)."""
+        the forge's own "opened" webhook both ask for the first plan). Only a plan
+        that finished counts: one cut short by a crash is planned again."""
         record = self.svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
         if record is None or not record.open:
             return False
-        return any(r.head_sha == pull.head_sha
+        return any(r.head_sha == pull.head_sha and r.status in FINISHED
                    for r in self.svc.pulls.latest_runs(record.id, "plan").values())

@@ -21,7 +21,7 @@ from atlantis_py.queue.jobs import JobQueue
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 CLAIM_RETRY = 2.0
 
 
@@ -47,11 +47,14 @@ class JobHandler(Protocol):
 class WorkerPool:
     def __init__(self, queue: JobQueue, handler: JobHandler, threads: int,
                  housekeeping: Callable[[], object] | None = None,
-                 idle_check: float = 30.0) -> None:
-        """`housekeeping` runs beside lease renewal, every 20 s (expiring IPRs).
-        Idle workers are woken by new work; `idle_check` is only the fallback
-        for a wake-up that never came (e.g. a replica without LISTEN)."""
+                 idle_check: float = 30.0, lease: timedelta = LEASE) -> None:
+        """`housekeeping` runs beside lease renewal, every third of `lease`
+        (expiring IPRs). Idle workers are woken by new work; `idle_check` is only
+        the fallback for a wake-up that never came (e.g. a replica without LISTEN).
+        A dead worker's jobs are taken over when their lease runs out (at once
+        when it died on this host)."""
         self.idle_check = idle_check
+        self.lease = lease
         self.housekeeping = housekeeping
         self.queue = queue
         self.handler = handler
@@ -114,7 +117,7 @@ class WorkerPool:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = self.queue.claim(self.worker_id, LEASE, wait=self.idle_check)
+                job = self.queue.claim(self.worker_id, self.lease, wait=self.idle_check)
             except Exception:
                 # the database is away (restart, network): keep the thread, try again
                 log.exception("claiming a job failed; retrying in %.0f s", CLAIM_RETRY)
@@ -139,12 +142,12 @@ class WorkerPool:
                 log.info("job %d finished: %s", job.id, status.value)
 
     def _keep_leases(self) -> None:
-        interval = LEASE.total_seconds() / 3
+        interval = self.lease.total_seconds() / 3
         while not self._stop.wait(interval):
             with self._lock:
                 ids = list(self._running)
             try:
-                self.queue.table.renew(ids, LEASE)
+                self.queue.table.renew(ids, self.lease)
                 self.recover()
                 if self.housekeeping is not None:
                     self.housekeeping()

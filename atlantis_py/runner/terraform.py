@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -69,6 +70,28 @@ def passthrough_env() -> dict[str, str]:
     return {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
 
 
+def _parent_death_guard() -> tuple[str, ...]:
+    """`setpriv --pdeathsig INT --` execs the command with the parent-death signal
+    set: one exec of a small binary, instead of an unsafe preexec_fn in a process
+    full of threads. Without setpriv (not Linux's util-linux) there is no guard."""
+    found = shutil.which("setpriv")
+    if found is None:
+        log.warning("setpriv not found: terraform may outlive a worker killed mid-run")
+        return ()
+    return (found, "--pdeathsig", "INT", "--")
+
+
+_GUARD = _parent_death_guard()
+
+
+def _runnable(program: str, cwd: Path, env: Mapping[str, str]) -> bool:
+    """Whether exec would find `program` (a relative path is relative to `cwd`)."""
+    if "/" in program:
+        path = Path(program) if program.startswith("/") else cwd / program
+        return path.is_file() and os.access(path, os.X_OK)
+    return shutil.which(program, path=env.get("PATH", os.defpath)) is not None
+
+
 def execute(
     argv: Sequence[str],
     cwd: Path,
@@ -78,12 +101,17 @@ def execute(
 ) -> TerraformRun:
     """Run argv (never through a shell) in its own process group. On timeout the
     group gets SIGINT (terraform then stops cleanly and unlocks its state),
-    then SIGKILL; the result has returncode 124 and says so in its output."""
+    then SIGKILL; the result has returncode 124 and says so in its output.
+    If this process dies first (kill -9, OOM), the child gets SIGINT too, through
+    the parent-death signal, so no terraform outlives the worker that started it."""
     started = time.monotonic()
     args = tuple(argv)
+    if not _runnable(args[0], cwd, env):
+        message = f"cannot run {args[0]}: not found or not executable\n"
+        return TerraformRun(args, NOT_FOUND_RETURNCODE, message, 0.0, ok_codes)
     try:
         proc = subprocess.Popen(
-            args,
+            (*_GUARD, *args),
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +41,16 @@ def head_revision() -> str:
     if len(heads) != 1:
         raise RuntimeError(f"migrations must have one head, found {sorted(heads)}")
     return heads.pop()
+
+
+MIGRATION_LOCK = 0x61746C6D  # "atlm": the advisory lock migrations run under
+
+
+def _version_in(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if found is None else str(found)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -118,8 +128,14 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent). When it already is
-        there, Alembic (and the 10 MB it loads) is not even imported."""
-        if self.schema_version() == head_revision():
+        there, Alembic (and the 10 MB it loads) is not even imported.
+
+        Replicas starting together on an empty database take turns: on PostgreSQL
+        under a transaction-scoped advisory lock, on SQLite under its write lock
+        (BEGIN IMMEDIATE); whoever comes second finds the schema current and
+        leaves it alone."""
+        head = head_revision()
+        if self.schema_version() == head:
             return
         from alembic import command
         from alembic.config import Config
@@ -127,6 +143,11 @@ class Database:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            if _version_in(conn) == head:
+                log.info("another process brought the schema to %s", head)
+                return
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

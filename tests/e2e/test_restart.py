@@ -27,6 +27,18 @@ os.execvp("terraform", ["terraform", *sys.argv[1:]])
 """
 
 
+CRASH_ON_FIRST_PLAN = """#!{python}
+import os, signal, sys
+from pathlib import Path
+marker = Path({marker!r})
+if sys.argv[1:2] == ["plan"] and not marker.exists():
+    marker.write_text("crashed once")
+    os.kill(os.getppid(), signal.SIGKILL)
+    sys.exit(1)
+os.execvp("terraform", ["terraform", *sys.argv[1:]])
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -87,6 +99,36 @@ def test_crash_mid_apply_leaves_failed_with_lock_and_never_reapplies(tmp_path: P
     assert statuses == ["interrupted"]
     (job_status,) = db.execute("SELECT status FROM jobs WHERE id = 2").fetchone()
     assert job_status == "interrupted"
+
+
+def test_a_plan_cut_short_by_a_crash_is_planned_again_once(tmp_path: Path) -> None:
+    """The worker dies inside `terraform plan`; its replacement recovers the job and,
+    since a plan has no side effects, plans again: exactly one plan comment."""
+    marker = tmp_path / "crashed"
+    wrapper = tmp_path / "terraform-crash-once"
+    wrapper.write_text(CRASH_ON_FIRST_PLAN.format(python=sys.executable, marker=str(marker)))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    state = tmp_path / "state"
+    state.mkdir()
+    with FakeGitHub(tmp_path) as fake:
+        repo = fake.create_repo("acme/infra", {"network/main.tf": tf_project(state, "network")})
+        server = ServerProcess(tmp_path / "data", server_env(fake, str(wrapper)), free_port())
+        fake.webhook_url, fake.webhook_secret = f"{server.url}/events", SECRET
+        server.start()
+        try:
+            pull = fake.open_pull(repo, changes={"network/extra.tf": "# comment\n"})
+            assert fake.deliver("pull_request", fake.pull_request_payload(pull, "opened"))[0] == 202
+            deadline = time.monotonic() + 120
+            while not fake.comments(pull) and time.monotonic() < deadline:
+                server.settle()
+                time.sleep(0.1)
+            server.settle()
+            assert marker.exists(), "the worker never crashed"
+            plans = [c for c in fake.comments(pull) if "Ran Plan" in c]
+            assert len(plans) == 1 and "Plan: 1 to add" in plans[0]
+            assert fake.latest_statuses(repo, pull.head_sha)["atlantis/plan"] == "success"
+        finally:
+            server.stop()
 
 
 def test_accepted_work_survives_a_restart(tmp_path: Path) -> None:

@@ -62,3 +62,11 @@ def fresh_database(base_url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return base_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def restart_postgres(root: Path) -> None:
+    """Restart the server `postgres_server(root)` started: every connection drops."""
+    subprocess.run(_as_postgres_user(["pg_ctl", "-D", str(root / "pgdata"), "-m", "fast",
+                                      "-l", str(root / "postgres.log"), "-w", "-t", "60",
+                                      "restart"]),
+                   check=True, capture_output=True, timeout=120)
