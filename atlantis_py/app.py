@@ -111,7 +111,8 @@ def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, Webhoo
             from atlantis_py.forges.gitlab import GitLabForge
 
             return GitLabForge(settings.gitlab_token, settings.gitlab_url, settings.gitlab_user,
-                               command_access_level=settings.gitlab_command_access_level)
+                               command_access_level=settings.gitlab_command_access_level,
+                               approver_access_level=settings.gitlab_approver_access_level)
 
         forges["gitlab"] = LazyForge("gitlab", 1_000_000, gitlab)
         verifiers["gitlab"] = GitLabWebhooks(settings.gitlab_webhook_secret)
@@ -153,6 +154,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
                             max_approval_ttl=settings.max_approval_ttl,
                             max_review_deadline=settings.max_review_deadline),
         announcer=announcer,
+        rules_branch=settings.rules_branch,
+        apply_base_branches=settings.apply_base_branches,
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)

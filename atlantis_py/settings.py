@@ -22,6 +22,8 @@ from atlantis_py.errors import ConfigError
 
 DEFAULT_GH_API_URL = "https://api.github.com"
 DEFAULT_GITLAB_URL = "https://gitlab.com"
+# what git check-ref-format --branch accepts, less the rare corners
+_BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]+(?<![./])(?<!\.lock)")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,10 @@ class Settings:
     gitlab_url: str = DEFAULT_GITLAB_URL
     gitlab_user: str = "atlantis"
     gitlab_command_access_level: int = 30
+    gitlab_approver_access_level: int = 30
     repo_allowlist: tuple[str, ...] = ("*",)
+    rules_branch: str = ""
+    apply_base_branches: tuple[str, ...] = ("*",)
     data_dir: Path = Path("./atlantis-data")
     port: int = 4141
     host: str = "0.0.0.0"
@@ -89,8 +94,14 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("gitlab-user", "The bot's GitLab user name.", default="atlantis"),
     _Option("gitlab-command-access-level", "Least project access level that may run "
             "commands: 30 Developer, 40 Maintainer, 50 Owner.", kind=int, default=30),
+    _Option("gitlab-approver-access-level", "Least project access level whose approval "
+            "counts: 30 Developer, 40 Maintainer, 50 Owner.", kind=int, default=30),
     _Option("repo-allowlist", "Comma-separated globs of repos to serve, e.g. 'acme/*'.",
             default="*"),
+    _Option("rules-branch", "Branch whose workflows.yaml holds the environments (approval "
+            "rules); default: each repository's default branch.", default=""),
+    _Option("apply-base-branches", "Comma-separated globs of the base branches a pull "
+            "request may be applied into, e.g. 'main,release/*'.", default="*"),
     _Option("data-dir", "Where mirrors, worktrees, plans and the SQLite DB live.",
             default="./atlantis-data"),
     _Option("port", "Port to listen on.", kind=int, default=4141),
@@ -223,6 +234,12 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     allow = tuple(p.strip() for p in text("repo-allowlist").split(",") if p.strip())
     if not allow:
         raise ConfigError("--repo-allowlist: give at least one glob, e.g. 'acme/*' or '*'")
+    rules_branch = text("rules-branch").strip()
+    if rules_branch and not _BRANCH.fullmatch(rules_branch):
+        raise ConfigError(f"--rules-branch: {rules_branch!r} is not a branch name")
+    bases = tuple(p.strip() for p in text("apply-base-branches").split(",") if p.strip())
+    if not bases:
+        raise ConfigError("--apply-base-branches: give at least one glob, e.g. 'main' or '*'")
     tf_bin = text("terraform-bin")
     if shutil.which(tf_bin) is None:
         raise ConfigError(f"--terraform-bin: {tf_bin!r} is not an executable on PATH")
@@ -247,7 +264,11 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         gitlab_user=text("gitlab-user") or "atlantis",
         gitlab_command_access_level=_int("gitlab-command-access-level",
                                          raw.get("gitlab-command-access-level"), 10, 50),
+        gitlab_approver_access_level=_int("gitlab-approver-access-level",
+                                          raw.get("gitlab-approver-access-level"), 10, 50),
         repo_allowlist=allow,
+        rules_branch=rules_branch,
+        apply_base_branches=bases,
         data_dir=Path(text("data-dir") or "./atlantis-data"),
         port=_int("port", raw.get("port"), 0, 65535),
         host=text("host") or "0.0.0.0",

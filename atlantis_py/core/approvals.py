@@ -1,9 +1,11 @@
 """Approval policy: pure decisions over a frozen set of facts.
 
 Everything the decision depends on (reviews, author, head SHA, plan counts,
-the clock, team membership, who asked) arrives in `Facts`, resolved by the
-caller beforehand. That keeps every rule a table-driven test, and makes the
-same decision whichever path (comment, API, background check) asks.
+the clock, team membership, who has write access, who asked, and at apply
+time whether the forge would merge and whether the branch is behind its base)
+arrives in `Facts`, resolved by the caller beforehand. That keeps every rule a
+table-driven test, and makes the same decision whichever path (comment, API,
+background check) asks.
 Refusals are sentences for the pull request: each names what is missing.
 """
 
@@ -13,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from atlantis_py.domain.forge import Review, ReviewState
+from atlantis_py.core.requirements import mergeable_refusal, undiverged_refusal
+from atlantis_py.domain.forge import Mergeability, Review, ReviewState
 from atlantis_py.domain.projects import Environment
 from atlantis_py.domain.results import PlanCounts
 from atlantis_py.domain.rules import WEEKDAY_TITLES, ApplyWindow, format_duration
@@ -25,8 +28,14 @@ EXPIRED = "expired"
 class Facts:
     """What is known when a decision is asked for. `members` maps "org/team"
     to its users (only the teams and users the policy names need resolving;
-    see resolve_members). `requester` is who commented apply, None when no
-    one asked (e.g. a status check)."""
+    see resolve_members). `writers` are the approving reviewers with write
+    access to `repo` (see resolve_writers): anyone else's approval does not
+    count, so it is empty unless the caller looked. `requester` is who
+    commented apply, None when no one asked (e.g. a status check).
+
+    `mergeable` and `behind` (commits of `base_ref` the pull request's branch
+    lacks) are only known at apply time, and only asked for when an
+    environment's apply_requirements name them; None means not asked."""
 
     author: str
     head_sha: str
@@ -35,6 +44,11 @@ class Facts:
     plans: Mapping[str, PlanCounts] = field(default_factory=dict)
     members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     requester: str | None = None
+    repo: str = ""
+    writers: frozenset[str] = frozenset()
+    base_ref: str = ""
+    mergeable: Mergeability | None = None
+    behind: int | None = None
 
     def __post_init__(self) -> None:
         if self.now.utcoffset() is None:
@@ -57,7 +71,9 @@ class NotCounted:
 class ApprovalDecision:
     """Which approvals count. `required` already includes the destroy rule;
     `destroy_approvers_missing` lists the named destroy approvers when none of
-    them approved (one is enough)."""
+    them approved (one is enough). When the environment does not require
+    `approved`, `required` is 0 and nothing is rejected: reviews are listed
+    but decide nothing."""
 
     environment: str
     required: int
@@ -89,7 +105,7 @@ class ApplyVerdict:
 @dataclass(frozen=True)
 class PolicyLimits:
     """Server-side bounds on every repo's environments, so a repository (whose
-    base branch anyone with merge rights edits) cannot go below the operator's
+    rules branch anyone with merge rights edits) cannot go below the operator's
     bar. The defaults bound nothing: `bound(env, PolicyLimits()) == env`.
 
     min_approvals: floor for required_approvals (also for the destroy rule).
@@ -97,6 +113,8 @@ class PolicyLimits:
     allow_self_approval: False forces allow_self_approval off everywhere.
     max_approval_ttl: approvals expire at least this soon; a repo may be stricter.
     max_review_deadline: pending requests expire at least this soon.
+    A floor above 0 also keeps `approved` among every environment's
+    apply_requirements, so leaving it out cannot skip approval.
     """
 
     min_approvals: int = 0
@@ -121,8 +139,12 @@ def bound(env: Environment, limits: PolicyLimits) -> Environment:
     destroy = env.destroy_requires
     if destroy is not None and destroy.required_approvals is not None:
         destroy = replace(destroy, required_approvals=count(destroy.required_approvals))
+    requirements = env.apply_requirements
+    if limits.min_approvals > 0 and "approved" not in requirements:
+        requirements = ("approved", *requirements)
     return replace(
         env,
+        apply_requirements=requirements,
         required_approvals=count(env.required_approvals),
         allow_self_approval=env.allow_self_approval and limits.allow_self_approval,
         approval_ttl=_shorter(env.approval_ttl, limits.max_approval_ttl),
@@ -172,6 +194,8 @@ def evaluate_approval(env: Environment, facts: Facts) -> ApprovalDecision:
     if rule is not None and rule.approvers and not any(
             _named(user, rule.approvers, facts.members) for user, _ in counted):
         destroy_missing = rule.approvers
+    if "approved" not in env.apply_requirements:
+        required, rejected, destroy_missing = 0, [], ()
     return ApprovalDecision(environment=env.name, required=required, counted=tuple(counted),
                             not_counted=tuple(skipped), rejected_by=tuple(rejected),
                             destroying=destroying, destroy_approvers_missing=destroy_missing)
@@ -179,6 +203,8 @@ def evaluate_approval(env: Environment, facts: Facts) -> ApprovalDecision:
 
 def _not_counted_reason(env: Environment, facts: Facts, review: Review,
                         allowed: tuple[str, ...]) -> str | None:
+    if review.user.lower() not in {w.lower() for w in facts.writers}:
+        return f"has no write access to {facts.repo or 'the repository'}"
     if review.user.lower() == facts.author.lower() and not env.allow_self_approval:
         return "the author cannot approve their own pull request"
     if review.commit_sha != facts.head_sha:
@@ -216,7 +242,15 @@ def check_apply(env: Environment, facts: Facts) -> ApplyVerdict:
     if window is not None and not window.is_open(facts.now):
         refusals.append(f"outside the apply window {window.describe()}; next opening "
                         f"{format_opening(next_window_opening(window, facts.now))}")
+    if "mergeable" in env.apply_requirements and facts.mergeable is not None:
+        refusals.extend(_some(mergeable_refusal(facts.mergeable)))
+    if "undiverged" in env.apply_requirements and facts.behind is not None:
+        refusals.extend(_some(undiverged_refusal(facts.behind, facts.base_ref)))
     return ApplyVerdict(decision=decision, refusals=tuple(refusals))
+
+
+def _some(refusal: str | None) -> tuple[str, ...]:
+    return () if refusal is None else (refusal,)
 
 
 def _missing_text(env: Environment, facts: Facts, decision: ApprovalDecision) -> str:
@@ -311,6 +345,20 @@ def resolve_members(env: Environment, users: Iterable[str],
     wanted = tuple(dict.fromkeys(u for u in users if u))
     return {team: frozenset(u for u in wanted if in_team(team, u))
             for team in policy_teams(env)}
+
+
+def approving_users(reviews: Sequence[Review]) -> tuple[str, ...]:
+    """Reviewers whose newest verdict is an approval: the only users whose
+    write access a decision needs."""
+    return tuple(r.user for r in latest_reviews(reviews).values()
+                 if r.state is ReviewState.APPROVED)
+
+
+def resolve_writers(reviews: Sequence[Review],
+                    has_write_access: Callable[[str], bool]) -> frozenset[str]:
+    """Facts.writers: the approving reviewers `has_write_access(user)` (the
+    forge's, cached by the caller) says yes to."""
+    return frozenset(user for user in approving_users(reviews) if has_write_access(user))
 
 
 def _named(user: str, entries: Iterable[str], members: Mapping[str, frozenset[str]]) -> bool:

@@ -124,20 +124,21 @@ def select_detected(found: Detection, config: RepoConfig, tree: Path, changed: S
     return Selection([*kept, *deleted], plain.problem)
 
 
-def environment_of(project: Project, head: RepoConfig, base: RepoConfig) -> str:
-    """The base branch decides which environment a project belongs to, so a PR
-    cannot move its project into a laxer one: the base's project entry first,
-    then (Atmos) the first base environment whose `stacks` globs match the stack
-    name, and only for projects the base doesn't know, the PR's own entry."""
+def environment_of(project: Project, head: RepoConfig, rules: RepoConfig) -> str:
+    """The rules branch (the default branch, never the PR's base, which the PR
+    may have made) decides which environment a project belongs to, so a PR
+    cannot move its project into a laxer one: the rules' project entry first,
+    then (Atmos) the first rules environment whose `stacks` globs match the
+    stack name, and only for projects the rules don't know, the PR's own entry."""
     def entry(config: RepoConfig) -> str | None:
         for p in config.projects:
             if p.dir == project.dir and p.workspace == project.workspace:
                 return p.environment
         return None
 
-    found = entry(base)
+    found = entry(rules)
     if found is None and project.stack is not None:
-        found = next((env.name for env in base.environments.values()
+        found = next((env.name for env in rules.environments.values()
                       if any(fnmatch.fnmatchcase(project.stack, g) for g in env.stacks)), None)
     return found or entry(head) or "default"
 

@@ -1,4 +1,4 @@
-"""Values the forge hands back: changed files, reviews."""
+"""Values the forge hands back: changed files, reviews, mergeability."""
 
 from __future__ import annotations
 
@@ -34,6 +34,17 @@ class Review:
     state: ReviewState
     commit_sha: str
     submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Mergeability:
+    """Whether the forge would merge a pull request as it stands. `mergeable`
+    None: the forge is still working it out. `detail` is the forge's own word
+    for the state ("dirty", "conflict", "discussions_not_resolved"), quoted in
+    refusals so the author can look it up."""
+
+    mergeable: bool | None
+    detail: str = ""
 
 
 class StatusState(str, Enum):

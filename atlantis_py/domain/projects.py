@@ -36,12 +36,20 @@ DEFAULT_WORKFLOW = Workflow(
 )
 
 
+APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged")
+
+
 @dataclass(frozen=True)
 class Environment:
-    """An approval policy, as read from the base branch's workflows.yaml.
-    `approvers` and `appliers` hold user names and "org/team" teams; empty
-    approvers means anyone but the author, empty appliers means the approvers
-    plus the author. Durations of None mean "no limit"."""
+    """An approval policy, as read from the rules branch's workflows.yaml (the
+    repository's default branch unless the server names another), never from
+    a branch the pull request could have made. `approvers` and `appliers` hold
+    user names and "org/team" teams; empty approvers means anyone (with write
+    access) but the author, empty appliers means the approvers plus the author.
+    Durations of None mean "no limit". `apply_requirements` are Atlantis's
+    (APPLY_REQUIREMENTS): `approved` the approval rules are met, `mergeable`
+    the forge would merge the pull request, `undiverged` its branch contains
+    the base branch's head."""
 
     name: str
     required_approvals: int = 1
@@ -53,8 +61,7 @@ class Environment:
     destroy_requires: DestroyRule | None = None
     appliers: tuple[str, ...] = ()
     stacks: tuple[str, ...] = ()  # Atmos stack-name globs that belong here
-
-
+    apply_requirements: tuple[str, ...] = ("approved",)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ class PullRecord:
     state: IPRState
     open: bool
     description: str = ""
-    base_config: str = ""
+    base_config: str = ""  # the rules branch's workflows.yaml at the last plan
     pending_since: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

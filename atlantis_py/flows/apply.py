@@ -18,7 +18,7 @@ from atlantis_py.domain.projects import RepoConfig
 from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
-from atlantis_py.flows.gate import EnvVerdict, all_reviews, verdicts
+from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
 from atlantis_py.flows.services import Services
 from atlantis_py.runner.workflow import run_apply
 
@@ -36,6 +36,12 @@ class Applier:
         forge = svc.forges[pull.repo.forge]
         repo, number = pull.repo.full_name, pull.number
         record = svc.pulls.upsert(pull)
+        wrong_base = base_refusal(svc, pull.base_ref)
+        if wrong_base is not None:
+            svc.ipr.note(record, actor, "apply:refused", detail=wrong_base)
+            svc.say(pull.repo.forge, repo, number, svc.renderer.apply_refused(
+                environment=None, head_sha=pull.head_sha, refusals=[wrong_base]))
+            return
         plans = [r for r in svc.pulls.latest_runs(record.id, "plan").values()
                  if wanted(r, command)]
         if not plans:
@@ -63,11 +69,11 @@ class Applier:
             tree = held.enter_context(
                 svc.workspaces.checkout(pull.repo, number, pull.head_sha, env))
             try:
-                head_cfg, base_cfg = config_in(tree), svc.base_config(pull)
+                head_cfg, rules = config_in(tree), svc.rules(pull)
             except RepoConfigError as err:
                 svc.say(pull.repo.forge, repo, number, svc.renderer.config_error(err))
                 return
-            refused = self._refusal(record, plans, base_cfg, actor)
+            refused = self._refusal(record, pull, plans, rules, actor)
             if refused is not None:
                 verdict = refused.verdict
                 svc.ipr.note(record, actor, "apply:refused",
@@ -96,11 +102,12 @@ class Applier:
         forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state, description)
         svc.ipr.move(Transition(record, after_apply(results), actor, description))
 
-    def _refusal(self, record: PullRecord, plans: Sequence[RunRecord], base_cfg: RepoConfig,
-                 actor: str) -> EnvVerdict | None:
+    def _refusal(self, record: PullRecord, pull: PullRequest, plans: Sequence[RunRecord],
+                 rules: RepoConfig, actor: str) -> EnvVerdict | None:
         """The first environment whose policy refuses this apply by `actor`, if any."""
         reviews = all_reviews(self.svc, record)
-        for found in verdicts(self.svc, record, base_cfg, plans, reviews, requester=actor):
+        for found in verdicts(self.svc, record, rules, plans, reviews, requester=actor,
+                              applying=pull):
             if not found.verdict.ok:
                 return found
         return None

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from atlantis_py.core.approvals import EXPIRED, deadline_passed, expiry_notice
-from atlantis_py.core.config.load import base_config
+from atlantis_py.core.config.load import rules_config
 from atlantis_py.core.ipr import Transition
 from atlantis_py.core.outcomes import review_state
 from atlantis_py.domain.events import PullRequest
@@ -17,9 +17,11 @@ from atlantis_py.domain.records import AuditEvent, IPRState, PullRecord
 from atlantis_py.domain.results import RunStatus
 from atlantis_py.domain.views import ApprovalView, IPRView, ProjectView
 from atlantis_py.errors import Conflict, Forbidden, Invalid, NotFound, RepoConfigError
+from atlantis_py.flows.access import as_one_job
 from atlantis_py.flows.gate import (
     EnvVerdict,
     all_reviews,
+    base_refusal,
     current_plans,
     environment,
     verdicts,
@@ -62,6 +64,7 @@ class Lifecycle:
         return self.svc.pulls.search(state=wanted, repo=repo, offset=(page - 1) * per_page,
                                      limit=per_page)
 
+    @as_one_job
     def view(self, ipr_id: int) -> IPRView:
         record = self.record(ipr_id)
         reviews = all_reviews(self.svc, record)
@@ -89,6 +92,7 @@ class Lifecycle:
                            serial_key(record))
         return self.view(record.id)
 
+    @as_one_job
     def review(self, ipr_id: int, actor: str, *, approve: bool, comment: str) -> IPRView:
         record = self.record(ipr_id)
         if not record.open or record.state in CLOSED_STATES:
@@ -107,8 +111,12 @@ class Lifecycle:
         self.refresh(record.id, actor, f"review {verb} by {actor}")
         return self.view(record.id)
 
+    @as_one_job
     def deploy(self, ipr_id: int, actor: str) -> int:
         record = self.record(ipr_id)
+        wrong_base = base_refusal(self.svc, record.base_ref)
+        if wrong_base is not None:
+            raise Conflict(f"IPR {ipr_id} cannot be deployed: {wrong_base}")
         if record.state is not IPRState.APPROVED:
             blocking = self.view(ipr_id).blocking
             why = "; ".join(blocking) if blocking else "it is not approved"
@@ -121,6 +129,7 @@ class Lifecycle:
         return self.queue.enqueue(ApplyJob(record.forge, record.repo, record.number, actor),
                                   serial_key(record))
 
+    @as_one_job
     def cancel(self, ipr_id: int, actor: str, reason: str = "") -> IPRView:
         record = self.record(ipr_id)
         if record.state in CLOSED_STATES:
@@ -132,8 +141,9 @@ class Lifecycle:
                      self.svc.renderer.cancelled(actor=actor, released=released, reason=reason))
         return self.view(record.id)
 
+    @as_one_job
     def refresh(self, pull_id: int, actor: str, reason: str) -> PullRecord:
-        """Recompute PENDING / APPROVED / REJECTED from the reviews and base rules."""
+        """Recompute PENDING / APPROVED / REJECTED from the reviews and the rules."""
         record = self.svc.pulls.by_id(pull_id)
         if record is None or not record.open or record.state not in (
                 IPRState.PENDING, IPRState.APPROVED, IPRState.REJECTED):
@@ -155,10 +165,10 @@ class Lifecycle:
                 continue
             since = record.pending_since.replace(tzinfo=UTC)
             try:
-                base = base_config(record.base_config, record.base_ref)
+                rules = rules_config(record.base_config)
             except RepoConfigError:
                 continue
-            envs = [environment(self.svc, base, name)
+            envs = [environment(self.svc, rules, name)
                     for name in sorted({r.environment for r in current_plans(self.svc, record)})]
             overdue = [env for env in envs if deadline_passed(env, since, now)]
             if not overdue:
@@ -177,10 +187,10 @@ class Lifecycle:
     def _verdicts(self, record: PullRecord, reviews: Sequence[Review],
                   requester: str | None = None) -> list[EnvVerdict]:
         try:
-            base = base_config(record.base_config, record.base_ref)
+            rules = rules_config(record.base_config)  # the rules branch's, as planned
         except RepoConfigError:
             return []
-        return verdicts(self.svc, record, base, current_plans(self.svc, record), reviews,
+        return verdicts(self.svc, record, rules, current_plans(self.svc, record), reviews,
                         requester=requester)
 
     def _view(self, record: PullRecord, reviews: Sequence[Review],
@@ -211,6 +221,9 @@ class Lifecycle:
                     for v in found_verdicts for reason in v.verdict.refusals]
         if not projects:
             blocking.append("no plans yet")
+        wrong_base = base_refusal(self.svc, record.base_ref)
+        if wrong_base is not None:
+            blocking.insert(0, wrong_base)
         return IPRView(id=record.id, forge=record.forge, repo=record.repo,
                        pull_number=record.number, title=record.title,
                        description=record.description, author=record.author,

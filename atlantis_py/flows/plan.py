@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from atlantis_py.core.approvals import eligible_approvers
-from atlantis_py.core.config.load import base_config, config_in
+from atlantis_py.core.config.load import base_config, config_in, rules_config
 from atlantis_py.core.detect.atmos import StackError, TemplateError
 from atlantis_py.core.outcomes import plan_status
 from atlantis_py.core.selection import Selection, environment_of
@@ -67,15 +67,18 @@ class Planner:
                 svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env))
             try:
                 config = config_in(tree)
-                base_text = svc.base_config_text(pull)
-                base = base_config(base_text, pull.base_ref)
+                branch = svc.rules_branch_of(pull.repo)
+                rules_text = svc.config_text(pull.repo, branch)
+                rules = rules_config(rules_text, branch)
+                base = rules if branch == pull.base_ref else \
+                    base_config(svc.config_text(pull.repo, pull.base_ref), pull.base_ref)
             except RepoConfigError as err:
                 svc.say(pull.repo.forge, repo, pull.number, svc.renderer.config_error(err))
                 forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.FAILURE,
                                  f"{err.file} is invalid (line {err.line})")
                 svc.ipr.note(record, actor, "config_error", detail=str(err))
                 return
-            svc.pulls.set_details(record.id, base_config=base_text)
+            svc.pulls.set_details(record.id, base_config=rules_text)
             # plans of earlier heads can never be applied: they go now
             svc.plans.discard_older(pull.repo, pull.number, pull.head_sha)
             changed = listing.result()
@@ -103,7 +106,7 @@ class Planner:
                 forge.set_status, repo, pull.head_sha, PLAN_CONTEXT, StatusState.PENDING,
                 f"planning {len(selection.projects)} projects")
             extra = command.extra_args if command else ()
-            envs = {(p.dir, p.workspace): environment_of(p, config, base)
+            envs = {(p.dir, p.workspace): environment_of(p, config, rules)
                     for p in selection.projects}
             sources = {p.source_ref for p in selection.projects if p.deleted and p.source_ref}
             trees = {"": tree}
@@ -116,7 +119,7 @@ class Planner:
             pending.result()
         except ForgeError as err:
             log.warning("the pending status was not set: %s", err)
-        self._report(pull, results, review_request(svc, base, pull.author, results, envs))
+        self._report(pull, results, review_request(svc, rules, pull.author, results, envs))
 
     def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig,
                  trees: dict[str, Path], projects: Sequence[Project], extra: Sequence[str],
@@ -186,15 +189,15 @@ class Planner:
         forge.set_status(pull.repo.full_name, pull.head_sha, PLAN_CONTEXT, state, description)
 
 
-def review_request(svc: Services, base: RepoConfig, author: str,
+def review_request(svc: Services, rules: RepoConfig, author: str,
                    results: Sequence[ProjectResult],
                    envs: Mapping[tuple[str, str], str]) -> str:
-    """The line that asks the eligible approvers (per the base branch's rules) to
+    """The line that asks the eligible approvers (per the rules branch) to
     review, mentioning them so the forge notifies them."""
     asks = []
     for name in sorted({envs[(r.dir, r.workspace)] for r in results
                         if r.status is RunStatus.SUCCESS}):
-        env = environment(svc, base, name)
+        env = environment(svc, rules, name)
         destroying = any(r.counts is not None and (r.counts.destroy or r.counts.replace)
                          for r in results if envs[(r.dir, r.workspace)] == name)
         people = eligible_approvers(env, author, destroying=destroying)

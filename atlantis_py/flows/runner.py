@@ -20,6 +20,7 @@ from atlantis_py.core.dispatch import (
 from atlantis_py.domain.events import CommentEvent
 from atlantis_py.domain.records import Job
 from atlantis_py.flows import recovery
+from atlantis_py.flows.access import as_one_job
 from atlantis_py.flows.apply import Applier
 from atlantis_py.flows.autoplan import Autoplan
 from atlantis_py.flows.cleanup import clean_up
@@ -43,6 +44,7 @@ class FlowRunner:
         self.autoplan = Autoplan(svc, lifecycle, planner)
         self.commands = Commands(svc, lifecycle, planner, Applier(svc))
 
+    @as_one_job
     def run(self, job: Job) -> None:
         payload = decode(job)
         if isinstance(payload, PlanJob):

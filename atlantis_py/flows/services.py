@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from atlantis_py.core.approvals import PolicyLimits
-from atlantis_py.core.config.load import base_config
+from atlantis_py.core.config.load import rules_config
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
-from atlantis_py.domain.events import PullRequest
+from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.projects import RepoConfig
+from atlantis_py.errors import RepoConfigError, WorkspaceError
 from atlantis_py.flows.notify import Announcer
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.report.render import Renderer
@@ -25,6 +26,11 @@ from atlantis_py.runner.workspace import Workspaces
 
 @dataclass(frozen=True)
 class Services:
+    """`rules_branch` is where environments are read (the repository's default
+    branch when empty), and `apply_base_branches` the globs of the base
+    branches a pull request may be applied into: together they keep a pull
+    request from choosing its own rules through a base branch it made."""
+
     forges: Mapping[str, Forge]
     verifiers: Mapping[str, WebhookVerifier]
     workspaces: Workspaces
@@ -43,6 +49,8 @@ class Services:
     limits: PolicyLimits = field(default_factory=PolicyLimits)
     announcer: Announcer | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    rules_branch: str = ""
+    apply_base_branches: tuple[str, ...] = ("*",)
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit."""
@@ -50,9 +58,23 @@ class Services:
         for part in split_comment(body, target.comment_limit):
             target.post_comment(repo, number, part)
 
-    def base_config_text(self, pull: PullRequest) -> str:
-        """The base branch's workflows.yaml, as text ("" when it has none)."""
-        return self.workspaces.read_file(pull.repo, pull.base_ref, REPO_CONFIG_FILE) or ""
+    def rules_branch_of(self, repo: Repo) -> str:
+        """The branch whose workflows.yaml holds `repo`'s rules, whatever a pull
+        request's base: --rules-branch, else the default branch (asked each time,
+        so a renamed default branch is followed)."""
+        return self.rules_branch or self.forges[repo.forge].default_branch(repo.full_name)
 
-    def base_config(self, pull: PullRequest) -> RepoConfig:
-        return base_config(self.base_config_text(pull), pull.base_ref)
+    def config_text(self, repo: Repo, branch: str) -> str:
+        """workflows.yaml on `branch` in the mirror, as text ("" when it has none).
+        A branch the mirror lacks is a RepoConfigError naming it."""
+        try:
+            return self.workspaces.read_file(repo, branch, REPO_CONFIG_FILE) or ""
+        except WorkspaceError as err:
+            raise RepoConfigError(f"{REPO_CONFIG_FILE} (branch {branch})", None, "(branch)",
+                                  f"cannot read branch `{branch}` of {repo.full_name}: {err}"
+                                  ) from err
+
+    def rules(self, pull: PullRequest) -> RepoConfig:
+        """The rules branch's workflows.yaml; fetch the mirror first."""
+        branch = self.rules_branch_of(pull.repo)
+        return rules_config(self.config_text(pull.repo, branch), branch)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from atlantis_py.domain.events import Event, PullRequest
-from atlantis_py.domain.forge import ChangedFile, Review, StatusState
+from atlantis_py.domain.forge import ChangedFile, Mergeability, Review, StatusState
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -74,6 +74,17 @@ class Forge(Protocol):
 
     def can_run_commands(self, repo: str, user: str) -> bool:
         """Whether `user` may run atlantis commands (write access or more)."""
+
+    def can_approve(self, repo: str, user: str) -> bool:
+        """Whether `user`'s approval may count: write access or more (GitHub write,
+        maintain or admin; GitLab the approver access level, Developer by default).
+        Anyone can review a public repository; only these reviews gate an apply."""
+
+    def default_branch(self, repo: str) -> str:
+        """The repository's default branch, where the rules are read by default."""
+
+    def mergeable(self, repo: str, number: int) -> Mergeability:
+        """Whether the forge would merge the pull request as it stands."""
 
     def in_team(self, team: str, user: str) -> bool:
         """Whether `user` belongs to `team` ("org/team" on GitHub, a group path on

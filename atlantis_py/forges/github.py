@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,7 +21,14 @@ from github.PullRequest import PullRequest as GhPullRequest
 from github.Repository import Repository
 
 from atlantis_py.domain.events import PullRequest, Repo
-from atlantis_py.domain.forge import ChangedFile, FileStatus, Review, ReviewState, StatusState
+from atlantis_py.domain.forge import (
+    ChangedFile,
+    FileStatus,
+    Mergeability,
+    Review,
+    ReviewState,
+    StatusState,
+)
 from atlantis_py.errors import ConfigError, ForgeError
 from atlantis_py.forges.github_webhooks import GitHubWebhooks
 
@@ -31,6 +39,9 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.github.com"
 STATUS_DESCRIPTION_LIMIT = 140
 COMMAND_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+# GitHub works mergeability out in the background and answers null until then
+MERGEABLE_TRIES = 3
+MERGEABLE_WAIT = 1.0  # seconds between tries
 
 _FILE_STATUSES = {
     "added": FileStatus.ADDED,
@@ -201,6 +212,26 @@ class GitHubForge:
                 log.info("no permission record for %s on %s", user, repo)
                 return False
             return permission in COMMAND_PERMISSIONS
+
+    def can_approve(self, repo: str, user: str) -> bool:
+        """The bar commands have: write, maintain or admin. On a public repository
+        anyone may review, and reads as `read` here."""
+        return self.can_run_commands(repo, user)
+
+    def default_branch(self, repo: str) -> str:
+        with _api(f"reading {repo}"):
+            return str(self._client.get_repo(repo).default_branch)  # a fresh GET
+
+    def mergeable(self, repo: str, number: int) -> Mergeability:
+        """`mergeable` as GitHub reports it, asked again while it is null;
+        `mergeable_state` ("dirty", "blocked", …) says why in the refusal."""
+        with _api(f"reading whether {repo}#{number} can be merged"):
+            for attempt in range(MERGEABLE_TRIES):
+                pr = self._repo(repo).get_pull(number)
+                if pr.mergeable is not None or attempt == MERGEABLE_TRIES - 1:
+                    break
+                time.sleep(MERGEABLE_WAIT)
+            return Mergeability(pr.mergeable, pr.mergeable_state or "")
 
     def in_team(self, team: str, user: str) -> bool:
         org, _, slug = team.partition("/")

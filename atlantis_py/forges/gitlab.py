@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,7 +24,14 @@ from gitlab.exceptions import GitlabError
 from gitlab.utils import EncodedId
 
 from atlantis_py.domain.events import PullRequest, Repo
-from atlantis_py.domain.forge import ChangedFile, FileStatus, Review, ReviewState, StatusState
+from atlantis_py.domain.forge import (
+    ChangedFile,
+    FileStatus,
+    Mergeability,
+    Review,
+    ReviewState,
+    StatusState,
+)
 from atlantis_py.errors import ConfigError, ForgeError
 from atlantis_py.forges.gitlab_webhooks import GitLabWebhooks
 
@@ -44,6 +52,14 @@ _STATUS_STATES = {
     StatusState.FAILURE: "failed",
     StatusState.ERROR: "failed",
 }
+# detailed_merge_status values that let an apply go ahead: a running or failed
+# pipeline may be atlantis's own commit status (Atlantis reads them the same way)
+_MERGEABLE = frozenset({"mergeable", "ci_must_pass", "ci_still_running"})
+# GitLab is still working it out: ask again
+_CHECKING = frozenset({"checking", "unchecked", "preparing", "approvals_syncing",
+                       "cannot_be_merged_recheck"})
+MERGEABLE_TRIES = 3
+MERGEABLE_WAIT = 1.0  # seconds between tries
 _APPROVED_NOTE = "approved this merge request"
 _UNAPPROVED_NOTES = ("unapproved this merge request", "revoked approval for this merge request")
 
@@ -97,20 +113,23 @@ class GitLabForge:
     personal, project or group access token).
 
     `command_access_level` is the least project role that may run commands
-    (30 = Developer, 40 = Maintainer); roles inherited from groups count.
+    (30 = Developer, 40 = Maintainer); `approver_access_level` the least whose
+    approval counts. Roles inherited from groups count.
     """
 
     name = "gitlab"
     comment_limit = NOTE_LIMIT
 
     def __init__(self, token: str, url: str = DEFAULT_URL, user: str = "", *,
-                 command_access_level: int = DEVELOPER, timeout: int = 30) -> None:
+                 command_access_level: int = DEVELOPER, approver_access_level: int = DEVELOPER,
+                 timeout: int = 30) -> None:
         if not token:
             raise ConfigError("the GitLab token is empty")
         self.user = user
         self._token = token
         self._url = url.rstrip("/")
         self._command_access_level = command_access_level
+        self._approver_access_level = approver_access_level
         self._gl = gitlab.Gitlab(self._url, private_token=token, timeout=timeout,
                                  retry_transient_errors=True)
         self._clone_urls: dict[str, str] = {}
@@ -258,6 +277,30 @@ class GitLabForge:
             level = self._access_level(f"{self._project(repo)}/members/all", user)
             return level >= self._command_access_level
 
+    def can_approve(self, repo: str, user: str) -> bool:
+        with _api(f"reading {user}'s membership of {repo}"):
+            level = self._access_level(f"{self._project(repo)}/members/all", user)
+            return level >= self._approver_access_level
+
+    def default_branch(self, repo: str) -> str:
+        with _api(f"reading project {repo}"):
+            branch = _text(self._get(self._project(repo)), "default_branch")
+        if not branch:
+            raise ForgeError(f"GitLab: project {repo} has no default branch (is it empty?)")
+        return branch
+
+    def mergeable(self, repo: str, number: int) -> Mergeability:
+        """From `detailed_merge_status` (GitLab 15.6+; `merge_status` before),
+        asked again while GitLab is still checking."""
+        with _api(f"reading whether {repo}!{number} can be merged"):
+            for attempt in range(MERGEABLE_TRIES):
+                found = _mergeability(self._get(self._mr(repo, number),
+                                                with_merge_status_recheck="true"))
+                if found.mergeable is not None or attempt == MERGEABLE_TRIES - 1:
+                    break
+                time.sleep(MERGEABLE_WAIT)
+            return found
+
     def in_team(self, team: str, user: str) -> bool:
         if not team:
             return False
@@ -300,6 +343,18 @@ class GitLabForge:
             "GIT_CONFIG_KEY_0": f"http.{self._url}/.extraHeader",
             "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
         }
+
+
+def _mergeability(mr: Mapping[str, Any]) -> Mergeability:
+    detailed = _text(mr, "detailed_merge_status")
+    if detailed:
+        if detailed in _CHECKING:
+            return Mergeability(None, detailed)
+        return Mergeability(detailed in _MERGEABLE, detailed)
+    status = _text(mr, "merge_status")
+    if not status or status in _CHECKING:
+        return Mergeability(None, status)
+    return Mergeability(status == "can_be_merged", status)
 
 
 def _changed_file(diff: Mapping[str, Any]) -> ChangedFile:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.forge import ChangedFile, Review, StatusState
+from atlantis_py.domain.forge import ChangedFile, Mergeability, Review, StatusState
 from atlantis_py.forges.base import Forge
 
 
@@ -48,6 +48,15 @@ class LazyForge:
 
     def can_run_commands(self, repo: str, user: str) -> bool:
         return self.forge.can_run_commands(repo, user)
+
+    def can_approve(self, repo: str, user: str) -> bool:
+        return self.forge.can_approve(repo, user)
+
+    def default_branch(self, repo: str) -> str:
+        return self.forge.default_branch(repo)
+
+    def mergeable(self, repo: str, number: int) -> Mergeability:
+        return self.forge.mergeable(repo, number)
 
     def in_team(self, team: str, user: str) -> bool:
         return self.forge.in_team(team, user)

@@ -96,14 +96,15 @@ class Renderer:
     def apply_refused(
         self,
         *,
-        environment: str,
+        environment: str | None,
         head_sha: str,
         refusals: Sequence[str],
         approvals: Sequence[tuple[str, str]] = (),
         ignored: Sequence[tuple[str, str, str]] = (),
     ) -> str:
         """Why the policy refused: `refusals` are the policy's own sentences, each
-        naming what is missing; `approvals` count, `ignored` (user, sha, reason) don't."""
+        naming what is missing; `approvals` count, `ignored` (user, sha, reason) don't.
+        `environment` None: a refusal no environment's rules decide (the base branch)."""
         return self._render(
             "apply_refused.md.j2",
             environment=environment,

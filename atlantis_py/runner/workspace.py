@@ -134,6 +134,19 @@ class Workspaces:
         except WorkspaceError:
             return base  # unrelated histories: compare with the base tip
 
+    def commits_behind(self, repo: Repo, base_ref: str, head_sha: str) -> int:
+        """How many commits of `base_ref` `head_sha` does not contain; 0 exactly
+        when the merge base of the two is the base's head (the pull request is
+        undiverged). Read from the mirror as last fetched, so fetch first."""
+        if not is_sha(head_sha):
+            raise WorkspaceError(f"not a full commit sha: {head_sha!r}")
+        if not is_sha(base_ref):
+            self._check_ref(base_ref)
+        mirror = self.mirror_path(repo)
+        base = self._resolve_commit(mirror, base_ref)
+        self._resolve_commit(mirror, head_sha)
+        return int(self._mgit(mirror, "rev-list", "--count", f"{head_sha}..{base}"))
+
     @contextmanager
     def _checkout(
         self, repo: Repo, path: Path, sha: str, env: Mapping[str, str]

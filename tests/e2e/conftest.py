@@ -18,6 +18,8 @@ from tests.fakeforge.gitlab import FakeGitLab
 from tests.fakeforge.neutral import NeutralForge, NeutralPull, NeutralRepo
 
 SECRET = "e2e-webhook-secret"
+# the users World.repo gives write access; anyone else's approval does not count
+REVIEWERS = ("bob", "carol", "dave", "erin")
 
 
 def tf_project(state_dir: Path, name: str, value: str = "v1") -> str:
@@ -49,7 +51,11 @@ class World:
         assert self.service.settle(180), "jobs did not finish"
 
     def repo(self, files: Mapping[str, str], name: str = "acme/infra") -> NeutralRepo:
-        return self.fake.create_repo(name, files)
+        """A repository whose team (REVIEWERS) has write access, so their approvals count."""
+        repo = self.fake.create_repo(name, files)
+        for user in REVIEWERS:
+            self.fake.set_permission(repo, user, "write")
+        return repo
 
     def open_pr(self, repo: NeutralRepo, changes: Mapping[str, str | None],
                 author: str = "alice", branch: str = "feature") -> NeutralPull:

@@ -9,7 +9,7 @@ import pytest
 from atlantis_py.cli import main
 from tests.e2e.conftest import World
 from tests.e2e.test_flow import base_files, tf_extra
-from tests.fakeforge.github import FakeGitHub
+from tests.fakeforge.github import FakeGitHub, FakeRepo
 from tests.fakeforge.neutral import NeutralPull
 
 
@@ -129,7 +129,8 @@ def test_cancel_releases_locks_and_events_are_a_trail(world: World) -> None:
 def test_create_ipr_opens_a_pull_request_and_plans_it(world: World) -> None:
     github = world.fake
     assert isinstance(github, FakeGitHub), "push_branch is FakeGitHub's"
-    repo = github.create_repo("acme/infra", base_files(world, "network"))
+    repo = world.repo(base_files(world, "network"))
+    assert isinstance(repo, FakeRepo)
     github.push_branch(repo, "feature/api", {"network/extra.tf": tf_extra("api")})
     bob = world.token("bob", "reviewer")
     status, ipr = world.api("POST", "/ipr", bob, {

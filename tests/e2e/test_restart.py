@@ -69,6 +69,7 @@ def test_crash_mid_apply_leaves_failed_with_lock_and_never_reapplies(tmp_path: P
             assert fake.deliver("pull_request", fake.pull_request_payload(pull, "opened"))[0] == 202
             server.settle()
             assert "Plan: 1 to add" in fake.comments(pull)[0]
+            fake.set_permission(repo, "bob", "write")
             fake.review(pull, "bob", "APPROVED")
             fake.deliver("issue_comment", fake.comment_payload(pull, "alice", "atlantis apply"))
             server.settle()  # the replacement worker recovers the job

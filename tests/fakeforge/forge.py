@@ -108,6 +108,21 @@ class FakeForge(Generic[RepoT, PullT]):
     def pushed(self, pull: PullT) -> None:
         """What the forge does when a pull request's head moves."""
 
+    def update_from_base(self, pull: PullT) -> str:
+        """Merges the base branch into the pull request's branch and pushes, as
+        `git merge main && git push` does; returns the new head."""
+        with self.lock:
+            sha: str = pull.repo.git.merge(pull.branch, f"refs/heads/{pull.base}",
+                                           f"Merge branch '{pull.base}' into {pull.branch}")
+            pull.previous_head_sha, pull.head_sha = pull.head_sha, sha
+            self.pushed(pull)
+            return sha
+
+    def set_mergeable(self, pull: PullT, mergeable: bool | None) -> None:
+        """What the forge reports: False as for conflicts, None while still checking."""
+        with self.lock:
+            pull.mergeable = mergeable
+
     def commit_to_base(
         self, repo: RepoT, changes: Mapping[str, str | None], branch: str | None = None
     ) -> str:

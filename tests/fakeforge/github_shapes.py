@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from tests.fakeforge.model import FakeComment, FakeReview, FakeStatus
 
 
+_MERGEABLE_STATES = {True: "clean", False: "dirty", None: "unknown"}
+
+
 def iso(when: datetime | None) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
@@ -94,7 +97,8 @@ class GitHubShapes:
             "base": side(pull.base, base_sha),
             "draft": False,
             "merged": pull.merged,
-            "mergeable": None if pull.merged else True,
+            "mergeable": None if pull.merged else pull.mergeable,
+            "mergeable_state": _MERGEABLE_STATES[pull.mergeable],
             "author_association": "CONTRIBUTOR",
         }
 

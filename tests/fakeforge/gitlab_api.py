@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from werkzeug.wrappers import Request
 
-from tests.fakeforge.gitlab_shapes import FINISHED, GitLabShapes, iso
+from tests.fakeforge.gitlab_shapes import FINISHED, MERGE_STATUSES, GitLabShapes, iso
 from tests.fakeforge.rest import ApiError, Page, PageWindow, RestApi
 
 if TYPE_CHECKING:
@@ -187,7 +187,8 @@ class GitLabApi(RestApi, GitLabShapes):
             approved_by.append(entry)
         return 200, {
             "id": pull.id, "iid": pull.number, "project_id": pull.repo.id,
-            "title": pull.title, "state": pull.state, "merge_status": "can_be_merged",
+            "title": pull.title, "state": pull.state,
+            "merge_status": MERGE_STATUSES[pull.mergeable],
             "approved": bool(approved_by), "approvals_required": 0, "approvals_left": 0,
             "require_password_to_approve": False, "approved_by": approved_by,
             "suggested_approvers": [], "approvers": [], "approver_groups": [],

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from tests.fakeforge.model import FakeComment, FakeStatus
 
 FINISHED = frozenset({"success", "failed", "canceled"})
+MERGE_STATUSES = {True: "can_be_merged", False: "cannot_be_merged", None: "checking"}
+DETAILED_MERGE_STATUSES = {True: "mergeable", False: "conflict", None: "checking"}
 
 
 def iso(when: datetime | None) -> str | None:
@@ -83,8 +85,9 @@ class GitLabShapes:
             "target_project_id": repo.id,
             "draft": False,
             "work_in_progress": False,
-            "merge_status": "can_be_merged",
-            "detailed_merge_status": "mergeable",
+            "merge_status": MERGE_STATUSES[pull.mergeable],
+            "detailed_merge_status": DETAILED_MERGE_STATUSES[pull.mergeable],
+            "has_conflicts": pull.mergeable is False,
             "sha": pull.head_sha,
             "merge_commit_sha": pull.merge_sha,
             "references": {"short": f"!{pull.number}", "full": f"{repo.full_name}!{pull.number}"},

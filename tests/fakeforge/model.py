@@ -85,5 +85,6 @@ class PullRequest(Generic[RepoT]):
     merge_sha: str | None = None
     closed_at: datetime | None = None
     previous_head_sha: str | None = None
+    mergeable: bool | None = True  # None: the forge is still working it out
     comments: list[FakeComment] = field(default_factory=list)
     reviews: list[FakeReview] = field(default_factory=list)

@@ -115,6 +115,22 @@ SOURCES = [
     pytest.param(["--allow-custom-steps"], {}, "allow_custom_steps", True, id="bool-flag"),
     pytest.param(["--allow-custom-steps"], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "false"},
                  "allow_custom_steps", True, id="bool-flag-wins"),
+    pytest.param([], {}, "gitlab_approver_access_level", 30, id="approver-level-default"),
+    pytest.param([], {"ATLANTIS_GITLAB_APPROVER_ACCESS_LEVEL": "40"},
+                 "gitlab_approver_access_level", 40, id="approver-level-env"),
+    pytest.param(["--gitlab-approver-access-level", "50"],
+                 {"ATLANTIS_GITLAB_APPROVER_ACCESS_LEVEL": "40"},
+                 "gitlab_approver_access_level", 50, id="approver-level-flag-wins"),
+    pytest.param([], {}, "rules_branch", "", id="rules-branch-default-is-the-default-branch"),
+    pytest.param(["--rules-branch", "release/rules"], {}, "rules_branch", "release/rules",
+                 id="rules-branch-flag"),
+    pytest.param([], {"ATLANTIS_RULES_BRANCH": "main"}, "rules_branch", "main",
+                 id="rules-branch-env"),
+    pytest.param([], {}, "apply_base_branches", ("*",), id="apply-base-branches-default"),
+    pytest.param(["--apply-base-branches", "main, release/* ,"], {}, "apply_base_branches",
+                 ("main", "release/*"), id="apply-base-branches-split-and-trimmed"),
+    pytest.param([], {"ATLANTIS_APPLY_BASE_BRANCHES": "main"}, "apply_base_branches",
+                 ("main",), id="apply-base-branches-env"),
 ]
 
 
@@ -189,6 +205,20 @@ ERRORS = [
                  id="write-interval-negative"),
     pytest.param(["--gh-write-interval", "nan"], {}, "--gh-write-interval", "between 0 and 60",
                  id="write-interval-nan"),
+    pytest.param(["--gitlab-approver-access-level", "60"], {},
+                 "--gitlab-approver-access-level", "between 10 and 50", id="approver-level-60"),
+    pytest.param([], {"ATLANTIS_GITLAB_APPROVER_ACCESS_LEVEL": "dev"},
+                 "--gitlab-approver-access-level", "whole number", id="approver-level-word"),
+    pytest.param([], {"ATLANTIS_RULES_BRANCH": "-x"}, "--rules-branch", "not a branch name",
+                 id="rules-branch-option-like"),
+    pytest.param(["--rules-branch", "a..b"], {}, "--rules-branch", "not a branch name",
+                 id="rules-branch-range"),
+    pytest.param(["--rules-branch", "ma in"], {}, "--rules-branch", "not a branch name",
+                 id="rules-branch-space"),
+    pytest.param(["--rules-branch", "rules.lock"], {}, "--rules-branch", "not a branch name",
+                 id="rules-branch-lock-suffix"),
+    pytest.param(["--apply-base-branches", " , "], {}, "--apply-base-branches",
+                 "at least one glob", id="apply-base-branches-empty"),
 ]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from atlantis_py.core.config.reader import ConfigReader, Path
-from atlantis_py.domain.projects import Environment
+from atlantis_py.domain.projects import APPLY_REQUIREMENTS, Environment
 from atlantis_py.domain.rules import (
     DAYS_FORMAT,
     DURATION_FORMAT,
@@ -22,7 +22,7 @@ from atlantis_py.domain.rules import (
 
 ENVIRONMENT_KEYS = ("required_approvals", "approvers", "allow_self_approval", "approval_ttl",
                     "review_deadline", "apply_window", "destroy_requires", "appliers",
-                    "stacks")
+                    "stacks", "apply_requirements")
 
 
 class EnvironmentReader(ConfigReader):
@@ -45,7 +45,20 @@ class EnvironmentReader(ConfigReader):
                 destroy, (*path, "destroy_requires")),
             appliers=self.strings(body.get("appliers", []), (*path, "appliers")),
             stacks=self.strings(body.get("stacks", []), (*path, "stacks")),
+            apply_requirements=self.requirements(body, path),
         )
+
+    def requirements(self, body: Mapping[str, object], path: Path) -> tuple[str, ...]:
+        """Left out: `[approved]`, so a file without the key is judged as before."""
+        if "apply_requirements" not in body:
+            return Environment("").apply_requirements
+        at = (*path, "apply_requirements")
+        names = self.strings(body["apply_requirements"], at)
+        for i, name in enumerate(names):
+            if name not in APPLY_REQUIREMENTS:
+                self.fail((*at, i), f"unknown apply requirement {name!r}; allowed: "
+                          + ", ".join(APPLY_REQUIREMENTS))
+        return tuple(dict.fromkeys(names))
 
     def duration(self, body: Mapping[str, object], path: Path, key: str) -> timedelta | None:
         if body.get(key) is None:

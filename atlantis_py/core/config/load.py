@@ -1,8 +1,11 @@
 """Where a repository's config comes from: the one loader the server and the
 CLI share, so a dry run reads workflows.yaml exactly as the server does.
 
-The PR's own file (head) decides workflows and projects; the base branch's file
-decides the approval rules a PR is judged by. A missing file means defaults.
+The PR's own file (head) decides workflows and projects; the rules branch's
+file (the repository's default branch unless the server names another, never
+the PR's base, which the PR's author may have made) decides the approval rules
+a PR is judged by. The base branch's file still tells detection how the base
+was laid out (Atmos settings). A missing file means defaults.
 """
 
 from __future__ import annotations
@@ -27,7 +30,16 @@ def head_config(text: str) -> RepoConfig:
 
 def base_config(text: str, base_ref: str) -> RepoConfig:
     """workflows.yaml as the base branch has it (`text` empty when it has none):
-    the rules a pull request is judged by."""
+    how the base was laid out, for detection; never the rules."""
     if not text:
         return load_default_config()
     return parse_repo_config(text, f"{REPO_CONFIG_FILE} (base branch {base_ref})")
+
+
+def rules_config(text: str, branch: str = "") -> RepoConfig:
+    """workflows.yaml as the rules branch has it (`text` empty when it has none):
+    the environments a pull request is judged by."""
+    if not text:
+        return load_default_config()
+    named = f"rules branch {branch}" if branch else "rules branch"
+    return parse_repo_config(text, f"{REPO_CONFIG_FILE} ({named})")

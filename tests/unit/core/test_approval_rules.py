@@ -11,7 +11,9 @@ import pytest
 from atlantis_py.core.approvals import (
     EXPIRED,
     Facts,
+    NotCounted,
     PolicyLimits,
+    approving_users,
     bound,
     check_apply,
     deadline_passed,
@@ -22,8 +24,9 @@ from atlantis_py.core.approvals import (
     next_window_opening,
     policy_teams,
     resolve_members,
+    resolve_writers,
 )
-from atlantis_py.domain.forge import Review, ReviewState
+from atlantis_py.domain.forge import Mergeability, Review, ReviewState
 from atlantis_py.domain.projects import Environment
 from atlantis_py.domain.results import PlanCounts
 from atlantis_py.domain.rules import (
@@ -57,9 +60,14 @@ def rv(user: str, state: ReviewState = A, sha: str = HEAD,
 
 
 def facts(*reviews: Review, plans: Mapping[str, PlanCounts] | None = None,
-          requester: str | None = None, now: datetime = NOW) -> Facts:
+          requester: str | None = None, now: datetime = NOW,
+          readers: frozenset[str] = frozenset(), mergeable: Mergeability | None = None,
+          behind: int | None = None) -> Facts:
+    """Every reviewer has write access to acme/infra but the `readers`."""
     return Facts(author=AUTHOR, head_sha=HEAD, now=now, reviews=reviews, plans=plans or {},
-                 members=MEMBERS, requester=requester)
+                 members=MEMBERS, requester=requester, repo="acme/infra",
+                 writers=frozenset(r.user for r in reviews) - readers, base_ref="main",
+                 mergeable=mergeable, behind=behind)
 
 
 PROD = Environment("prod", 1, ("alice", "bob", "acme/platform"))
@@ -73,6 +81,7 @@ DESTROY_NAMED = Environment("prod", 1, ("alice", "bob", "acme/platform"),
 DESTROY_ANYONE = Environment("dev", 1, destroy_requires=DestroyRule(2, ("dave",)))
 
 NOT_APPROVER = "not an approver for prod"
+NO_ACCESS = "has no write access to acme/infra"
 OLDER = "approved an older commit"
 SELF_REASON = "the author cannot approve their own pull request"
 
@@ -143,6 +152,9 @@ APPROVALS = [
                  id="destroy-named-approval-on-older-commit"),
     pytest.param(DESTROY_ANYONE, [rv("dave"), rv("zoe")], DESTROY, ["dave", "zoe"], [], [], 2,
                  (), id="destroy-on-unrestricted-env"),
+    pytest.param(Environment("prod", 2, ("alice",), apply_requirements=("mergeable",)),
+                 [rv("carol"), rv("bob", R)], {}, [], [("carol", NOT_APPROVER)], [], 0, (),
+                 id="approval-not-required-decides-nothing"),
 ]
 
 
@@ -162,11 +174,75 @@ def test_evaluate_approval(env: Environment, reviews: list[Review],
     assert decision.ok is (len(counted) >= required and not rejected and not destroy_missing)
 
 
+# (env, reviews, plans, users without write access, counted, not counted (user, reason),
+#  destroy approvers missing)
+ACCESS = [
+    pytest.param(ANYONE, [rv("mallory"), rv("bob")], {}, {"mallory"}, ["bob"],
+                 [("mallory", NO_ACCESS)], (), id="read-only-or-outsider-does-not-count"),
+    pytest.param(PROD, [rv("Mallory"), rv("alice")], {}, {"mallory"}, ["alice"],
+                 [("Mallory", NO_ACCESS)], (), id="any-case"),
+    pytest.param(PROD, [rv("bob"), rv("mallory", sha=OLD)], {}, {"mallory"}, ["bob"],
+                 [("mallory", NO_ACCESS)], (), id="named-before-other-reasons"),
+    pytest.param(PROD, [rv("alice")], {}, {"alice"}, [], [("alice", NO_ACCESS)], (),
+                 id="named-approver-needs-it-too"),
+    pytest.param(PROD, [rv("pat")], {}, {"pat"}, [], [("pat", NO_ACCESS)], (),
+                 id="team-approver-needs-it-too"),
+    pytest.param(DESTROY_NAMED, [rv("alice"), rv("sam")], DESTROY, {"sam"}, ["alice"],
+                 [("sam", NO_ACCESS)], ("dave", "acme/sre"), id="destroy-approver-needs-it-too"),
+    pytest.param(SELF, [rv("erin")], {}, {"erin"}, [], [("erin", NO_ACCESS)], (),
+                 id="author-needs-it-too"),
+]
+
+
+@pytest.mark.parametrize(
+    "env, reviews, plans, readers, counted, not_counted, destroy_missing", ACCESS)
+def test_write_access(env: Environment, reviews: list[Review],
+                      plans: Mapping[str, PlanCounts], readers: set[str], counted: list[str],
+                      not_counted: list[tuple[str, str]],
+                      destroy_missing: tuple[str, ...]) -> None:
+    given = Facts(author=AUTHOR, head_sha=HEAD, now=NOW, reviews=tuple(reviews), plans=plans,
+                  members=MEMBERS, repo="acme/infra",
+                  writers=frozenset(r.user.lower() for r in reviews) - readers)
+    decision = evaluate_approval(env, given)
+    assert sorted(u for u, _ in decision.counted) == sorted(counted)
+    assert sorted((n.user, n.reason) for n in decision.not_counted) == sorted(not_counted)
+    assert decision.destroy_approvers_missing == destroy_missing
+
+
+def test_nobody_has_write_access_unless_looked_up() -> None:
+    decision = evaluate_approval(ANYONE, Facts(author=AUTHOR, head_sha=HEAD, now=NOW,
+                                               reviews=(rv("bob"),)))
+    assert decision.not_counted == (NotCounted("bob", HEAD,
+                                               "has no write access to the repository"),)
+    assert not decision.ok
+
+
+def test_resolve_writers_asks_only_about_standing_approvals() -> None:
+    asked: list[str] = []
+
+    def has_write_access(user: str) -> bool:
+        asked.append(user)
+        return user != "mallory"
+
+    reviews = [rv("bob"), rv("carol", R), rv("dan"), rv("dan", D), rv("mallory"), rv("erin", C),
+               rv("Bob")]
+    assert approving_users(reviews) == ("Bob", "mallory")
+    assert resolve_writers(reviews, has_write_access) == frozenset({"Bob"})
+    assert asked == ["Bob", "mallory"]
+
+
 WINDOW = ApplyWindow((0, 1, 2, 3, 4), time(9), time(17), "Europe/Berlin")
 SATURDAY = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 OUTSIDE = ("outside the apply window Mon-Fri 09:00-17:00 Europe/Berlin; "
            "next opening Mon 2026-11-23 09:00 CET")
 NEED_ONE = "needs 1 more approval from alice, bob or a member of acme/platform"
+NEED_ANYONE = "needs 1 more approval from anyone but the author"
+ALL_THREE = Environment("prod", 1, apply_requirements=("approved", "mergeable", "undiverged"))
+UNMERGEABLE = ("this pull request cannot be merged as it stands (`dirty`), and it must be "
+               "mergeable to apply: resolve the conflicts or whatever else blocks the merge")
+BEHIND_TWO = ("this branch is 2 commits behind `main` and must contain its head to apply, so "
+              "the apply cannot revert what was merged there: merge or rebase `main` into this "
+              "branch (the new commit is planned and needs approval again)")
 BLOCKED = "changes requested by {0}: apply is blocked until {0} approves or the review is dismissed"
 DEFAULT_APPLIERS = "mallory may not apply: allowed are the approvers and the author"
 OPS = Environment("prod", 1, ("alice", "bob", "acme/platform"), appliers=("carol", "acme/ops"))
@@ -244,6 +320,25 @@ VERDICTS = [
                   ("needs 2 more approvals from bob, a member of acme/platform, dave or a member "
                    "of acme/sre (3 required because the plan destroys or replaces resources)"),
                   DESTROY_TEXT, OUTSIDE), id="everything-at-once-in-order"),
+    pytest.param(ALL_THREE, facts(rv("bob"), mergeable=Mergeability(True, "clean"), behind=0),
+                 (), id="every-requirement-met"),
+    pytest.param(ALL_THREE, facts(mergeable=Mergeability(False, "dirty"), behind=2),
+                 (NEED_ANYONE, UNMERGEABLE, BEHIND_TWO), id="every-requirement-unmet-in-order"),
+    pytest.param(ALL_THREE, facts(rv("bob"), mergeable=Mergeability(None, "checking")),
+                 (("the forge has not yet worked out whether this pull request can be merged "
+                   "(`checking`); it must be mergeable to apply: comment `atlantis apply` again "
+                   "in a minute"),), id="mergeability-unknown-refuses"),
+    pytest.param(ALL_THREE, facts(rv("bob"), behind=1),
+                 ((BEHIND_TWO.replace("2 commits", "1 commit")),), id="one-commit-behind"),
+    pytest.param(ALL_THREE, facts(rv("bob")), (), id="requirements-not-looked-up-at-review"),
+    pytest.param(ANYONE, facts(rv("bob"), mergeable=Mergeability(False), behind=3), (),
+                 id="requirements-only-where-named"),
+    pytest.param(Environment("dev", 2, apply_requirements=("undiverged",)),
+                 facts(rv("carol", R), behind=0), (), id="approval-not-required"),
+    pytest.param(Environment("dev", 2, appliers=("carol",), apply_requirements=()),
+                 facts(requester="mallory"),
+                 ("mallory may not apply: allowed are carol",),
+                 id="appliers-hold-without-approval"),
 ]
 
 
@@ -418,6 +513,13 @@ BOUNDS = [
                  PolicyLimits(max_approval_ttl=timedelta(days=1)),
                  Environment("dev", approval_ttl=timedelta(hours=1)),
                  id="repo-ttl-stricter-kept"),
+    pytest.param(Environment("dev", apply_requirements=("undiverged",)),
+                 PolicyLimits(min_approvals=1),
+                 Environment("dev", apply_requirements=("approved", "undiverged")),
+                 id="floor-keeps-approval-required"),
+    pytest.param(Environment("dev", 0, apply_requirements=()), PolicyLimits(),
+                 Environment("dev", 0, apply_requirements=()),
+                 id="no-floor-lets-the-repo-drop-approval"),
 ]
 
 

@@ -102,7 +102,8 @@ def test_documented_example_at_repo_root_parses() -> None:
         approval_ttl=timedelta(days=2), review_deadline=timedelta(days=7),
         apply_window=ApplyWindow((0, 1, 2, 3, 4), time(9), time(17), "Europe/Berlin"),
         destroy_requires=DestroyRule(3, ("acme/sre",)),
-        appliers=("alice", "bob", "acme/platform", "acme/sre"), stacks=("*-prod",))}
+        appliers=("alice", "bob", "acme/platform", "acme/sre"), stacks=("*-prod",),
+        apply_requirements=("approved", "mergeable", "undiverged"))}
 
 
 def test_policy_keys_left_out_mean_no_limit() -> None:
@@ -159,6 +160,18 @@ def test_destroy_requires(body: str, expected: DestroyRule) -> None:
 def test_stacks_globs() -> None:
     assert _env("{stacks: ['*-prod', prod]}").stacks == ("*-prod", "prod")
     assert _env("{required_approvals: 1}").stacks == ()
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    pytest.param("{required_approvals: 1}", ("approved",), id="left-out-means-approved"),
+    pytest.param("{apply_requirements: [approved, mergeable, undiverged]}",
+                 ("approved", "mergeable", "undiverged"), id="all-three"),
+    pytest.param("{apply_requirements: [undiverged, approved, undiverged]}",
+                 ("undiverged", "approved"), id="repeats-dropped"),
+    pytest.param("{apply_requirements: []}", (), id="none"),
+])
+def test_apply_requirements(body: str, expected: tuple[str, ...]) -> None:
+    assert _env(body).apply_requirements == expected
 
 
 def test_self_approval_and_appliers() -> None:
@@ -380,6 +393,13 @@ ERRORS: list[tuple[str, int | None, str, str]] = [
     (PROD + "    appliers: carol\n", 4, "environments.prod.appliers",
      "expected a list, got a string"),
     (PROD + "    appliers: ['']\n", 4, "environments.prod.appliers[0]", "must not be empty"),
+    (PROD + "    apply_requirements: approved\n", 4, "environments.prod.apply_requirements",
+     "expected a list, got a string"),
+    (PROD + "    apply_requirements:\n      - approved\n      - mergable\n", 6,
+     "environments.prod.apply_requirements[1]",
+     "unknown apply requirement 'mergable'; allowed: approved, mergeable, undiverged"),
+    (PROD + "    apply_requirements: [approved, 1]\n", 4,
+     "environments.prod.apply_requirements[1]", "expected a string, got an integer"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Which environment's rules judge a project: the base branch decides."""
+"""Which environment's rules judge a project: the rules branch decides."""
 
 from __future__ import annotations
 

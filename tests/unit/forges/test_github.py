@@ -25,7 +25,13 @@ from atlantis_py.domain.events import (
     ReviewAction,
     ReviewEvent,
 )
-from atlantis_py.domain.forge import ChangedFile, FileStatus, ReviewState, StatusState
+from atlantis_py.domain.forge import (
+    ChangedFile,
+    FileStatus,
+    Mergeability,
+    ReviewState,
+    StatusState,
+)
 from atlantis_py.errors import ConfigError, ForgeError
 from atlantis_py.forges.github import GitHubForge, GitHubWebhooks, web_root
 from tests.fakeforge import FakeGitHub, FakePull, FakeRepo, RecordedRequest
@@ -185,6 +191,41 @@ def test_can_run_commands(
 ) -> None:
     fake.set_permission(repo, "mallory", permission)
     assert forge.can_run_commands(REPO, "mallory") is allowed
+
+
+@pytest.mark.parametrize(
+    ("permission", "allowed"),
+    [("admin", True), ("maintain", True), ("write", True), ("triage", False), ("read", False),
+     ("none", False)],
+)
+def test_can_approve_needs_write_access(
+    forge: GitHubForge, fake: FakeGitHub, repo: FakeRepo, permission: Any, allowed: bool
+) -> None:
+    fake.set_permission(repo, "mallory", permission)
+    assert forge.can_approve(REPO, "mallory") is allowed
+    assert not forge.can_approve(REPO, "stranger"), "anyone reads a public repository"
+
+
+def test_default_branch_is_asked_each_time(forge: GitHubForge, fake: FakeGitHub,
+                                           repo: FakeRepo) -> None:
+    assert forge.default_branch(REPO) == "main"
+    repo.default_branch = "trunk"
+    assert forge.default_branch(REPO) == "trunk"
+    with pytest.raises(ForgeError, match="HTTP 404"):
+        forge.default_branch("acme/missing")
+
+
+def test_mergeable(forge: GitHubForge, fake: FakeGitHub, pull: FakePull,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert forge.mergeable(REPO, pull.number) == Mergeability(True, "clean")
+    fake.set_mergeable(pull, False)
+    assert forge.mergeable(REPO, pull.number) == Mergeability(False, "dirty")
+    monkeypatch.setattr("atlantis_py.forges.github.MERGEABLE_WAIT", 0)
+    fake.set_mergeable(pull, None)
+    fake.requests.clear()
+    assert forge.mergeable(REPO, pull.number) == Mergeability(None, "unknown")
+    asked = [r for r in fake.requests if r.path.endswith(f"/pulls/{pull.number}")]
+    assert len(asked) == 3, "null is asked again, as GitHub says to"
 
 
 def test_permission_defaults(forge: GitHubForge, pull: FakePull) -> None:

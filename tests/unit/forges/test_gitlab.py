@@ -24,9 +24,16 @@ from atlantis_py.domain.events import (
     ReviewAction,
     ReviewEvent,
 )
-from atlantis_py.domain.forge import ChangedFile, FileStatus, Review, ReviewState, StatusState
+from atlantis_py.domain.forge import (
+    ChangedFile,
+    FileStatus,
+    Mergeability,
+    Review,
+    ReviewState,
+    StatusState,
+)
 from atlantis_py.errors import ConfigError, ForgeError
-from atlantis_py.forges.gitlab import GitLabForge, GitLabWebhooks, approved_commit
+from atlantis_py.forges.gitlab import GitLabForge, GitLabWebhooks, _mergeability, approved_commit
 from tests.fakeforge.gitlab import FakeGitLab, FakeMergeRequest, FakeProject
 
 REPO = "acme/platform/infra"  # a project in a subgroup
@@ -222,6 +229,59 @@ def test_membership_is_inherited_from_groups(forge: GitLabForge, fake: FakeGitLa
     assert not forge.can_run_commands(REPO, "erin")
     strict = GitLabForge(fake.token, fake.api_url, command_access_level=40)
     assert not strict.can_run_commands(REPO, "dave") and strict.can_run_commands(REPO, "acme")
+
+
+def test_can_approve_needs_the_approver_access_level(forge: GitLabForge, fake: FakeGitLab,
+                                                    repo: FakeProject) -> None:
+    fake.set_permission(repo, "dev", "write")
+    fake.set_permission(repo, "rep", "read")
+    fake.set_permission(repo, "lead", "admin")
+    fake.add_group_member("acme", "dave", 30)
+    fake.user_id("outsider")
+    assert [forge.can_approve(REPO, u) for u in ("dev", "rep", "lead", "dave", "outsider")] == \
+        [True, False, True, True, False]
+    strict = GitLabForge(fake.token, fake.api_url, approver_access_level=40)
+    assert [strict.can_approve(REPO, u) for u in ("dev", "lead")] == [False, True]
+    assert strict.can_run_commands(REPO, "dev"), "commands keep their own level"
+
+
+def test_default_branch(forge: GitLabForge, fake: FakeGitLab, repo: FakeProject) -> None:
+    assert forge.default_branch(REPO) == "main"
+    repo.default_branch = "trunk"
+    assert forge.default_branch(REPO) == "trunk"
+    with pytest.raises(ForgeError, match="HTTP 404"):
+        forge.default_branch("acme/missing")
+
+
+@pytest.mark.parametrize(("mr", "expected"), [
+    ({"detailed_merge_status": "mergeable", "merge_status": "can_be_merged"},
+     Mergeability(True, "mergeable")),
+    ({"detailed_merge_status": "ci_still_running"}, Mergeability(True, "ci_still_running")),
+    ({"detailed_merge_status": "conflict", "merge_status": "cannot_be_merged"},
+     Mergeability(False, "conflict")),
+    ({"detailed_merge_status": "discussions_not_resolved"},
+     Mergeability(False, "discussions_not_resolved")),
+    ({"detailed_merge_status": "checking"}, Mergeability(None, "checking")),
+    ({"merge_status": "can_be_merged"}, Mergeability(True, "can_be_merged")),
+    ({"merge_status": "cannot_be_merged"}, Mergeability(False, "cannot_be_merged")),
+    ({"merge_status": "unchecked"}, Mergeability(None, "unchecked")),
+    ({}, Mergeability(None, "")),
+])
+def test_mergeability_from_the_merge_request(mr: dict[str, Any], expected: Mergeability) -> None:
+    assert _mergeability(mr) == expected
+
+
+def test_mergeable(forge: GitLabForge, fake: FakeGitLab, pull: FakeMergeRequest,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert forge.mergeable(REPO, pull.number) == Mergeability(True, "mergeable")
+    fake.set_mergeable(pull, False)
+    assert forge.mergeable(REPO, pull.number) == Mergeability(False, "conflict")
+    monkeypatch.setattr("atlantis_py.forges.gitlab.MERGEABLE_WAIT", 0)
+    fake.set_mergeable(pull, None)
+    fake.requests.clear()
+    assert forge.mergeable(REPO, pull.number) == Mergeability(None, "checking")
+    asked = [r for r in fake.requests if r.path.endswith(f"/merge_requests/{pull.number}")]
+    assert len(asked) == 3, "still checking is asked again"
 
 
 def test_in_team_is_group_membership(forge: GitLabForge, fake: FakeGitLab,

@@ -219,17 +219,34 @@ def test_apply_refused(renderer: Renderer) -> None:
         head_sha=head,
         refusals=["needs 1 more approval from bob or a member of acme/sre",
                   ("changes requested by dave: apply is blocked until dave approves or the "
-                   "review is dismissed")],
+                   "review is dismissed"),
+                  ("this branch is 2 commits behind `main` and must contain its head to apply, "
+                   "so the apply cannot revert what was merged there: merge or rebase `main` "
+                   "into this branch (the new commit is planned and needs approval again)")],
         approvals=[("alice", head)],
         ignored=[("bob", "0ld5ha0000000000000000000000000000000000", "approved an older commit"),
-                 ("carol", head, "the author cannot approve their own pull request")],
+                 ("carol", head, "the author cannot approve their own pull request"),
+                 ("mallory", head, "has no write access to acme/infra")],
     )
     assert "* needs 1 more approval from bob or a member of acme/sre" in body
     assert "* alice approved `c0ffee1`" in body
     assert "bob approved `0ld5ha0`: approved an older commit" in body
     assert "carol approved `c0ffee1`: the author cannot approve" in body
-    assert "nothing was applied." in body
+    assert "* mallory approved `c0ffee1`: has no write access to acme/infra" in body
+    assert "merge or rebase `main` into this branch" in body
+    assert "Environment `prod`, head commit `c0ffee1`: nothing was applied." in body
     assert_golden("apply_refused", body)
+
+
+def test_apply_refused_by_the_base_branch(renderer: Renderer) -> None:
+    body = renderer.apply_refused(
+        environment=None, head_sha="c0ffee1234567890abcdef1234567890abcdef12",
+        refusals=[("this pull request targets `lax-base`, and this server applies only pull "
+                   "requests into `main` (--apply-base-branches): retarget it at one of those "
+                   "branches")])
+    assert body.startswith("**Apply refused**\n\nHead commit `c0ffee1`: nothing was applied.")
+    assert "Environment" not in body
+    assert_golden("apply_refused_base_branch", body)
 
 
 def test_apply_refused_without_reviews(renderer: Renderer) -> None:

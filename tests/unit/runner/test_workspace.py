@@ -13,7 +13,7 @@ import pytest
 from atlantis_py.domain.events import Repo
 from atlantis_py.errors import WorkspaceError
 from atlantis_py.runner.workspace import Workspaces
-from tests.unit.runner.conftest import Origin
+from tests.unit.runner.conftest import AUTHOR, Origin
 
 
 def test_worktree_is_reused_across_pushes(origin: Origin, workspaces: Workspaces) -> None:
@@ -79,6 +79,29 @@ def test_changed_files_use_the_merge_base(origin: Origin, workspaces: Workspaces
     origin.commit({"only-on-main.tf": "#\n"})  # main moves on after the branch point
     workspaces.fetch(origin.ref, [head], {})
     assert workspaces.changed_files(origin.ref, "main", head) == ["new/b.tf", "old/a.tf"]
+
+
+def test_commits_behind_the_base_head(origin: Origin, workspaces: Workspaces) -> None:
+    head = origin.commit({"a.tf": "#\n"}, "feature")
+    workspaces.fetch(origin.ref, [], {})
+    assert workspaces.commits_behind(origin.ref, "main", head) == 0
+    origin.commit({"b.tf": "#\n"})
+    origin.commit({"c.tf": "#\n"})
+    assert workspaces.commits_behind(origin.ref, "main", head) == 0, "the mirror, as fetched"
+    workspaces.fetch(origin.ref, [], {})
+    assert workspaces.commits_behind(origin.ref, "main", head) == 2
+    feature, main = origin.repo.heads.feature, origin.repo.heads.main
+    merged = origin.repo.index.commit("merge main", parent_commits=[feature.commit, main.commit],
+                                      head=False, author=AUTHOR, committer=AUTHOR).hexsha
+    feature.commit = merged
+    workspaces.fetch(origin.ref, [], {})
+    assert workspaces.commits_behind(origin.ref, "main", merged) == 0
+    assert workspaces.commits_behind(origin.ref, "feature", origin.repo.heads.main.commit.hexsha) \
+        == 2, "main lacks the feature commit and the merge"
+    with pytest.raises(WorkspaceError, match="invalid ref"):
+        workspaces.commits_behind(origin.ref, "main..x", head)
+    with pytest.raises(WorkspaceError, match="not found"):
+        workspaces.commits_behind(origin.ref, "gone", head)
 
 
 def test_concurrent_fetches_are_safe(origin: Origin, workspaces: Workspaces) -> None:
