@@ -32,6 +32,7 @@ from atlantis_py.store.audit import AuditLog
 from atlantis_py.store.db import Database
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.locks import LockStore
+from atlantis_py.store.plan_blobs import PlanBlobStore
 from atlantis_py.store.pulls import PullStore
 from atlantis_py.store.reviews import ReviewStore
 from atlantis_py.store.tokens import TokenStore
@@ -137,7 +138,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         forges=forges,
         verifiers=verifiers,
         workspaces=Workspaces(data / "repos"),
-        plans=SavedPlans(data / "plans"),
+        plans=SavedPlans(data / "plans", PlanBlobStore(db),
+                         max_bytes=settings.max_plan_size_mb * 1024 * 1024),
         terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache),
         pulls=pulls,
         locks=LockStore(db),

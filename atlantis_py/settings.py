@@ -49,6 +49,7 @@ class Settings:
     parallel_pool_size: int = 4
     worker_threads: int = 2
     job_lease_seconds: int = 30
+    max_plan_size_mb: int = 100
     worker_processes: int = 1
     terraform_bin: str = "terraform"
     allow_custom_steps: bool = False
@@ -114,6 +115,9 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("job-lease-seconds", "A running job's lease: its worker renews it every third "
             "of this; when a worker dies, another (here or on another replica) takes the job "
             "over after at most this long.", kind=int, default=30),
+    _Option("max-plan-size-mb", "Largest saved plan kept (in the database, so every "
+            "replica can apply it); a larger plan fails with a message saying so.", kind=int,
+            default=100),
     _Option("worker-processes", "Worker processes beside the web process; 0 runs the "
             "workers inside it.", kind=int, default=1),
     _Option("terraform-bin", "terraform (or tofu) executable.", default="terraform"),
@@ -277,6 +281,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         worker_threads=_int("worker-threads", raw.get("worker-threads"), 1, 64),
         worker_processes=_int("worker-processes", raw.get("worker-processes"), 0, 16),
         job_lease_seconds=_int("job-lease-seconds", raw.get("job-lease-seconds"), 3, 3600),
+        max_plan_size_mb=_int("max-plan-size-mb", raw.get("max-plan-size-mb"), 1, 1000),
         terraform_bin=tf_bin,
         allow_custom_steps=custom if isinstance(custom, bool) else _bool(
             "allow-custom-steps", str(custom)),

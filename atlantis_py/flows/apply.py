@@ -20,6 +20,7 @@ from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
 from atlantis_py.flows.services import Services
+from atlantis_py.runner.plans import PlanUnavailable
 from atlantis_py.runner.workflow import run_apply
 
 log = logging.getLogger(__name__)
@@ -124,13 +125,22 @@ class Applier:
                                  error=f"locked by pull request #{lock.pull_number}",
                                  locked_by=lock.pull_number)
         project = project_for(run, head_cfg)
+        # the plan may have been made on another replica: this one's copy of it
+        plan_file = svc.plans.path(pull.repo, pull.number, pull.head_sha, run.dir,
+                                   run.workspace)
+        try:
+            svc.plans.fetch(pull.repo, pull.number, pull.head_sha, plan_file)
+        except PlanUnavailable as err:
+            return ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,
+                                 command="apply", status=RunStatus.ERROR,
+                                 head_sha=pull.head_sha, error=str(err), deleted=run.deleted)
         run_id = svc.pulls.start_run(record.id, run.project, run.dir, run.workspace, "apply",
                                      pull.head_sha, actor, run.plan_path,
                                      reasons=run.reasons, deleted=run.deleted,
                                      source_sha=run.source_sha)
         try:
             result = run_apply(project, head_cfg.workflow_for(project), tree,
-                               Path(run.plan_path), svc.terraform,
+                               plan_file, svc.terraform,
                                allow_custom_steps=svc.allow_custom_steps,
                                head_sha=pull.head_sha)
         except Exception as exc:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from atlantis_py.core.approvals import eligible_approvers
@@ -26,6 +27,7 @@ from atlantis_py.errors import ForgeError, RepoConfigError
 from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.gate import environment
 from atlantis_py.flows.services import Services
+from atlantis_py.runner.plans import PlanUnavailable
 from atlantis_py.runner.workflow import run_plan
 
 log = logging.getLogger(__name__)
@@ -174,6 +176,11 @@ class Planner:
                                    status=RunStatus.ERROR, head_sha=pull.head_sha,
                                    error=f"{type(exc).__name__}: {exc}",
                                    reasons=project.reasons, deleted=project.deleted)
+        if result.status is RunStatus.SUCCESS:
+            try:
+                svc.plans.share(pull.repo, pull.number, pull.head_sha, plan_file)
+            except PlanUnavailable as err:
+                result = replace(result, status=RunStatus.FAILURE, counts=None, error=str(err))
         svc.pulls.finish_run(run_id, result)
         summary = result.counts.summary() if result.counts else (result.error or "")
         svc.ipr.note(record, actor, f"plan:{result.status.value}", project=project.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -149,3 +149,22 @@ class TokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class PlanBlobRow(Base):
+    """A saved plan file, so any replica can apply what another planned."""
+
+    __tablename__ = "plan_blobs"
+    __table_args__ = (UniqueConstraint("forge", "repo", "number", "head_sha", "name",
+                                       name="uq_plan_blob"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forge: Mapped[str] = mapped_column(String(32))
+    repo: Mapped[str] = mapped_column(String(255))
+    number: Mapped[int]
+    head_sha: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]

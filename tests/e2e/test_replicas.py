@@ -145,3 +145,51 @@ def test_migrations_are_skipped_when_the_schema_is_current(
         assert db.schema_version() == head_revision()
     finally:
         db.dispose()
+
+
+def test_a_plan_made_on_one_replica_is_applied_by_another(
+        tmp_path: Path, make_postgres_db: Callable[[], str]) -> None:
+    """Replica A plans and goes away; replica B, with its own empty data dir, applies
+    exactly that plan, fetched from the database and checked against its SHA-256."""
+    url = make_postgres_db()
+    state = tmp_path / "state"
+    state.mkdir()
+    with FakeGitHub(tmp_path) as fake:
+        def settings(name: str) -> Settings:
+            return Settings(gh_token=fake.token, gh_webhook_secret=SECRET,
+                            gh_api_url=fake.api_url, gh_user=fake.bot_login,
+                            data_dir=tmp_path / name, database_url=url, host="127.0.0.1")
+
+        front = create_service(settings("front"), idle_check=NEVER)
+        http = HTTPServer(front, "127.0.0.1", 0)
+        http.start()
+        fake.webhook_url = f"http://127.0.0.1:{http.port}/events"
+        fake.webhook_secret = SECRET
+        a = create_service(settings("a"), idle_check=NEVER)
+        a.start()
+        b: Service | None = None
+        try:
+            repo = fake.create_repo("acme/infra", {"network/main.tf": tf_project(state, "net")})
+            pull = fake.open_pull(repo, changes={"network/extra.tf": "# more\n"})
+            assert fake.deliver("pull_request", fake.pull_request_payload(pull, "opened"))[0] \
+                == 202
+            assert a.settle(60)
+            assert "Plan: 1 to add" in fake.comments(pull)[0]
+            assert list((tmp_path / "a" / "plans").rglob("*.tfplan"))
+            a.stop()
+
+            b = create_service(settings("b"), idle_check=NEVER)
+            b.start()
+            fake.review(pull, "bob", "APPROVED")
+            fake.deliver("issue_comment", fake.comment_payload(pull, "alice", "atlantis apply"))
+            assert b.settle(60)
+            applied = fake.comments(pull)[-1]
+            assert "Apply" in applied and "Error" not in applied, applied
+            assert (state / "net.tfstate").is_file()
+            assert list((tmp_path / "b" / "plans").rglob("*.tfplan")) == [], \
+                "the applied plan is removed from B's cache"
+        finally:
+            http.close()
+            if b is not None:
+                b.stop()
+            front.stop()

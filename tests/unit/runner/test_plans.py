@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from atlantis_py.domain.events import Repo
 from atlantis_py.errors import WorkspaceError
-from atlantis_py.runner.plans import SavedPlans
+from atlantis_py.runner.plans import PlanUnavailable, SavedPlans
+from atlantis_py.store.db import Database
+from atlantis_py.store.plan_blobs import PlanBlobStore
 
 GITHUB = Repo("github", "acme/infra", "https://example.invalid/acme/infra.git")
 NESTED = Repo("gitlab", "acme/2024/infra", "https://example.invalid/acme/2024/infra.git")
@@ -81,3 +84,73 @@ def test_prune_keeps_only_open_pull_requests(tmp_path: Path) -> None:
     assert not gone.exists() and not nested_gone.exists()
     assert sorted(asked) == [("github", "acme/infra", 1), ("github", "acme/infra", 2),
                              ("gitlab", "acme/2024/infra", 7), ("gitlab", "acme/2024/infra", 8)]
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[PlanBlobStore]:
+    db = Database(f"sqlite:///{tmp_path / 'plans.db'}")
+    db.migrate()
+    yield PlanBlobStore(db)
+    db.dispose()
+
+
+def test_a_plan_shared_by_one_replica_is_fetched_by_another(
+        tmp_path: Path, archive: PlanBlobStore) -> None:
+    here = SavedPlans(tmp_path / "a", archive)
+    there = SavedPlans(tmp_path / "b", archive)
+    made = _save(here, GITHUB, 1, A)
+    here.share(GITHUB, 1, A, made)
+    wanted = there.path(GITHUB, 1, A, "infra", "default")
+    assert not wanted.exists()
+    there.fetch(GITHUB, 1, A, wanted)
+    assert wanted.read_bytes() == made.read_bytes()
+
+
+def test_a_tampered_local_copy_is_replaced_by_the_shared_one(
+        tmp_path: Path, archive: PlanBlobStore) -> None:
+    plans = SavedPlans(tmp_path, archive)
+    made = _save(plans, GITHUB, 1, A)
+    plans.share(GITHUB, 1, A, made)
+    made.write_text("something else")
+    plans.fetch(GITHUB, 1, A, made)
+    assert made.read_text() == "plan"
+
+
+def test_a_corrupt_shared_plan_is_refused(tmp_path: Path, archive: PlanBlobStore) -> None:
+    plans = SavedPlans(tmp_path, archive)
+    made = _save(plans, GITHUB, 1, A)
+    archive.put("github", "acme/infra", 1, A, made.name, b"tampered", "0" * 64)
+    with pytest.raises(PlanUnavailable, match="checksum"):
+        plans.fetch(GITHUB, 1, A, made)
+
+
+def test_no_shared_plan_is_a_clear_error(tmp_path: Path, archive: PlanBlobStore) -> None:
+    plans = SavedPlans(tmp_path, archive)
+    with pytest.raises(PlanUnavailable, match="atlantis plan"):
+        plans.fetch(GITHUB, 1, A, plans.path(GITHUB, 1, A, "infra", "default"))
+
+
+def test_a_plan_over_the_size_limit_is_refused_and_not_kept(
+        tmp_path: Path, archive: PlanBlobStore) -> None:
+    plans = SavedPlans(tmp_path, archive, max_bytes=3)
+    made = _save(plans, GITHUB, 1, A)
+    with pytest.raises(PlanUnavailable, match="over the"):
+        plans.share(GITHUB, 1, A, made)
+    assert not made.exists()
+    assert archive.pulls() == []
+
+
+def test_discarding_reaches_the_shared_copies(tmp_path: Path, archive: PlanBlobStore) -> None:
+    plans = SavedPlans(tmp_path, archive)
+    for number, sha in ((1, A), (1, B), (2, A), (3, A)):
+        plans.share(GITHUB, number, sha, _save(plans, GITHUB, number, sha))
+    plans.discard_older(GITHUB, 1, B)
+    assert archive.get("github", "acme/infra", 1, A, _name(plans)) is None
+    assert archive.get("github", "acme/infra", 1, B, _name(plans)) is not None
+    plans.discard_pull(GITHUB, 2)
+    plans.prune(lambda _f, _r, number: number == 1)
+    assert archive.pulls() == [("github", "acme/infra", 1)]
+
+
+def _name(plans: SavedPlans) -> str:
+    return plans.path(GITHUB, 1, A, "infra", "default").name
