@@ -180,11 +180,12 @@ def test_a_plan_made_on_one_replica_is_applied_by_another(
 
             b = create_service(settings("b"), idle_check=NEVER)
             b.start()
+            fake.set_permission(repo, "bob", "write")
             fake.review(pull, "bob", "APPROVED")
             fake.deliver("issue_comment", fake.comment_payload(pull, "alice", "atlantis apply"))
             assert b.settle(60)
             applied = fake.comments(pull)[-1]
-            assert "Apply" in applied and "Error" not in applied, applied
+            assert "Ran Apply" in applied and "Error" not in applied, applied
             assert (state / "net.tfstate").is_file()
             assert list((tmp_path / "b" / "plans").rglob("*.tfplan")) == [], \
                 "the applied plan is removed from B's cache"
