@@ -125,19 +125,20 @@ OPTIONS: tuple[_Option, ...] = (
 )
 
 
-def passthrough_argv(args: argparse.Namespace) -> list[str]:
-    """The settings flags given on this command line, to start a child with the same
-    settings (ATLANTIS_* variables are inherited anyway)."""
-    out: list[str] = []
+def child_environ(args: argparse.Namespace) -> dict[str, str]:
+    """The settings flags given on this command line as ATLANTIS_* variables, to
+    start a child with the same settings (the others it inherits). Never as
+    flags: a child's command line is readable by every user (`ps`), and flags
+    hold tokens."""
+    out: dict[str, str] = {}
     for opt in OPTIONS:
         value = getattr(args, opt.flag.replace("-", "_"), None)
         if value is None:
             continue
         if opt.kind is bool:
-            if value:
-                out.append(f"--{opt.flag}")
+            out[env_name(opt.flag)] = "true" if value else "false"
         else:
-            out += [f"--{opt.flag}", str(value)]
+            out[env_name(opt.flag)] = str(value)
     return out
 
 

@@ -14,6 +14,7 @@ from atlantis_py.settings import (
     Settings,
     add_arguments,
     build,
+    child_environ,
     env_name,
     load,
     resolve,
@@ -308,3 +309,13 @@ def test_credentials_errors_name_file_line_and_key(tmp_path: Path, env: dict[str
         load(args("--credentials", str(path)), env)
     assert str(err.value).startswith(detail.format(file=path)), str(err.value)
 
+
+def test_child_environ_carries_the_flags_given(env: dict[str, str]) -> None:
+    given = args("--gh-token", "ghp_flag_token", "--gh-webhook-secret", "flag-secret",
+                 "--allow-custom-steps", "--port", "9999")
+    child = child_environ(given)
+    assert child == {"ATLANTIS_GH_TOKEN": "ghp_flag_token",
+                     "ATLANTIS_GH_WEBHOOK_SECRET": "flag-secret",
+                     "ATLANTIS_ALLOW_CUSTOM_STEPS": "true", "ATLANTIS_PORT": "9999"}
+    # the child, started with no flags and this environment, has the parent's settings
+    assert load(args(), {**env, **child}) == load(given, env)
