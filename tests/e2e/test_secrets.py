@@ -247,3 +247,27 @@ def test_worker_children_get_the_token_without_it_on_their_command_line(
                                 fake.pull_request_payload(pull, "opened"))[0] == 202
             server.settle()
             assert "Plan: 1 to add" in fake.comments(pull)[0]
+
+
+@pytest.mark.parametrize("text, environ, named", [
+    pytest.param("environments:\n  dev:\n    TF_VAR_port: 8080\n", {},
+                 "credentials.yaml:3: environments.dev.TF_VAR_port: expected a string",
+                 id="bad-value"),
+    pytest.param("environments:\n  dev:\n    A: x\n  production:\n    TF_VAR_k: ${E2E_UNSET}\n",
+                 {}, "credentials.yaml:5: environments.production.TF_VAR_k: the server "
+                 "variable E2E_UNSET is not set", id="unset-server-variable"),
+    pytest.param("environments:\n  dev:\n    TF_VAR_k: file:/nonexistent/secret\n", {},
+                 "credentials.yaml:3: environments.dev.TF_VAR_k: cannot read "
+                 "/nonexistent/secret", id="missing-file"),
+])
+def test_a_bad_credentials_file_stops_the_start(tmp_path: Path, text: str,
+                                                environ: dict[str, str], named: str) -> None:
+    creds = tmp_path / "credentials.yaml"
+    creds.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "atlantis_py", "server", "--data-dir", str(tmp_path / "d"),
+         "--credentials", str(creds), "--worker-processes", "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={k: v for k, v in os.environ.items() if k != "E2E_UNSET"})
+    assert result.returncode == 2, result.stderr
+    assert f"atlantis-py server: --credentials {tmp_path}/{named}" in result.stderr
