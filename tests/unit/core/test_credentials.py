@@ -3,7 +3,9 @@ the file, line and key."""
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +119,13 @@ def test_an_error_does_not_quote_a_literal_from_another_line() -> None:
     with pytest.raises(RepoConfigError) as err:
         parse_credentials(FILE, text)
     assert "s3cr3t-literal" not in str(err.value)
+
+
+def test_the_readme_examples_parse() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## Cloud credentials for terraform", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 3
+    for block in blocks:
+        parsed = parse_credentials("README.md", block)
+        assert set(parsed.environments) == {"dev", "production"}
