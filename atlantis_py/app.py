@@ -4,6 +4,7 @@ chooses implementations; everything else receives them."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.flows.cleanup import forget_closed_plans
@@ -24,8 +26,9 @@ from atlantis_py.queue.housekeeping import Housekeeping
 from atlantis_py.queue.jobs import JobQueue
 from atlantis_py.queue.worker import WorkerPool
 from atlantis_py.report.render import Renderer
+from atlantis_py.runner.credentials import Credentials
 from atlantis_py.runner.plans import SavedPlans
-from atlantis_py.runner.terraform import Terraform
+from atlantis_py.runner.terraform import Terraform, matching_env
 from atlantis_py.runner.workspace import Workspaces
 from atlantis_py.settings import Settings
 from atlantis_py.store.audit import AuditLog
@@ -120,11 +123,28 @@ def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, Webhoo
     return forges, verifiers
 
 
+def terraform_credentials(settings: Settings) -> Credentials:
+    """What terraform may see beyond the fixed few variables, its values masked from
+    now on: the passed-through server variables, and the credentials file checked
+    (ConfigError naming file, line and key when a variable is unset or a file
+    unreadable)."""
+    logs.SECRETS.add([settings.gh_token, settings.gh_webhook_secret, settings.gitlab_token,
+                      settings.gitlab_webhook_secret])
+    logs.SECRETS.add(matching_env(settings.tf_env_passthrough, os.environ).values(),
+                     logs.CREDENTIAL_MIN_LENGTH)
+    credentials = Credentials(
+        settings.credentials, os.environ,
+        reveal=lambda values: logs.SECRETS.add(values, logs.CREDENTIAL_MIN_LENGTH))
+    credentials.check()
+    return credentials
+
+
 def create_service(settings: Settings, notify: Callable[[], None] | None = None,
                    idle_check: float = 30.0, *, checkpoints: bool = True) -> Service:
     """`notify` is called after new work is stored, to wake workers in other processes."""
     data = settings.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
+    credentials = terraform_credentials(settings)
     db = Database(settings.db_url, checkpoints=checkpoints)
     db.migrate()
     forges, verifiers = build_forges(settings)
@@ -140,7 +160,10 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         workspaces=Workspaces(data / "repos"),
         plans=SavedPlans(data / "plans", PlanBlobStore(db),
                          max_bytes=settings.max_plan_size_mb * 1024 * 1024),
-        terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache),
+        terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache,
+                            passthrough=settings.tf_env_passthrough),
+        credentials=credentials,
+        secrets=logs.SECRETS,
         pulls=pulls,
         locks=LockStore(db),
         reviews=ReviewStore(db),

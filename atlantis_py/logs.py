@@ -1,7 +1,10 @@
 """Logging: the job and delivery id on every line, and secrets masked.
 
 Workers set the context with `job_context`; `configure` (called only by cli.py)
-installs the filter that stamps it on each record.
+installs the filter that stamps it on each record. `SECRETS` is the process's
+one list of values never to show: forge tokens and webhook secrets at start,
+terraform credentials as they are read. The log filter masks with it, and so do
+the flows before a result is stored or a comment is posted.
 """
 
 from __future__ import annotations
@@ -9,8 +12,14 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+
+MASK = "****"
+# A credential shorter than this is a setting (`true`, `1`, `eu-west`), not a secret;
+# masking it would blank every `true` in a plan.
+CREDENTIAL_MIN_LENGTH = 8
 
 _context: contextvars.ContextVar[str] = contextvars.ContextVar("atlantis_log_context",
                                                                default="-")
@@ -25,28 +34,67 @@ def job_context(label: str) -> Iterator[None]:
         _context.reset(token)
 
 
-class ContextFilter(logging.Filter):
-    """Adds `%(ctx)s` (e.g. "job=12 delivery=abc") and masks known secrets."""
+class Secrets:
+    """Values to mask wherever text leaves the process. It only grows: a rotated
+    credential file adds its new value and keeps masking the old one."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._values: tuple[str, ...] = ()
+        self.add(values)
+
+    def add(self, values: Iterable[str], min_length: int = 4) -> None:
+        found = set()
+        for value in values:
+            for candidate in (value, value.strip()):
+                if len(candidate) >= min_length:
+                    found.add(candidate)
+        if not found:
+            return
+        with self._lock:
+            merged = found | set(self._values)
+            # longest first, so a secret containing another is masked whole
+            self._values = tuple(sorted(merged, key=lambda s: (-len(s), s)))
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def mask(self, text: str) -> str:
+        for secret in self._values:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+
+SECRETS = Secrets()
+
+
+class ContextFilter(logging.Filter):
+    """Adds `%(ctx)s` (e.g. "job=12 delivery=abc") and masks known secrets, in the
+    message and in a logged exception's traceback."""
+
+    def __init__(self, secrets: Secrets | Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 4]
+        self.secrets = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.ctx = _context.get()
         if self.secrets:
             message = record.getMessage()
-            masked = message
-            for secret in self.secrets:
-                masked = masked.replace(secret, "****")
+            masked = self.secrets.mask(message)
             if masked != message:
                 record.msg, record.args = masked, None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self.secrets.mask(record.exc_text)
         return True
 
 
 def configure(level: str, secrets: Iterable[str] = ()) -> None:
+    SECRETS.add(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(ContextFilter(secrets))
+    handler.addFilter(ContextFilter(SECRETS))
     handler.setFormatter(logging.Formatter(
         "%(asctime)s %(levelname)s [%(ctx)s] %(name)s: %(message)s"))
     root = logging.getLogger()

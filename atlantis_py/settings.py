@@ -17,8 +17,10 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from atlantis_py.core.config.credentials import parse_credentials
+from atlantis_py.domain.credentials import CredentialsFile
 from atlantis_py.domain.rules import parse_duration
-from atlantis_py.errors import ConfigError
+from atlantis_py.errors import ConfigError, RepoConfigError
 
 DEFAULT_GH_API_URL = "https://api.github.com"
 DEFAULT_GITLAB_URL = "https://gitlab.com"
@@ -58,6 +60,8 @@ class Settings:
     max_review_deadline: timedelta | None = None
     allow_self_approval: bool = True
     notifications_file: Path | None = None
+    tf_env_passthrough: tuple[str, ...] = ()
+    credentials: CredentialsFile | None = None
 
     @property
     def db_url(self) -> str:
@@ -133,22 +137,27 @@ OPTIONS: tuple[_Option, ...] = (
             "the repo says.", kind=bool, default=False),
     _Option("notifications", "YAML file of outgoing webhooks per environment "
             "(see README).", default=""),
+    _Option("tf-env-passthrough", "Comma-separated globs of server environment variables "
+            "terraform and run steps may see, e.g. 'AWS_*,GOOGLE_*'.", default=""),
+    _Option("credentials", "YAML file of terraform variables per approval environment "
+            "(see README).", default=""),
 )
 
 
-def passthrough_argv(args: argparse.Namespace) -> list[str]:
-    """The settings flags given on this command line, to start a child with the same
-    settings (ATLANTIS_* variables are inherited anyway)."""
-    out: list[str] = []
+def child_environ(args: argparse.Namespace) -> dict[str, str]:
+    """The settings flags given on this command line as ATLANTIS_* variables, to
+    start a child with the same settings (the others it inherits). Never as
+    flags: a child's command line is readable by every user (`ps`), and flags
+    hold tokens."""
+    out: dict[str, str] = {}
     for opt in OPTIONS:
         value = getattr(args, opt.flag.replace("-", "_"), None)
         if value is None:
             continue
         if opt.kind is bool:
-            if value:
-                out.append(f"--{opt.flag}")
+            out[env_name(opt.flag)] = "true" if value else "false"
         else:
-            out += [f"--{opt.flag}", str(value)]
+            out[env_name(opt.flag)] = str(value)
     return out
 
 
@@ -256,6 +265,8 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     notifications = text("notifications")
     if notifications and not Path(notifications).is_file():
         raise ConfigError(f"--notifications: {notifications!r} is not a readable file")
+    passthrough = _env_globs(text("tf-env-passthrough"))
+    credentials = _credentials(text("credentials"))
     return Settings(
         gh_token=gh_token,
         gh_webhook_secret=gh_secret,
@@ -291,7 +302,38 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         allow_self_approval=not (no_self if isinstance(no_self, bool) else _bool(
             "disallow-self-approval", str(no_self))),
         notifications_file=Path(notifications) if notifications else None,
+        tf_env_passthrough=passthrough,
+        credentials=credentials,
     )
+
+
+_ENV_GLOB = re.compile(r"^[A-Za-z0-9_*?\[\]!-]+$")
+
+
+def _env_globs(raw: str) -> tuple[str, ...]:
+    globs = tuple(g.strip() for g in raw.split(",") if g.strip())
+    for glob in globs:
+        if not _ENV_GLOB.match(glob):
+            raise ConfigError(f"--tf-env-passthrough: {glob!r} is not a glob of variable "
+                              "names, e.g. AWS_*")
+        if not glob.strip("*?"):
+            raise ConfigError(f"--tf-env-passthrough: {glob!r} would hand terraform the "
+                              "server's whole environment; name prefixes such as AWS_*")
+    return globs
+
+
+def _credentials(file: str) -> CredentialsFile | None:
+    """Parsed at start so a bad file stops the server; values are read at use."""
+    if not file:
+        return None
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"--credentials: cannot read {file!r}: {err}") from None
+    try:
+        return parse_credentials(file, text)
+    except RepoConfigError as err:
+        raise ConfigError(f"--credentials {err}") from None
 
 
 def _duration(flag: str, raw: str) -> timedelta | None:

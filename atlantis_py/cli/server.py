@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -40,8 +41,8 @@ def run_server(args: argparse.Namespace) -> int:
     children = None
     if settings.worker_processes:
         children = WorkerProcesses(
-            worker_argv(args.log_level, settings_mod.passthrough_argv(args)),
-            settings.worker_processes)
+            worker_argv(args.log_level), settings.worker_processes,
+            env={**os.environ, **settings_mod.child_environ(args)})
     try:
         # with worker children, they run SQLite's checkpoints, off the webhook path
         service = create_service(settings, children.wake if children else None,

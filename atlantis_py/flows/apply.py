@@ -19,7 +19,7 @@ from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
-from atlantis_py.flows.services import Services
+from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
 from atlantis_py.runner.workflow import run_apply
 
@@ -135,20 +135,25 @@ class Applier:
                                  command="apply", status=RunStatus.ERROR,
                                  head_sha=pull.head_sha, error=str(err), deleted=run.deleted)
         run_id = svc.pulls.start_run(record.id, run.project, run.dir, run.workspace, "apply",
-                                     pull.head_sha, actor, run.plan_path,
+                                     pull.head_sha, actor, run.plan_path, run.environment,
                                      reasons=run.reasons, deleted=run.deleted,
                                      source_sha=run.source_sha)
         try:
+            # the environment the plan was judged by, recorded on its run
             result = run_apply(project, head_cfg.workflow_for(project), tree,
                                plan_file, svc.terraform,
                                allow_custom_steps=svc.allow_custom_steps,
-                               head_sha=pull.head_sha)
+                               env=svc.terraform_env(run.environment), head_sha=pull.head_sha)
         except Exception as exc:
-            log.exception("apply of %s crashed", run.project)
+            error = str(exc)
+            if not isinstance(exc, CredentialsUnavailable):
+                log.exception("apply of %s crashed", run.project)
+                error = f"{type(exc).__name__}: {exc}"
             result = ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,
                                    command="apply", status=RunStatus.ERROR,
-                                   head_sha=pull.head_sha, error=f"{type(exc).__name__}: {exc}",
+                                   head_sha=pull.head_sha, error=error,
                                    deleted=run.deleted)
+        result = svc.masked(result)
         svc.pulls.finish_run(run_id, result)
         svc.ipr.note(record, actor, f"apply:{result.status.value}", project=run.project)
         return result

@@ -26,7 +26,7 @@ from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import ForgeError, RepoConfigError
 from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.gate import environment
-from atlantis_py.flows.services import Services
+from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
 from atlantis_py.runner.workflow import run_plan
 
@@ -168,19 +168,23 @@ class Planner:
             result = run_plan(project, config.workflow_for(project), tree, plan_file,
                               svc.terraform, extra_args=extra,
                               allow_custom_steps=svc.allow_custom_steps,
-                              head_sha=pull.head_sha)
+                              env=svc.terraform_env(environment), head_sha=pull.head_sha)
         except Exception as exc:
-            log.exception("plan of %s crashed", project.name)
+            error = str(exc)
+            if not isinstance(exc, CredentialsUnavailable):
+                log.exception("plan of %s crashed", project.name)
+                error = f"{type(exc).__name__}: {exc}"
             result = ProjectResult(project=project.name, dir=project.dir,
                                    workspace=project.workspace, command="plan",
                                    status=RunStatus.ERROR, head_sha=pull.head_sha,
-                                   error=f"{type(exc).__name__}: {exc}",
+                                   error=error,
                                    reasons=project.reasons, deleted=project.deleted)
         if result.status is RunStatus.SUCCESS:
             try:
                 svc.plans.share(pull.repo, pull.number, pull.head_sha, plan_file)
             except PlanUnavailable as err:
                 result = replace(result, status=RunStatus.FAILURE, counts=None, error=str(err))
+        result = svc.masked(result)
         svc.pulls.finish_run(run_id, result)
         summary = result.counts.summary() if result.counts else (result.error or "")
         svc.ipr.note(record, actor, f"plan:{result.status.value}", project=project.name,

@@ -4,6 +4,8 @@ The web process only verifies, stores and acknowledges; terraform runs, forge
 calls and rendering happen in children, so they never compete with the request
 path for the interpreter lock. Each child gets the read end of its own pipe: a
 byte means "new work", end-of-file means "the server is gone, finish and exit".
+Children get their settings in their environment, never on their command line,
+which every user of the machine can read.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from atlantis_py.queue.jobs import JobQueue
 
@@ -24,10 +26,11 @@ RESPAWN_DELAY = 1.0
 
 
 class _Child:
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None) -> None:
         read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.write_fd, False)
-        self.proc = subprocess.Popen([*argv, "--wake-fd", str(read_fd)], pass_fds=(read_fd,))
+        self.proc = subprocess.Popen([*argv, "--wake-fd", str(read_fd)], pass_fds=(read_fd,),
+                                     env=None if env is None else dict(env))
         os.close(read_fd)
 
     def wake(self) -> None:
@@ -46,11 +49,14 @@ class _Child:
 
 
 class WorkerProcesses:
-    """Starts `count` children running `argv` and keeps them running."""
+    """Starts `count` children running `argv` and keeps them running; `env`
+    (default: this process's) is their whole environment."""
 
-    def __init__(self, argv: Sequence[str], count: int) -> None:
+    def __init__(self, argv: Sequence[str], count: int,
+                 env: Mapping[str, str] | None = None) -> None:
         self.argv = list(argv)
         self.count = count
+        self.env = None if env is None else dict(env)
         self._children: list[_Child] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -59,7 +65,7 @@ class WorkerProcesses:
 
     def start(self) -> None:
         with self._lock:
-            self._children = [_Child(self.argv) for _ in range(self.count)]
+            self._children = [_Child(self.argv, self.env) for _ in range(self.count)]
         self._monitor.start()
         log.info("started %d worker process(es)", self.count)
 
@@ -99,7 +105,7 @@ class WorkerProcesses:
                 if self._stopping.is_set():
                     break
                 with self._lock:
-                    self._children[i] = _Child(self.argv)
+                    self._children[i] = _Child(self.argv, self.env)
                     self._children[i].wake()
             self._stopping.wait(0.5)
 
@@ -121,7 +127,6 @@ def follow_wake_pipe(fd: int, queue: JobQueue, on_eof: Callable[[], None]) -> th
     return thread
 
 
-def worker_argv(log_level: str, settings_flags: Sequence[str]) -> list[str]:
-    """How to start a worker child with the server's own settings flags."""
-    return [sys.executable, "-m", "atlantis_py", "--log-level", log_level, "worker",
-            *settings_flags]
+def worker_argv(log_level: str) -> list[str]:
+    """How to start a worker child; its settings come in its environment."""
+    return [sys.executable, "-m", "atlantis_py", "--log-level", log_level, "worker"]

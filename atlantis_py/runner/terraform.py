@@ -2,11 +2,14 @@
 
 Terraform runs code from the pull request (providers, external data sources),
 so it gets only the environment it needs, never the server's whole environment
-(which holds forge tokens and webhook secrets).
+(which holds forge tokens and webhook secrets): the fixed PASSTHROUGH_ENV, the
+server variables the operator names with `--tf-env-passthrough` globs (never an
+ATLANTIS_* one), and a project's credentials (runner/credentials.py).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
@@ -40,6 +43,7 @@ PASSTHROUGH_ENV = (
     "https_proxy",
     "no_proxy",
 )
+SERVER_OWN_PREFIX = "ATLANTIS_"
 TIMEOUT_RETURNCODE = 124
 NOT_FOUND_RETURNCODE = 127
 # After the deadline terraform gets SIGINT and this long to release state locks.
@@ -65,9 +69,24 @@ class TerraformRun:
         return self.returncode in self.ok_codes
 
 
-def passthrough_env() -> dict[str, str]:
-    """The few server variables a child process may see."""
-    return {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
+def passthrough_env(globs: Sequence[str] = (),
+                    environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The server variables a child process may see: the fixed few, and those
+    matching `globs` (`--tf-env-passthrough`)."""
+    environ = os.environ if environ is None else environ
+    env = {name: environ[name] for name in PASSTHROUGH_ENV if name in environ}
+    env.update(matching_env(globs, environ))
+    return env
+
+
+def matching_env(globs: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """Server variables named by `globs` (case-sensitive, like the names), except
+    the server's own ATLANTIS_* settings, which no glob hands to terraform."""
+    if not globs:
+        return {}
+    return {name: value for name, value in environ.items()
+            if not name.startswith(SERVER_OWN_PREFIX)
+            and any(fnmatch.fnmatchcase(name, glob) for glob in globs)}
 
 
 def _parent_death_guard() -> tuple[str, ...]:
@@ -148,7 +167,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> bytes:
 
 class Terraform:
     """The terraform binary with the server's settings. `env` holds variables
-    every run gets (TF_CLI_CONFIG_FILE, cloud credentials from settings)."""
+    every run gets; `passthrough` globs name server variables it also gets
+    (cloud credentials every project may use)."""
 
     def __init__(
         self,
@@ -156,15 +176,17 @@ class Terraform:
         timeout: float = 1800,
         plugin_cache_dir: Path | None = None,
         env: Mapping[str, str] | None = None,
+        passthrough: Sequence[str] = (),
     ) -> None:
         self.binary = binary
         self.timeout = timeout
         self.plugin_cache_dir = plugin_cache_dir
         self._env = dict(env or {})
+        self.passthrough = tuple(passthrough)
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The whole environment of a run; custom `run` steps get it too."""
-        env = passthrough_env()
+        env = passthrough_env(self.passthrough)
         env.update(self._env)
         env.update(TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
         if self.plugin_cache_dir is not None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 import io
 import logging
 
-from atlantis_py.logs import ContextFilter, job_context
+import pytest
+
+from atlantis_py.logs import CREDENTIAL_MIN_LENGTH, ContextFilter, Secrets, job_context
 
 
 def capture(secrets: list[str]) -> tuple[logging.Logger, io.StringIO]:
@@ -32,3 +34,41 @@ def test_secrets_are_masked_in_messages_and_arguments() -> None:
     assert "ghp_supersecret" not in stream.getvalue()
     assert "hook-secret" not in stream.getvalue()
     assert stream.getvalue().count("****") == 2
+
+
+def test_masking_grows_and_masks_a_value_containing_another_whole() -> None:
+    secrets = Secrets(["abcd"])
+    logger, stream = capture_with(secrets)
+    secrets.add(["abcd-efgh-ijkl"], CREDENTIAL_MIN_LENGTH)
+    logger.info("x abcd-efgh-ijkl y abcd z")
+    assert stream.getvalue().strip() == "[-] x **** y **** z"
+
+
+@pytest.mark.parametrize("value, min_length, masked", [
+    pytest.param("true", CREDENTIAL_MIN_LENGTH, False, id="short-credential-is-a-setting"),
+    pytest.param("eu-west", CREDENTIAL_MIN_LENGTH, False, id="seven-chars"),
+    pytest.param("us-east-1", CREDENTIAL_MIN_LENGTH, True, id="eight-or-more"),
+    pytest.param("tok1", 4, True, id="token-four"),
+    pytest.param("  padded-secret\n", CREDENTIAL_MIN_LENGTH, True, id="stripped-too"),
+])
+def test_min_length(value: str, min_length: int, masked: bool) -> None:
+    secrets = Secrets()
+    secrets.add([value], min_length)
+    text = f"value={value.strip()};"
+    assert (secrets.mask(text) == "value=****;") is masked
+
+
+def test_a_logged_traceback_is_masked() -> None:
+    logger, stream = capture(["hunter2-secret"])
+    try:
+        raise RuntimeError("failed with hunter2-secret")
+    except RuntimeError:
+        logger.exception("crashed")
+    assert "hunter2-secret" not in stream.getvalue()
+    assert "RuntimeError: failed with ****" in stream.getvalue()
+
+
+def capture_with(secrets: Secrets) -> tuple[logging.Logger, io.StringIO]:
+    logger, stream = capture([])
+    logger.handlers[0].filters[:] = [ContextFilter(secrets)]
+    return logger, stream

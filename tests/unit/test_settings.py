@@ -14,6 +14,7 @@ from atlantis_py.settings import (
     Settings,
     add_arguments,
     build,
+    child_environ,
     env_name,
     load,
     resolve,
@@ -285,3 +286,66 @@ def test_db_url_explicit_database_url_wins(tmp_path: Path, env: dict[str, str]) 
     s = load(args("--database-url", "postgresql+psycopg://u@h/db",
                   "--data-dir", str(tmp_path)), env)
     assert s.db_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("raw, globs", [
+    pytest.param("", (), id="default-none"),
+    pytest.param("AWS_*", ("AWS_*",), id="one"),
+    pytest.param(" AWS_*, GOOGLE_*,ARM_*,TF_TOKEN_* ,", ("AWS_*", "GOOGLE_*", "ARM_*",
+                                                         "TF_TOKEN_*"), id="several"),
+    pytest.param("TF_CLI_CONFIG_FILE,AWS_ROLE_AR?", ("TF_CLI_CONFIG_FILE", "AWS_ROLE_AR?"),
+                 id="exact-and-qmark"),
+])
+def test_tf_env_passthrough(raw: str, globs: tuple[str, ...], env: dict[str, str]) -> None:
+    assert load(args("--tf-env-passthrough", raw), env).tf_env_passthrough == globs
+    assert load(args(), {**env, "ATLANTIS_TF_ENV_PASSTHROUGH": raw}).tf_env_passthrough == globs
+
+
+@pytest.mark.parametrize("raw, detail", [
+    pytest.param("*", "whole environment", id="star"),
+    pytest.param("AWS_*,**", "whole environment", id="stars"),
+    pytest.param("AWS KEY", "not a glob of variable names", id="space"),
+    pytest.param("AWS_*;rm", "not a glob of variable names", id="semicolon"),
+])
+def test_tf_env_passthrough_errors(raw: str, detail: str, env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=r"^--tf-env-passthrough: .*" + detail):
+        load(args("--tf-env-passthrough", raw), env)
+
+
+def test_credentials_file_is_parsed_at_start(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "creds.yaml"
+    path.write_text("environments:\n  dev:\n    TF_VAR_secret: dev-literal-value\n")
+    s = load(args("--credentials", str(path)), env)
+    assert s.credentials is not None and s.credentials.file == str(path)
+    assert [v.name for v in s.credentials.variables("dev")] == ["TF_VAR_secret"]
+    assert load(args(), env).credentials is None
+
+
+@pytest.mark.parametrize("text, detail", [
+    pytest.param(None, "--credentials: cannot read", id="missing"),
+    pytest.param("environments:\n  dev:\n    TF_VAR_secret: 42\n",
+                 "--credentials {file}:3: environments.dev.TF_VAR_secret: expected a string",
+                 id="bad-value"),
+    pytest.param("environments:\n  dev:\n    - A\n",
+                 "--credentials {file}:3: environments.dev: expected a mapping", id="list"),
+    pytest.param("environments:\n  dev: {\n", "--credentials {file}:", id="bad-yaml"),
+])
+def test_credentials_errors_name_file_line_and_key(tmp_path: Path, env: dict[str, str],
+                                                   text: str | None, detail: str) -> None:
+    path = tmp_path / "creds.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load(args("--credentials", str(path)), env)
+    assert str(err.value).startswith(detail.format(file=path)), str(err.value)
+
+
+def test_child_environ_carries_the_flags_given(env: dict[str, str]) -> None:
+    given = args("--gh-token", "ghp_flag_token", "--gh-webhook-secret", "flag-secret",
+                 "--allow-custom-steps", "--port", "9999")
+    child = child_environ(given)
+    assert child == {"ATLANTIS_GH_TOKEN": "ghp_flag_token",
+                     "ATLANTIS_GH_WEBHOOK_SECRET": "flag-secret",
+                     "ATLANTIS_ALLOW_CUSTOM_STEPS": "true", "ATLANTIS_PORT": "9999"}
+    # the child, started with no flags and this environment, has the parent's settings
+    assert load(args(), {**env, **child}) == load(given, env)

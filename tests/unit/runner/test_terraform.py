@@ -16,6 +16,8 @@ from atlantis_py.runner.terraform import (
     Terraform,
     TerraformError,
     execute,
+    matching_env,
+    passthrough_env,
     plan_counts,
 )
 from tests.unit.runner.conftest import BACKEND, TF_DATA
@@ -234,3 +236,38 @@ def test_timeout_and_missing_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert slow.duration < 120  # far below the 300 s it would run if not stopped
     missing = Terraform(binary=str(tmp_path / "no-terraform")).validate(tmp_path)
     assert missing.returncode == 127 and "cannot run" in missing.output
+
+
+@pytest.mark.parametrize("globs, expected", [
+    pytest.param((), set(), id="none"),
+    pytest.param(("AWS_*",), {"AWS_ACCESS_KEY_ID", "AWS_ROLE_ARN"}, id="prefix"),
+    pytest.param(("AWS_ROLE_ARN", "GOOGLE_*"), {"AWS_ROLE_ARN", "GOOGLE_CREDENTIALS"},
+                 id="exact-and-prefix"),
+    pytest.param(("TF_TOKEN_*",), {"TF_TOKEN_app_terraform_io"}, id="tf-token"),
+    pytest.param(("aws_*",), set(), id="case-sensitive"),
+    pytest.param(("*_TOKEN",), {"GITHUB_TOKEN"}, id="atlantis-never"),
+    pytest.param(("ATLANTIS_*",), set(), id="atlantis-glob-never"),
+])
+def test_passthrough_globs(globs: tuple[str, ...], expected: set[str]) -> None:
+    environ = {"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_ROLE_ARN": "arn:aws:iam::1:role/x",
+               "GOOGLE_CREDENTIALS": "{}", "TF_TOKEN_app_terraform_io": "tok",
+               "ATLANTIS_GH_TOKEN": "ghp_server", "ATLANTIS_GITLAB_TOKEN": "glpat",
+               "GITHUB_TOKEN": "ghp_other_x", "PATH": "/usr/bin"}
+    assert set(matching_env(globs, environ)) == expected
+    env = passthrough_env(globs, environ)
+    assert set(env) == expected | {"PATH"}
+    assert "ghp_server" not in env.values()
+
+
+def test_terraform_and_run_steps_see_passed_through_variables(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "passed-through-secret")
+    monkeypatch.setenv("ATLANTIS_GH_TOKEN", "ghp_server_token")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    tf = Terraform(passthrough=("AWS_*", "ATLANTIS_*"))
+    run = execute(["env"], tmp_path, tf.environment({"TF_VAR_x": "per-project"}), timeout=10)
+    assert "AWS_SECRET_ACCESS_KEY=passed-through-secret" in run.output
+    assert "TF_VAR_x=per-project" in run.output
+    assert "ghp_server_token" not in run.output and "ghp_secret" not in run.output
+    assert "passed-through-secret" not in execute(["env"], tmp_path, Terraform().environment(),
+                                                  timeout=10).output
