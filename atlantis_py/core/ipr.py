@@ -17,13 +17,17 @@ from atlantis_py.errors import Conflict
 log = logging.getLogger(__name__)
 
 S = IPRState
+# An apply starts from PENDING (approvals satisfied when it is asked for), APPROVED,
+# FAILED (plans made again after a failed apply) or DEPLOYED (projects a partial
+# apply left); only APPLYING ends in DEPLOYED or FAILED, and nothing but the
+# apply's outcome (or recovery of an interrupted one) moves it.
 ALLOWED: dict[IPRState, frozenset[IPRState]] = {
-    S.PENDING: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED}),
-    S.APPROVED: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.DEPLOYED, S.FAILED,
-                           S.CANCELLED}),
+    S.PENDING: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.APPLYING, S.CANCELLED}),
+    S.APPROVED: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.APPLYING, S.CANCELLED}),
     S.REJECTED: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.CANCELLED}),
-    S.FAILED: frozenset({S.PENDING, S.FAILED, S.CANCELLED, S.DEPLOYED}),
-    S.DEPLOYED: frozenset({S.PENDING, S.DEPLOYED, S.CANCELLED}),
+    S.APPLYING: frozenset({S.DEPLOYED, S.FAILED}),
+    S.FAILED: frozenset({S.PENDING, S.APPLYING, S.CANCELLED}),
+    S.DEPLOYED: frozenset({S.PENDING, S.APPLYING, S.CANCELLED}),
     S.CANCELLED: frozenset({S.PENDING, S.CANCELLED}),
 }
 

@@ -29,7 +29,8 @@ def apply_status(results: Sequence[ProjectResult]) -> tuple[StatusState, str]:
 
 
 def after_apply(results: Sequence[ProjectResult]) -> IPRState:
-    """DEPLOYED only when every project applied; any failure leaves it FAILED."""
+    """What APPLYING ends in: DEPLOYED only when every project applied; any
+    failure makes it FAILED."""
     ok, total = _tally(results)
     return IPRState.DEPLOYED if ok == total else IPRState.FAILED
 

@@ -11,7 +11,14 @@ from typing import Protocol
 
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import Review, ReviewState
-from atlantis_py.domain.records import AuditEvent, IPRState, LockRecord, PullRecord, RunRecord
+from atlantis_py.domain.records import (
+    AuditEvent,
+    DeployRequest,
+    IPRState,
+    LockRecord,
+    PullRecord,
+    RunRecord,
+)
 from atlantis_py.domain.results import ProjectResult
 
 
@@ -27,6 +34,8 @@ class Pulls(Protocol):
     def transition(self, pull_id: int, target: IPRState, allowed_from: frozenset[IPRState], *,
                    actor: str, reason: str, project: str = "",
                    open: bool | None = None) -> tuple[IPRState, bool]: ...
+    def request_deploy(self, pull_id: int, *, actor: str, kind: str, serial_key: str,
+                       payload: str, deployable: frozenset[IPRState]) -> DeployRequest: ...
     def set_details(self, pull_id: int, *, base_config: str | None = None,
                     description: str | None = None) -> None: ...
     def search(self, *, state: IPRState | None = None, repo: str | None = None,
@@ -42,7 +51,7 @@ class Reviews(Protocol):
     """Reviews given through the API/CLI, kept beside the forge's own."""
 
     def add(self, pull_id: int, user: str, state: ReviewState, commit_sha: str,
-            comment: str) -> None: ...
+            comment: str, *, unless: frozenset[IPRState] = frozenset()) -> IPRState | None: ...
     def list(self, pull_id: int) -> list[Review]: ...
 
 

@@ -10,11 +10,14 @@ from atlantis_py.domain.results import PlanCounts, RunStatus
 
 
 class IPRState(str, Enum):
-    """Lifecycle of an Infrastructure Pull Request."""
+    """Lifecycle of an Infrastructure Pull Request. APPLYING lasts while terraform
+    applies its plans: reviews and cancels are refused then, and it ends in
+    DEPLOYED or FAILED whatever arrived meanwhile."""
 
     PENDING = "PENDING"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+    APPLYING = "APPLYING"
     DEPLOYED = "DEPLOYED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
@@ -58,6 +61,16 @@ class PullRecord:
     pending_since: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """The answer to "deploy this IPR": the job that deploys it (a new one, or the one
+    already queued or applying it), or None when its state allows no deploy."""
+
+    job_id: int | None
+    created: bool
+    state: IPRState
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from atlantis_py.core.config.load import config_in
-from atlantis_py.core.ipr import Transition
+from atlantis_py.core.ipr import IllegalTransition, Transition
 from atlantis_py.core.outcomes import after_apply, apply_status
 from atlantis_py.core.selection import project_for, wanted
 from atlantis_py.domain.commands import Command
@@ -85,23 +85,47 @@ class Applier:
                     ignored=[(n.user, n.commit_sha, n.reason)
                              for n in verdict.decision.not_counted]))
                 return
-            if record.state is IPRState.PENDING:
-                svc.ipr.move(Transition(record, IPRState.APPROVED, actor,
-                                        "approvals satisfied at apply"))
-                record = svc.pulls.by_id(record.id) or record
-            forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, StatusState.PENDING,
-                             f"applying {len(plans)} projects")
-            trees = {"": tree}
-            for source in {r.source_sha for r in plans if r.source_sha}:
-                # a destroy applies where it was planned: the base commit's worktree
-                trees[source] = held.enter_context(
-                    svc.workspaces.checkout_base(pull.repo, number, source, env))
-            results = [self._apply_one(record, pull, trees[run.source_sha or ""], head_cfg, run,
-                                       actor) for run in plans]
+            started = self._start(record, actor, len(plans))
+            if started is None:
+                return
+            record = started
+            try:
+                forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, StatusState.PENDING,
+                                 f"applying {len(plans)} projects")
+                trees = {"": tree}
+                for source in {r.source_sha for r in plans if r.source_sha}:
+                    # a destroy applies where it was planned: the base commit's worktree
+                    trees[source] = held.enter_context(
+                        svc.workspaces.checkout_base(pull.repo, number, source, env))
+                results = [self._apply_one(record, pull, trees[run.source_sha or ""], head_cfg,
+                                           run, actor) for run in plans]
+            except Exception as exc:
+                svc.ipr.move(Transition(record, IPRState.FAILED, actor,
+                                        f"apply stopped by {type(exc).__name__}; "
+                                        "the server log has the details"))
+                raise
+            state, description = apply_status(results)
+            svc.ipr.move(Transition(record, after_apply(results), actor, description))
         svc.say(pull.repo.forge, repo, number, svc.renderer.apply(results))
-        state, description = apply_status(results)
         forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state, description)
-        svc.ipr.move(Transition(record, after_apply(results), actor, description))
+
+    def _start(self, record: PullRecord, actor: str, count: int) -> PullRecord | None:
+        """Move the IPR to APPLYING, judged on its stored state at this moment: from
+        then on reviews and cancels are refused until the outcome is recorded. None,
+        with the refusal posted, when its state allows no apply (REJECTED, CANCELLED)."""
+        svc = self.svc
+        reason = f"applying {count} {'project' if count == 1 else 'projects'}"
+        if record.state is IPRState.PENDING:
+            reason = f"approvals satisfied at apply: {reason}"
+        try:
+            svc.ipr.move(Transition(record, IPRState.APPLYING, actor, reason))
+        except IllegalTransition as err:
+            current = svc.pulls.by_id(record.id) or record
+            svc.ipr.note(current, actor, "apply:refused", detail=str(err))
+            svc.say(current.forge, current.repo, current.number,
+                    svc.renderer.apply_blocked(current.state.value))
+            return None
+        return svc.pulls.by_id(record.id) or record
 
     def _refusal(self, record: PullRecord, pull: PullRequest, plans: Sequence[RunRecord],
                  rules: RepoConfig, actor: str) -> EnvVerdict | None:

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 from atlantis_py.core.approvals import EXPIRED, deadline_passed, expiry_notice
 from atlantis_py.core.config.load import rules_config
-from atlantis_py.core.ipr import Transition
+from atlantis_py.core.ipr import IllegalTransition, Transition
 from atlantis_py.core.outcomes import review_state
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import Review, ReviewState
-from atlantis_py.domain.records import AuditEvent, IPRState, PullRecord
+from atlantis_py.domain.records import AuditEvent, DeployRequest, IPRState, PullRecord
 from atlantis_py.domain.results import RunStatus
 from atlantis_py.domain.views import ApprovalView, IPRView, ProjectView
 from atlantis_py.errors import Conflict, Forbidden, Invalid, NotFound, RepoConfigError
@@ -33,6 +33,13 @@ from atlantis_py.queue.payloads import ApplyJob, PlanJob, pull_key
 log = logging.getLogger(__name__)
 
 CLOSED_STATES = frozenset({IPRState.DEPLOYED, IPRState.CANCELLED})
+APPLYING = frozenset({IPRState.APPLYING})
+
+
+def applying(ipr_id: int, what: str) -> Conflict:
+    """Refusal while terraform applies: the outcome is recorded first, whatever else."""
+    return Conflict(f"IPR {ipr_id} is APPLYING: it cannot be {what} while terraform applies "
+                    f"its plans; try again once it is DEPLOYED or FAILED")
 
 
 def serial_key(record: PullRecord) -> str:
@@ -95,6 +102,8 @@ class Lifecycle:
     @as_one_job
     def review(self, ipr_id: int, actor: str, *, approve: bool, comment: str) -> IPRView:
         record = self.record(ipr_id)
+        if record.state is IPRState.APPLYING:
+            raise applying(ipr_id, "reviewed")
         if not record.open or record.state in CLOSED_STATES:
             raise Conflict(f"IPR {ipr_id} is {record.state.value}: it can no longer be reviewed")
         if approve and actor.lower() == record.author.lower():
@@ -103,7 +112,9 @@ class Lifecycle:
             if not found or not all(v.environment.allow_self_approval for v in found):
                 raise Forbidden(f"{actor} opened this IPR and cannot approve it")
         state = ReviewState.APPROVED if approve else ReviewState.CHANGES_REQUESTED
-        self.svc.reviews.add(record.id, actor, state, record.head_sha, comment)
+        if self.svc.reviews.add(record.id, actor, state, record.head_sha, comment,
+                                unless=APPLYING) is not None:
+            raise applying(ipr_id, "reviewed")
         verb = "approved" if approve else "rejected"
         self.svc.ipr.note(record, actor, f"review:{state.value}", detail=comment)
         self.svc.say(record.forge, record.repo, record.number, self.svc.renderer.review_recorded(
@@ -113,29 +124,51 @@ class Lifecycle:
 
     @as_one_job
     def deploy(self, ipr_id: int, actor: str) -> int:
+        """The id of the job that deploys the IPR. Asked again while that job is
+        queued or applying, it answers with the same job and stores nothing."""
         record = self.record(ipr_id)
         wrong_base = base_refusal(self.svc, record.base_ref)
         if wrong_base is not None:
             raise Conflict(f"IPR {ipr_id} cannot be deployed: {wrong_base}")
-        if record.state is not IPRState.APPROVED:
+        job = ApplyJob(record.forge, record.repo, record.number, actor)
+
+        def request(deployable: frozenset[IPRState]) -> DeployRequest:
+            return self.svc.pulls.request_deploy(
+                record.id, actor=actor, kind=job.KIND, serial_key=serial_key(record),
+                payload=job.encode(), deployable=deployable)
+
+        found = request(frozenset())
+        if found.job_id is not None:
+            return found.job_id
+        if found.state is not IPRState.APPROVED:
             blocking = self.view(ipr_id).blocking
             why = "; ".join(blocking) if blocking else "it is not approved"
-            raise Conflict(f"IPR {ipr_id} is {record.state.value}, not APPROVED: {why}")
+            raise Conflict(f"IPR {ipr_id} is {found.state.value}, not APPROVED: {why}")
         refusals = [reason for v in self._verdicts(record, all_reviews(self.svc, record), actor)
                     for reason in v.verdict.refusals]
         if refusals:
             raise Conflict(f"IPR {ipr_id} cannot be deployed now: " + "; ".join(refusals))
-        self.svc.ipr.note(record, actor, "deploy:requested")
-        return self.queue.enqueue(ApplyJob(record.forge, record.repo, record.number, actor),
-                                  serial_key(record))
+        made = request(frozenset({IPRState.APPROVED}))
+        if made.job_id is None:
+            raise Conflict(f"IPR {ipr_id} is {made.state.value}, not APPROVED")
+        if made.created:
+            self.queue.announce()
+        return made.job_id
 
     @as_one_job
     def cancel(self, ipr_id: int, actor: str, reason: str = "") -> IPRView:
         record = self.record(ipr_id)
+        if record.state is IPRState.APPLYING:
+            raise applying(ipr_id, "cancelled")
         if record.state in CLOSED_STATES:
             raise Conflict(f"IPR {ipr_id} is already {record.state.value}")
-        self.svc.ipr.move(Transition(record, IPRState.CANCELLED, actor,
-                                     reason or "cancelled through the API"))
+        try:
+            self.svc.ipr.move(Transition(record, IPRState.CANCELLED, actor,
+                                         reason or "cancelled through the API"))
+        except IllegalTransition:
+            if self.record(ipr_id).state is IPRState.APPLYING:
+                raise applying(ipr_id, "cancelled") from None
+            raise
         released = self.svc.locks.release_all(record.id)
         self.svc.say(record.forge, record.repo, record.number,
                      self.svc.renderer.cancelled(actor=actor, released=released, reason=reason))

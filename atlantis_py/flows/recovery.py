@@ -1,5 +1,5 @@
 """After a worker died mid-job: an apply cut short is never re-run (the IPR
-becomes FAILED and keeps its locks); anything else may run again."""
+moves from APPLYING to FAILED and keeps its locks); anything else may run again."""
 
 from __future__ import annotations
 
@@ -33,13 +33,16 @@ def interrupted(svc: Services, job: Job) -> bool:
         return True
     applies = svc.pulls.interrupt_runs(record.id, "apply")
     svc.pulls.interrupt_runs(record.id, "plan")
-    if not applies:
+    if not applies and record.state is not IPRState.APPLYING:
         return True
     _fail(svc, record, [a.project for a in applies])
     return False
 
 
 def _fail(svc: Services, record: PullRecord, projects: list[str]) -> None:
-    svc.ipr.move(Transition(record, IPRState.FAILED, "atlantis",
-                            "apply interrupted: " + ", ".join(projects)))
+    """FAILED from APPLYING; an apply of an older version, which left the state
+    unchanged while it ran, keeps its state and still gets the comment."""
+    where = ", ".join(projects) or "before its outcome was recorded"
+    svc.ipr.try_move(Transition(record, IPRState.FAILED, "atlantis",
+                                f"apply interrupted: {where}"))
     svc.say(record.forge, record.repo, record.number, svc.renderer.apply_interrupted(projects))

@@ -52,6 +52,11 @@ class JobQueue:
         self._announce()
         return job_id
 
+    def announce(self) -> None:
+        """Wake the workers for a job stored by other means (a deploy request,
+        stored together with its IPR's check)."""
+        self._announce()
+
     def _announce(self) -> None:
         self.wake()
         if self.notify:

@@ -139,6 +139,10 @@ class Renderer:
     def apply_interrupted(self, projects: Sequence[str]) -> str:
         return self._render("apply_interrupted.md.j2", projects=projects)
 
+    def apply_blocked(self, state: str) -> str:
+        """The IPR's state (REJECTED, CANCELLED, APPLYING) allows no apply."""
+        return self._render("apply_blocked.md.j2", state=state)
+
     def apply_without_plan(self, projects: Sequence[str]) -> str:
         return self._render("apply_without_plan.md.j2", projects=projects)
 

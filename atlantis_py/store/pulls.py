@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
+from atlantis_py.domain.records import DeployRequest, IPRState, JobStatus, PullRecord, RunRecord
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.store.db import Database, utcnow
-from atlantis_py.store.tables import AuditRow, PullRow, RunRow
+from atlantis_py.store.tables import AuditRow, JobRow, PullRow, RunRow
+from atlantis_py.store.wakeups import NOTIFY
 
 
 def _pull(row: PullRow) -> PullRecord:
@@ -118,6 +119,43 @@ class PullStore:
                            project=project, at=now,
                            detail=f"{before.value} -> {target.value}: {reason}"))
             return before, True
+
+    def request_deploy(self, pull_id: int, *, actor: str, kind: str, serial_key: str,
+                       payload: str, deployable: frozenset[IPRState]) -> DeployRequest:
+        """At most one deploy job per IPR, however many web processes or replicas are
+        asked at once: decided under the IPR row's lock (SQLite transactions take the
+        write lock up front; PostgreSQL locks the row), so each request sees the job
+        an earlier one stored. The job of `kind` already queued or running for
+        `serial_key` (or, while APPLYING, whichever job is applying it) is returned
+        as it is; otherwise, when the state is in `deployable`, a new job is stored
+        with its one `deploy:requested` audit event."""
+        with self.db.session() as s:
+            row = s.get(PullRow, pull_id, with_for_update=not self.db.is_sqlite)
+            if row is None:
+                raise LookupError(f"no pull request with id {pull_id}")
+            state = IPRState(row.state)
+            running = JobRow.status == JobStatus.RUNNING.value
+            queued = JobRow.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value])
+            ours = or_(running, (JobRow.kind == kind) & queued) \
+                if state is IPRState.APPLYING else (JobRow.kind == kind) & queued
+            existing = s.scalar(select(JobRow.id).where(JobRow.serial_key == serial_key, ours)
+                                .order_by(JobRow.id).limit(1))
+            if existing is not None:
+                return DeployRequest(job_id=existing, created=False, state=state)
+            if state not in deployable:
+                return DeployRequest(job_id=None, created=False, state=state)
+            now = utcnow()
+            job = JobRow(kind=kind, serial_key=serial_key, payload=payload,
+                         status=JobStatus.QUEUED.value, attempts=0, delivery_id="",
+                         worker="", error="", created_at=now)
+            s.add(job)
+            s.flush()
+            s.add(AuditRow(pull_id=row.id, forge=row.forge, repo=row.repo,
+                           pull_number=row.number, actor=actor, action="deploy:requested",
+                           head_sha=row.head_sha, project="", at=now, detail=f"job {job.id}"))
+            if not self.db.is_sqlite:
+                s.execute(NOTIFY)
+            return DeployRequest(job_id=job.id, created=True, state=state)
 
     def set_details(self, pull_id: int, *, base_config: str | None = None,
                     description: str | None = None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from atlantis_py import __version__
+from atlantis_py.domain.records import IPRState
 
-STATES = ["PENDING", "APPROVED", "REJECTED", "DEPLOYED", "FAILED", "CANCELLED"]
+STATES = [s.value for s in IPRState]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -76,17 +77,19 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/ipr/{id}/deploy": {
             "post": {
-                "summary": "Apply the approved plans (only when APPROVED and in the window)",
+                "summary": "Apply the approved plans (only when APPROVED and in the window); "
+                           "asked again while queued or APPLYING, answers with the same job",
                 "parameters": [IPR_ID],
                 "responses": {"202": _json({"type": "object", "properties": {
                     "ipr": {"type": "integer"}, "job": {"type": "integer"},
-                    "status": {"type": "string"}}}, "Deployment queued"),
+                    "status": {"type": "string"}}},
+                    "Deployment queued, or the job already queued or applying it"),
                     **_errors(401, 403, 404, 409)},
             },
         },
         "/api/v1/ipr/{id}/cancel": {
             "post": {
-                "summary": "Cancel the IPR and release its locks",
+                "summary": "Cancel the IPR and release its locks (refused while APPLYING)",
                 "parameters": [IPR_ID],
                 "responses": {"200": _json(_ref("IPR"), "The cancelled IPR"),
                               **_errors(401, 403, 404, 409)},

@@ -96,6 +96,11 @@ def test_crash_mid_apply_leaves_failed_with_lock_and_never_reapplies(tmp_path: P
     db = sqlite3.connect(tmp_path / "data" / "atlantis.db")
     (state_value,) = db.execute("SELECT state FROM pull_requests WHERE number = 1").fetchone()
     assert state_value == "FAILED"
+    moves = [r[0] for r in db.execute("SELECT detail FROM audit_events WHERE pull_number = 1 "
+                                      "AND action LIKE 'state:%' ORDER BY id")]
+    assert moves[-2:] == [  # bob's review was never delivered: approvals are judged at apply
+        "PENDING -> APPLYING: approvals satisfied at apply: applying 1 project",
+        "APPLYING -> FAILED: apply interrupted: network"]
     statuses = [r[0] for r in db.execute("SELECT status FROM project_runs WHERE command='apply'")]
     assert statuses == ["interrupted"]
     (job_status,) = db.execute("SELECT status FROM jobs WHERE id = 2").fetchone()

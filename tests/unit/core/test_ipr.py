@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from atlantis_py.core.ipr import IllegalTransition, IPRMachine, Transition
+from atlantis_py.core.ipr import ALLOWED, IllegalTransition, IPRMachine, Transition
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.records import IPRState, PullRecord
 from atlantis_py.store.audit import AuditLog
@@ -51,15 +51,20 @@ def stores(tmp_path: Path) -> Iterator[Stores]:
 
 # Moves the design and the job handlers make.
 LEGAL = [
-    pytest.param(S.PENDING, S.APPROVED, "approvals satisfied at apply", id="pending-approved"),
-    pytest.param(S.APPROVED, S.DEPLOYED, "2/2 projects applied", id="approved-deployed"),
-    pytest.param(S.APPROVED, S.FAILED, "1/2 projects applied", id="approved-failed"),
+    pytest.param(S.PENDING, S.APPROVED, "review approved", id="pending-approved"),
+    pytest.param(S.APPROVED, S.APPLYING, "applying 2 projects", id="approved-applying"),
+    pytest.param(S.PENDING, S.APPLYING, "approvals satisfied at apply: applying 1 project",
+                 id="pending-applying"),
+    pytest.param(S.FAILED, S.APPLYING, "applying 1 project", id="failed-applying"),
+    pytest.param(S.DEPLOYED, S.APPLYING, "applying 1 project", id="deployed-applying"),
+    pytest.param(S.APPLYING, S.DEPLOYED, "2/2 projects applied", id="applying-deployed"),
+    pytest.param(S.APPLYING, S.FAILED, "1/2 projects applied", id="applying-failed"),
+    pytest.param(S.APPLYING, S.FAILED, "apply interrupted: network", id="applying-interrupted"),
     pytest.param(S.PENDING, S.REJECTED, "review changes_requested", id="pending-rejected"),
     pytest.param(S.APPROVED, S.REJECTED, "review changes_requested", id="approved-rejected"),
     pytest.param(S.APPROVED, S.PENDING, "new commits pushed", id="push-voids-approval"),
     pytest.param(S.REJECTED, S.PENDING, "review approved", id="rejected-pending"),
     pytest.param(S.FAILED, S.PENDING, "new commits pushed", id="failed-pending"),
-    pytest.param(S.FAILED, S.DEPLOYED, "retry applied", id="failed-deployed"),
     pytest.param(S.DEPLOYED, S.PENDING, "new commits pushed", id="deployed-pending"),
     pytest.param(S.PENDING, S.CANCELLED, "closed without merging", id="pending-cancelled"),
     pytest.param(S.APPROVED, S.CANCELLED, "closed without merging", id="approved-cancelled"),
@@ -95,6 +100,18 @@ ILLEGAL = [
     pytest.param(S.DEPLOYED, S.REJECTED, id="deployed-rejected"),
     pytest.param(S.DEPLOYED, S.FAILED, id="deployed-failed"),
     pytest.param(S.FAILED, S.APPROVED, id="failed-approved"),
+    # only an apply's outcome ends APPLYING, and only APPLYING ends in an outcome
+    pytest.param(S.APPLYING, S.REJECTED, id="applying-rejected"),
+    pytest.param(S.APPLYING, S.CANCELLED, id="applying-cancelled"),
+    pytest.param(S.APPLYING, S.APPROVED, id="applying-approved"),
+    pytest.param(S.APPLYING, S.PENDING, id="applying-pending"),
+    pytest.param(S.APPLYING, S.APPLYING, id="applying-twice"),
+    pytest.param(S.APPROVED, S.DEPLOYED, id="approved-deployed"),
+    pytest.param(S.APPROVED, S.FAILED, id="approved-failed"),
+    pytest.param(S.PENDING, S.DEPLOYED, id="pending-deployed"),
+    pytest.param(S.FAILED, S.DEPLOYED, id="failed-deployed"),
+    pytest.param(S.REJECTED, S.APPLYING, id="rejected-applying"),
+    pytest.param(S.CANCELLED, S.APPLYING, id="cancelled-applying"),
 ]
 
 
@@ -135,6 +152,27 @@ def test_reopen_sets_open_again(stores: Stores) -> None:
     assert reopened is not None and (reopened.state, reopened.open) == (S.PENDING, True)
 
 
+def test_every_state_has_a_row_and_only_applying_reaches_an_outcome() -> None:
+    assert set(ALLOWED) == set(IPRState)
+    for outcome in (S.DEPLOYED, S.FAILED):
+        assert {s for s, targets in ALLOWED.items() if outcome in targets} == {S.APPLYING}
+    assert ALLOWED[S.APPLYING] == {S.DEPLOYED, S.FAILED}
+
+
+def test_reject_and_cancel_while_applying_leave_the_outcome_to_the_apply(
+        stores: Stores) -> None:
+    record = stores.pull_in(S.APPROVED)
+    stores.ipr.move(Transition(record, S.APPLYING, "alice", "applying 1 project"))
+    for target in (S.REJECTED, S.CANCELLED):
+        assert not stores.ipr.try_move(Transition(record, target, "carol", "too late"))
+    stores.ipr.move(Transition(record, S.DEPLOYED, "alice", "1/1 projects applied"))
+    after = stores.pulls.by_id(record.id)
+    assert after is not None and after.state is S.DEPLOYED
+    assert [e.detail for e in stores.audit.events(record.id)] == [
+        "APPROVED -> APPLYING: applying 1 project",
+        "APPLYING -> DEPLOYED: 1/1 projects applied"]
+
+
 def test_a_lifecycle_leaves_an_ordered_trail(stores: Stores) -> None:
     record = stores.pull_in(S.PENDING)
     stores.ipr.move(Transition(record, S.APPROVED, "bob", "approved"))
@@ -145,12 +183,14 @@ def test_a_lifecycle_leaves_an_ordered_trail(stores: Stores) -> None:
     stores.ipr.move(Transition(again, S.APPROVED, "carol", "approved"))
     approved = stores.pulls.by_id(record.id)
     assert approved is not None
+    stores.ipr.move(Transition(approved, S.APPLYING, "carol", "applying"))
     stores.ipr.move(Transition(approved, S.DEPLOYED, "carol", "applied"))
     trail = [(e.actor, e.action, e.head_sha) for e in stores.audit.events(record.id)]
     assert trail == [
         ("bob", "state:APPROVED", HEAD),
         ("alice", "state:PENDING", "f" * 40),
         ("carol", "state:APPROVED", "f" * 40),
+        ("carol", "state:APPLYING", "f" * 40),
         ("carol", "state:DEPLOYED", "f" * 40),
     ]
     final = stores.pulls.by_id(record.id)

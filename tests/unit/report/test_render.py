@@ -512,3 +512,17 @@ def test_stacks_invalid_fences_the_parser_error(renderer: Renderer) -> None:
 def test_unknown_command_fences_the_comment(renderer: Renderer) -> None:
     body = renderer.unknown_command("atlantis plan ```", "unexpected argument.")
     assert "````\natlantis plan ```\n````" in body
+
+
+@pytest.mark.parametrize(("state", "hint"), [
+    ("CANCELLED", "push a new commit, or close and reopen the pull request"),
+    ("REJECTED", "the reviewer approves, or the review is dismissed"),
+    ("APPLYING", "the result will be posted here"),
+])
+def test_apply_blocked_names_the_state_and_the_way_on(renderer: Renderer, state: str,
+                                                      hint: str) -> None:
+    body = renderer.apply_blocked(state)
+    assert body.startswith(f"**Apply refused**\n\nThis change is `{state}`: nothing was applied.")
+    assert hint in body and body.endswith("\n") and not body.endswith("\n\n")
+    if state == "CANCELLED":
+        assert_golden("apply_blocked", body)
