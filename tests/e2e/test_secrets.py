@@ -160,6 +160,7 @@ def test_each_environment_sees_only_its_credentials_and_none_leaks(
                              "TF_VAR_token": sha(PROD_TOKEN), "TF_VAR_shared": sha(SHARED)}
 
         prod_file.write_text(PROD_SECRET_ROTATED)  # rotated between plan and apply
+        fake.set_permission(repo, "bob", "write")  # only writers' approvals count
         fake.review(pull, "bob", "APPROVED")
         fake.deliver("issue_comment", fake.comment_payload(pull, "alice", "atlantis apply"))
         server.settle()
