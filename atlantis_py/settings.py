@@ -7,7 +7,6 @@ instead of surfacing later as a confusing runtime error.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
 from atlantis_py.errors import ConfigError
 
@@ -59,9 +59,8 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'atlantis.db').resolve()}"
 
     def repo_allowed(self, full_name: str) -> bool:
-        """Forges treat owner and repo names case-insensitively; so does the allowlist."""
-        name = full_name.lower()
-        return any(fnmatch.fnmatchcase(name, pat.lower()) for pat in self.repo_allowlist)
+        """Whole segments: `acme/*` allows acme/infra, not acme/x/y (see repo_names)."""
+        return any(allowlist_matches(pat, full_name) for pat in self.repo_allowlist)
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,8 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("gitlab-user", "The bot's GitLab user name.", default="atlantis"),
     _Option("gitlab-command-access-level", "Least project access level that may run "
             "commands: 30 Developer, 40 Maintainer, 50 Owner.", kind=int, default=30),
-    _Option("repo-allowlist", "Comma-separated globs of repos to serve, e.g. 'acme/*'.",
+    _Option("repo-allowlist", "Comma-separated globs of repos to serve, e.g. 'acme/*'; "
+            "'*' matches within one segment, a '**' segment any depth, '*' alone all.",
             default="*"),
     _Option("data-dir", "Where mirrors, worktrees, plans and the SQLite DB live.",
             default="./atlantis-data"),
@@ -219,6 +219,9 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     allow = tuple(p.strip() for p in text("repo-allowlist").split(",") if p.strip())
     if not allow:
         raise ConfigError("--repo-allowlist: give at least one glob, e.g. 'acme/*' or '*'")
+    for pattern in allow:
+        if (problem := allowlist_pattern_problem(pattern)) is not None:
+            raise ConfigError(f"--repo-allowlist: {problem}")
     tf_bin = text("terraform-bin")
     if shutil.which(tf_bin) is None:
         raise ConfigError(f"--terraform-bin: {tf_bin!r} is not an executable on PATH")

@@ -14,6 +14,7 @@ from atlantis_py.core.outcomes import review_state
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import Review, ReviewState
 from atlantis_py.domain.records import AuditEvent, IPRState, PullRecord
+from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.domain.results import RunStatus
 from atlantis_py.domain.views import ApprovalView, IPRView, ProjectView
 from atlantis_py.errors import Conflict, Forbidden, Invalid, NotFound, RepoConfigError
@@ -59,6 +60,8 @@ class Lifecycle:
             raise Invalid(f"state must be one of {allowed}") from None
         if page < 1 or not 1 <= per_page <= 200:
             raise Invalid("page must be ≥ 1 and per_page between 1 and 200")
+        if repo is not None and (problem := repo_name_problem(repo)) is not None:
+            raise Invalid(f"repo: {problem}")
         return self.svc.pulls.search(state=wanted, repo=repo, offset=(page - 1) * per_page,
                                      limit=per_page)
 
@@ -76,6 +79,8 @@ class Lifecycle:
                description: str, actor: str) -> IPRView:
         if forge not in self.svc.forges:
             raise Invalid(f"forge {forge!r} is not configured on this server")
+        if (problem := repo_name_problem(repo, forge)) is not None:
+            raise Invalid(f"repo: {problem}")
         if not self.svc.repo_allowed(repo):
             raise Forbidden(f"{repo} is not in this server's --repo-allowlist")
         for name, value in (("repo", repo), ("head", head), ("base", base), ("title", title)):
