@@ -32,6 +32,8 @@ from atlantis_py.queue.payloads import ApplyJob, PlanJob, pull_key
 log = logging.getLogger(__name__)
 
 CLOSED_STATES = frozenset({IPRState.DEPLOYED, IPRState.CANCELLED})
+MAX_ID = 2**63 - 1  # what a database integer column holds
+MAX_PAGE = 1_000_000
 
 
 def serial_key(record: PullRecord) -> str:
@@ -46,7 +48,7 @@ class Lifecycle:
     # --- reading ------------------------------------------------------------------------
 
     def record(self, ipr_id: int) -> PullRecord:
-        record = self.svc.pulls.by_id(ipr_id)
+        record = self.svc.pulls.by_id(ipr_id) if 0 < ipr_id <= MAX_ID else None
         if record is None:
             raise NotFound(f"no IPR with id {ipr_id}")
         return record
@@ -54,12 +56,13 @@ class Lifecycle:
     def search(self, *, state: str | None, repo: str | None, page: int,
                per_page: int) -> tuple[list[PullRecord], int]:
         try:
-            wanted = IPRState(state.upper()) if state else None
+            wanted = IPRState(state.upper()) if state is not None else None
         except ValueError:
             allowed = ", ".join(s.value for s in IPRState)
             raise Invalid(f"state must be one of {allowed}") from None
-        if page < 1 or not 1 <= per_page <= 200:
-            raise Invalid("page must be ≥ 1 and per_page between 1 and 200")
+        if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 200:
+            raise Invalid(f"page must be between 1 and {MAX_PAGE} and per_page between 1 "
+                          "and 200")
         if repo is not None and (problem := repo_name_problem(repo)) is not None:
             raise Invalid(f"repo: {problem}")
         return self.svc.pulls.search(state=wanted, repo=repo, offset=(page - 1) * per_page,
