@@ -26,7 +26,12 @@ class CommandParseError(AtlantisError):
 
 
 class ForgeError(AtlantisError):
-    """The forge's API refused or failed; wraps the client library's error."""
+    """The forge's API refused or failed; wraps the client library's error.
+    `status` is the forge's HTTP status when it answered at all."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class WorkspaceError(AtlantisError):

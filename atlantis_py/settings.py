@@ -7,7 +7,6 @@ instead of surfacing later as a confusing runtime error.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import os
 import re
 import shutil
@@ -19,6 +18,7 @@ from urllib.parse import urlparse
 
 from atlantis_py.core.config.credentials import parse_credentials
 from atlantis_py.domain.credentials import CredentialsFile
+from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
 from atlantis_py.errors import ConfigError, RepoConfigError
 
@@ -70,9 +70,8 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'atlantis.db').resolve()}"
 
     def repo_allowed(self, full_name: str) -> bool:
-        """Forges treat owner and repo names case-insensitively; so does the allowlist."""
-        name = full_name.lower()
-        return any(fnmatch.fnmatchcase(name, pat.lower()) for pat in self.repo_allowlist)
+        """Whole segments: `acme/*` allows acme/infra, not acme/x/y (see repo_names)."""
+        return any(allowlist_matches(pat, full_name) for pat in self.repo_allowlist)
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,8 @@ OPTIONS: tuple[_Option, ...] = (
             "commands: 30 Developer, 40 Maintainer, 50 Owner.", kind=int, default=30),
     _Option("gitlab-approver-access-level", "Least project access level whose approval "
             "counts: 30 Developer, 40 Maintainer, 50 Owner.", kind=int, default=30),
-    _Option("repo-allowlist", "Comma-separated globs of repos to serve, e.g. 'acme/*'.",
+    _Option("repo-allowlist", "Comma-separated globs of repos to serve, e.g. 'acme/*'; "
+            "'*' matches within one segment, a '**' segment any depth, '*' alone all.",
             default="*"),
     _Option("rules-branch", "Branch whose workflows.yaml holds the environments (approval "
             "rules); default: each repository's default branch.", default=""),
@@ -253,6 +253,9 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     bases = tuple(p.strip() for p in text("apply-base-branches").split(",") if p.strip())
     if not bases:
         raise ConfigError("--apply-base-branches: give at least one glob, e.g. 'main' or '*'")
+    for pattern in allow:
+        if (problem := allowlist_pattern_problem(pattern)) is not None:
+            raise ConfigError(f"--repo-allowlist: {problem}")
     tf_bin = text("terraform-bin")
     if shutil.which(tf_bin) is None:
         raise ConfigError(f"--terraform-bin: {tf_bin!r} is not an executable on PATH")

@@ -16,6 +16,8 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from atlantis_py.domain.repo_names import repo_name_problem
+
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
 
@@ -89,6 +91,10 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if not args.token:
         print("atlantis-py ipr: --token (or ATLANTIS_TOKEN) is required", file=sys.stderr)
+        return 2
+    if args.ipr_command == "create" and \
+            (problem := repo_name_problem(args.repo, args.forge)) is not None:
+        print(f"atlantis-py ipr create: --repo: {problem}", file=sys.stderr)
         return 2
     api = ApiClient(args.server, args.token)
     try:

@@ -14,6 +14,7 @@ from atlantis_py.core.outcomes import review_state
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import Review, ReviewState
 from atlantis_py.domain.records import AuditEvent, DeployRequest, IPRState, PullRecord
+from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.domain.results import RunStatus
 from atlantis_py.domain.views import ApprovalView, IPRView, ProjectView
 from atlantis_py.errors import Conflict, Forbidden, Invalid, NotFound, RepoConfigError
@@ -40,6 +41,8 @@ def applying(ipr_id: int, what: str) -> Conflict:
     """Refusal while terraform applies: the outcome is recorded first, whatever else."""
     return Conflict(f"IPR {ipr_id} is APPLYING: it cannot be {what} while terraform applies "
                     f"its plans; try again once it is DEPLOYED or FAILED")
+MAX_ID = 2**63 - 1  # what a database integer column holds
+MAX_PAGE = 1_000_000
 
 
 def serial_key(record: PullRecord) -> str:
@@ -54,7 +57,7 @@ class Lifecycle:
     # --- reading ------------------------------------------------------------------------
 
     def record(self, ipr_id: int) -> PullRecord:
-        record = self.svc.pulls.by_id(ipr_id)
+        record = self.svc.pulls.by_id(ipr_id) if 0 < ipr_id <= MAX_ID else None
         if record is None:
             raise NotFound(f"no IPR with id {ipr_id}")
         return record
@@ -62,12 +65,15 @@ class Lifecycle:
     def search(self, *, state: str | None, repo: str | None, page: int,
                per_page: int) -> tuple[list[PullRecord], int]:
         try:
-            wanted = IPRState(state.upper()) if state else None
+            wanted = IPRState(state.upper()) if state is not None else None
         except ValueError:
             allowed = ", ".join(s.value for s in IPRState)
             raise Invalid(f"state must be one of {allowed}") from None
-        if page < 1 or not 1 <= per_page <= 200:
-            raise Invalid("page must be ≥ 1 and per_page between 1 and 200")
+        if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 200:
+            raise Invalid(f"page must be between 1 and {MAX_PAGE} and per_page between 1 "
+                          "and 200")
+        if repo is not None and (problem := repo_name_problem(repo)) is not None:
+            raise Invalid(f"repo: {problem}")
         return self.svc.pulls.search(state=wanted, repo=repo, offset=(page - 1) * per_page,
                                      limit=per_page)
 
@@ -86,6 +92,8 @@ class Lifecycle:
                description: str, actor: str) -> IPRView:
         if forge not in self.svc.forges:
             raise Invalid(f"forge {forge!r} is not configured on this server")
+        if (problem := repo_name_problem(repo, forge)) is not None:
+            raise Invalid(f"repo: {problem}")
         if not self.svc.repo_allowed(repo):
             raise Forbidden(f"{repo} is not in this server's --repo-allowlist")
         for name, value in (("repo", repo), ("head", head), ("base", base), ("title", title)):

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
@@ -29,6 +29,7 @@ from atlantis_py.domain.forge import (
     ReviewState,
     StatusState,
 )
+from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ConfigError, ForgeError
 from atlantis_py.forges.github_webhooks import GitHubWebhooks
 
@@ -66,7 +67,8 @@ def _api(action: str) -> Iterator[None]:
     try:
         yield
     except GithubException as e:
-        raise ForgeError(f"GitHub: {action} failed: HTTP {e.status}: {_message(e)}") from e
+        raise ForgeError(f"GitHub: {action} failed: HTTP {e.status}: {_message(e)}",
+                         e.status) from e
     except requests.RequestException as e:
         raise ForgeError(f"GitHub: {action} failed: {type(e).__name__}") from e
 
@@ -140,7 +142,7 @@ class GitHubForge:
         with self._lock:
             repo = self._repos.get(full_name)
             if repo is None:
-                repo = self._client.get_repo(full_name)
+                repo = self._client.get_repo(repo_path(full_name))
                 self._repos[full_name] = repo
             return repo
 
@@ -262,6 +264,15 @@ class GitHubForge:
             "GIT_CONFIG_KEY_0": f"http.{web_root(self._api_url)}.extraHeader",
             "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
         }
+
+
+def repo_path(full_name: str) -> str:
+    """`owner/name` as it goes into /repos/{owner}/{name}: checked, each part
+    URL-encoded, so no name can point the bot's token at another path."""
+    if (problem := repo_name_problem(full_name, "github")) is not None:
+        raise ForgeError(f"GitHub: {problem}", 422)
+    owner, name = full_name.split("/")
+    return f"{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
 def _file_status(status: str) -> FileStatus:

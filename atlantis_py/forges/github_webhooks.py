@@ -23,6 +23,7 @@ from atlantis_py.domain.events import (
     ReviewAction,
     ReviewEvent,
 )
+from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ConfigError, ForgeError
 from atlantis_py.forges.base import Delivery, header
 
@@ -80,6 +81,8 @@ class GitHubWebhooks:
         repo = repository.get("full_name") if isinstance(repository, dict) else None
         if not repo or not isinstance(repo, str):
             raise ValueError(f"GitHub {event_type} payload names no repository")
+        if (problem := repo_name_problem(repo, self.forge)) is not None:
+            raise ValueError(f"GitHub {event_type} payload: {problem}")
         holder = data.get("issue") if event_type == "issue_comment" else data.get("pull_request")
         number = holder.get("number") if isinstance(holder, dict) else None
         if isinstance(number, int) and not isinstance(number, bool):
@@ -102,9 +105,12 @@ class GitHubWebhooks:
 
 def _repo(data: Mapping[str, Any]) -> Repo:
     repository = data["repository"]
+    full_name = str(repository["full_name"])
+    if (problem := repo_name_problem(full_name, "github")) is not None:
+        raise ValueError(problem)
     return Repo(
         forge="github",
-        full_name=str(repository["full_name"]),
+        full_name=full_name,
         clone_url=str(repository["clone_url"]),
     )
 

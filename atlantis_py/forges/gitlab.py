@@ -32,6 +32,7 @@ from atlantis_py.domain.forge import (
     ReviewState,
     StatusState,
 )
+from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ConfigError, ForgeError
 from atlantis_py.forges.gitlab_webhooks import GitLabWebhooks
 
@@ -71,7 +72,7 @@ def _api(action: str) -> Iterator[None]:
         yield
     except GitlabError as e:
         raise ForgeError(f"GitLab: {action} failed: HTTP {e.response_code}: "
-                         f"{e.error_message}") from e
+                         f"{e.error_message}", e.response_code) from e
     except requests.RequestException as e:
         raise ForgeError(f"GitLab: {action} failed: {type(e).__name__}") from e
 
@@ -167,6 +168,10 @@ class GitLabForge:
 
     @staticmethod
     def _project(repo: str) -> str:
+        """The project's API path: the name checked, then URL-encoded whole
+        ("group/sub/project" → "group%2Fsub%2Fproject"), as GitLab wants it."""
+        if (problem := repo_name_problem(repo, "gitlab")) is not None:
+            raise ForgeError(f"GitLab: {problem}", 422)
         return f"/projects/{EncodedId(repo)}"
 
     def _mr(self, repo: str, number: int) -> str:
@@ -214,7 +219,7 @@ class GitLabForge:
             description = description[: STATUS_DESCRIPTION_LIMIT - 1] + "…"
         with _api(f"setting status {context} on {repo}@{sha[:12]}"):
             try:
-                self._post(f"{self._project(repo)}/statuses/{sha}",
+                self._post(f"{self._project(repo)}/statuses/{EncodedId(sha)}",
                            {"state": _STATUS_STATES[state], "name": context,
                             "description": description})
             except GitlabError as e:

@@ -25,6 +25,7 @@ from atlantis_py.domain.events import (
     ReviewAction,
     ReviewEvent,
 )
+from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ConfigError, ForgeError
 from atlantis_py.forges.base import Delivery, header
 
@@ -89,6 +90,8 @@ class GitLabWebhooks:
         repo = project.get("path_with_namespace") if isinstance(project, dict) else None
         if not repo or not isinstance(repo, str):
             raise ValueError(f"GitLab {event_type} payload names no project")
+        if (problem := repo_name_problem(repo, self.forge)) is not None:
+            raise ValueError(f"GitLab {event_type} payload: {problem}")
         holder = data.get("merge_request") if event_type == NOTE_HOOK else \
             data.get("object_attributes")
         iid = holder.get("iid") if isinstance(holder, dict) else None
@@ -110,9 +113,12 @@ class GitLabWebhooks:
 
 def _repo(data: Mapping[str, Any]) -> Repo:
     project = data["project"]
+    full_name = str(project["path_with_namespace"])
+    if (problem := repo_name_problem(full_name, "gitlab")) is not None:
+        raise ValueError(problem)
     return Repo(
         forge="gitlab",
-        full_name=str(project["path_with_namespace"]),
+        full_name=full_name,
         clone_url=str(project["git_http_url"]),
     )
 

@@ -17,10 +17,11 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from atlantis_py.domain.records import AuditEvent, PullRecord, Role, TokenOwner
 from atlantis_py.domain.views import IPRView
-from atlantis_py.errors import AtlantisError, Conflict, Forbidden, Invalid, NotFound
+from atlantis_py.errors import AtlantisError, Conflict, Forbidden, ForgeError, Invalid, NotFound
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.web.openapi import OPENAPI
 
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
+PREFIX = "/api/v1"
+MAX_BODY = 1024 * 1024
+# the forge refused what the caller asked for (no such repo or branch, a pull
+# request that exists already): the caller's to fix, not a failure of the forge
+CALLERS_FAULT = frozenset({400, 404, 409, 422})
 
 
 def plain(value: Any) -> Any:
@@ -66,9 +72,32 @@ def error(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
+def http_error(err: HTTPException) -> HTTPException | tuple[Response, int]:
+    """Routing and protocol errors (404, 405, 413 …) as JSON under /api/v1; the
+    pages and webhooks keep Flask's own answers."""
+    if not (request.path == PREFIX or request.path.startswith(PREFIX + "/")):
+        return err
+    status = err.code or 500
+    messages = {404: f"no such endpoint: {request.method} {request.path}",
+                405: f"{request.method} is not allowed on {request.path}",
+                413: f"the request body is larger than {MAX_BODY} bytes",
+                500: "internal error; the server's log has the details"}
+    response, _ = error(status, messages.get(status, err.description or err.name))
+    if isinstance(err, MethodNotAllowed) and err.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(err.valid_methods))
+    return response, status
+
+
 def api_blueprint(lifecycle: Lifecycle,
                   token_owner: Callable[[str], TokenOwner | None]) -> Blueprint:
-    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+    bp = Blueprint("api", __name__, url_prefix=PREFIX)
+    bp.app_errorhandler(HTTPException)(http_error)
+
+    @bp.before_request
+    def limit_body() -> None:
+        request.max_content_length = MAX_BODY
+        if (request.content_length or 0) > MAX_BODY:
+            raise RequestEntityTooLarge()
 
     def requires(role: Role) -> Callable[[F], F]:
         def wrap(fn: F) -> F:
@@ -88,15 +117,24 @@ def api_blueprint(lifecycle: Lifecycle,
         return wrap
 
     def body() -> dict[str, Any]:
-        if not request.data:
+        raw = request.get_data()
+        if not raw:
             return {}
         try:
-            data = json.loads(request.data)
+            data = json.loads(raw)
         except ValueError:
             raise BadJSON("the request body is not valid JSON") from None
+        except RecursionError:
+            raise BadJSON("the request body is nested too deeply") from None
         if not isinstance(data, dict):
             raise BadJSON("the request body must be a JSON object")
         return data
+
+    def arg(name: str) -> str | None:
+        values = request.args.getlist(name)
+        if len(values) > 1:
+            raise Invalid(f"give {name} once, not {len(values)} times")
+        return values[0] if values else None
 
     def text(data: dict[str, Any], key: str, default: str | None = None) -> str:
         value = data.get(key, default)
@@ -104,6 +142,8 @@ def api_blueprint(lifecycle: Lifecycle,
             raise Invalid(f"{key} is required")
         if not isinstance(value, str):
             raise Invalid(f"{key} must be a string")
+        if "\x00" in value or not _encodable(value):
+            raise Invalid(f"{key} must be UTF-8 text without NUL characters")
         return value
 
     @bp.errorhandler(AtlantisError)
@@ -111,6 +151,8 @@ def api_blueprint(lifecycle: Lifecycle,
         for kind, status in STATUS.items():
             if isinstance(err, kind):
                 return error(status, str(err))
+        if isinstance(err, ForgeError) and err.status in CALLERS_FAULT:
+            return error(422, str(err))
         log.warning("API request failed: %s", err)
         return error(502, str(err))
 
@@ -125,13 +167,13 @@ def api_blueprint(lifecycle: Lifecycle,
     @bp.get("/ipr")
     @requires(Role.VIEWER)
     def list_iprs() -> Response:
+        page_arg, per_page_arg = arg("page"), arg("per_page")
         try:
-            page = int(request.args.get("page", "1"))
-            per_page = int(request.args.get("per_page", "50"))
+            page = 1 if page_arg is None else int(page_arg)
+            per_page = 50 if per_page_arg is None else int(per_page_arg)
         except ValueError:
             raise Invalid("page and per_page must be whole numbers") from None
-        records, total = lifecycle.search(state=request.args.get("state"),
-                                          repo=request.args.get("repo"), page=page,
+        records, total = lifecycle.search(state=arg("state"), repo=arg("repo"), page=page,
                                           per_page=per_page)
         return jsonify(items=[summary(r) for r in records], page=page, per_page=per_page,
                        total=total)
@@ -147,12 +189,12 @@ def api_blueprint(lifecycle: Lifecycle,
                                 actor=g.owner.user)
         return jsonify(ipr_json(view)), 201
 
-    @bp.get("/ipr/<int:ipr_id>")
+    @bp.get("/ipr/<int(signed=True):ipr_id>")
     @requires(Role.VIEWER)
     def get_ipr(ipr_id: int) -> Response:
         return jsonify(ipr_json(lifecycle.view(ipr_id)))
 
-    @bp.post("/ipr/<int:ipr_id>/review")
+    @bp.post("/ipr/<int(signed=True):ipr_id>/review")
     @requires(Role.REVIEWER)
     def review_ipr(ipr_id: int) -> Response:
         data = body()
@@ -163,29 +205,40 @@ def api_blueprint(lifecycle: Lifecycle,
                                 comment=text(data, "comment", ""))
         return jsonify(ipr_json(view))
 
-    @bp.post("/ipr/<int:ipr_id>/deploy")
+    @bp.post("/ipr/<int(signed=True):ipr_id>/deploy")
     @requires(Role.REVIEWER)
     def deploy_ipr(ipr_id: int) -> tuple[Response, int]:
         job = lifecycle.deploy(ipr_id, g.owner.user)
         return jsonify(ipr=ipr_id, job=job, status="queued"), 202
 
-    @bp.post("/ipr/<int:ipr_id>/cancel")
+    @bp.post("/ipr/<int(signed=True):ipr_id>/cancel")
     @requires(Role.REVIEWER)
     def cancel_ipr(ipr_id: int) -> Response:
         data = body()
         view = lifecycle.cancel(ipr_id, g.owner.user, text(data, "reason", ""))
         return jsonify(ipr_json(view))
 
-    @bp.get("/ipr/<int:ipr_id>/events")
+    @bp.get("/ipr/<int(signed=True):ipr_id>/events")
     @requires(Role.VIEWER)
     def ipr_events(ipr_id: int) -> Response:
         events = [event_json(e) for e in lifecycle.events(ipr_id)]
-        if request.args.get("format") == "jsonl":
+        fmt = arg("format")
+        if fmt not in (None, "json", "jsonl"):
+            raise Invalid("format must be json or jsonl")
+        if fmt == "jsonl":
             lines = "".join(json.dumps(e, sort_keys=True) + "\n" for e in events)
             return Response(lines, mimetype="application/x-ndjson")
         return jsonify(items=events)
 
     return bp
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class BadJSON(Exception):

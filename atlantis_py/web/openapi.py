@@ -1,13 +1,35 @@
-"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+
+Objects are closed (`additionalProperties: false`) and every field is required,
+so a field the API starts returning without documenting it here fails the
+schema test (tests/e2e/test_api_schema.py) instead of going unnoticed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from atlantis_py import __version__
+from atlantis_py.domain.forge import ReviewState
 from atlantis_py.domain.records import IPRState
+from atlantis_py.domain.results import RunStatus
+from atlantis_py.flows.lifecycle import MAX_ID, MAX_PAGE
 
 STATES = [s.value for s in IPRState]
+REPO_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$"
+MAX_BODY_TEXT = "1 MiB"
+
+ERRORS = {
+    400: "The body is not a JSON object (malformed, or nested too deeply)",
+    401: "Missing or invalid bearer token",
+    403: "The token's role or user may not do this, or the repo is not allowed",
+    404: "No IPR with this id (ids are whole numbers from 1)",
+    409: "The IPR's state does not allow this",
+    413: f"The request body is larger than {MAX_BODY_TEXT}",
+    422: "Invalid field or query values, or the forge refused them "
+         "(no such repository or branch)",
+    502: "The forge failed or could not be reached",
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -15,11 +37,7 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    meaning = {400: "Malformed JSON body", 401: "Missing or invalid bearer token",
-               403: "The token's role or user may not do this", 404: "No such IPR",
-               409: "The IPR's state does not allow this", 422: "Invalid field values",
-               502: "The forge refused or failed"}
-    return {str(c): {"description": meaning[c],
+    return {str(c): {"description": ERRORS[c],
                      "content": {"application/json": {"schema": _ref("Error")}}}
             for c in codes}
 
@@ -28,12 +46,84 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-IPR_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """A closed object; all properties required unless `required` says otherwise."""
+    return {"type": "object", "additionalProperties": False, "properties": properties,
+            "required": list(properties) if required is None else required}
+
+
+def _body(name: str, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+COUNT = {"type": ["integer", "null"], "minimum": 0}
+TIME = {"type": ["string", "null"], "description": "ISO 8601, UTC"}
+IPR_ID = {"name": "id", "in": "path", "required": True,
+          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+
+SUMMARY_FIELDS: dict[str, Any] = {
+    "id": INTEGER, "forge": {"enum": ["github", "gitlab"]}, "repo": STRING,
+    "pull_number": INTEGER, "title": STRING, "author": STRING, "state": {"enum": STATES},
+    "open": {"type": "boolean"}, "head_sha": STRING, "updated_at": TIME,
+}
+IPR_FIELDS: dict[str, Any] = {
+    **SUMMARY_FIELDS,
+    "description": STRING, "head_ref": STRING, "base_ref": STRING,
+    "projects": {"type": "array", "items": _ref("Project")},
+    "approvals": {"type": "array", "items": _ref("Approval")},
+    "blocking": {"type": "array", "items": STRING,
+                 "description": "Why it cannot be deployed now; empty when it can"},
+    "created_at": TIME,
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _object({"error": STRING}),
+    "IPRSummary": _object(SUMMARY_FIELDS),
+    "IPRPage": _object({"items": {"type": "array", "items": _ref("IPRSummary")},
+                        "page": INTEGER, "per_page": INTEGER, "total": INTEGER}),
+    "IPR": _object(IPR_FIELDS),
+    "Project": _object({
+        "project": STRING, "dir": STRING, "workspace": STRING, "environment": STRING,
+        "plan_status": {"enum": [s.value for s in RunStatus]},
+        "summary": {"type": "string", "description": "The plan's one-line summary or error"},
+        "head_sha": STRING, "add": COUNT, "change": COUNT, "destroy": COUNT,
+        "applied": {"type": "boolean"}}),
+    "Approval": _object({
+        "user": STRING, "state": {"enum": [s.value for s in ReviewState]},
+        "commit_sha": STRING, "counted": {"type": "boolean"},
+        "reason": {"type": "string", "description": "Why it does not count; empty if it does"}}),
+    "Deployment": _object({"ipr": INTEGER, "job": INTEGER, "status": {"const": "queued"}}),
+    "Event": _object({
+        "id": INTEGER, "ipr_id": {"type": ["integer", "null"]}, "repo": STRING,
+        "pull_number": INTEGER, "actor": STRING, "action": STRING, "head_sha": STRING,
+        "project": STRING, "at": STRING, "detail": STRING}),
+    "EventList": _object({"items": {"type": "array", "items": _ref("Event")}}),
+    "CreateIPR": {
+        "type": "object", "required": ["repo", "head", "title"],
+        "properties": {
+            "forge": {"enum": ["github", "gitlab"], "default": "github"},
+            "repo": {"type": "string", "pattern": REPO_PATTERN, "maxLength": 512,
+                     "description": "GitHub: owner/name; GitLab: group/subgroup…/name. "
+                                    "Letters, digits, '.', '-', '_'; no '.' or '..'"},
+            "head": STRING, "base": {"type": "string", "default": "main"}, "title": STRING,
+            "description": STRING},
+        "example": {"repo": "acme/infra", "head": "feature/api", "base": "main",
+                    "title": "Add api resource", "description": "made by a tool"}},
+    "Review": {"type": "object", "required": ["decision"],
+               "properties": {"decision": {"enum": ["approve", "reject"]}, "comment": STRING},
+               "example": {"decision": "approve", "comment": "LGTM"}},
+    "Cancel": {"type": "object", "properties": {"reason": STRING},
+               "example": {"reason": "obsolete"}},
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "atlantis-py", "version": __version__,
-             "description": "Infrastructure Pull Requests: plan, review, deploy."},
+             "description": "Infrastructure Pull Requests: plan, review, deploy. "
+                            f"Every error is JSON {{\"error\": …}}; bodies are at most "
+                            f"{MAX_BODY_TEXT}."},
     "security": [{"bearer": []}],
     "paths": {
         "/api/v1/ipr": {
@@ -41,38 +131,38 @@ OPENAPI: dict[str, Any] = {
                 "summary": "List IPRs, newest first",
                 "parameters": [
                     {"name": "state", "in": "query", "schema": {"enum": STATES}},
-                    {"name": "repo", "in": "query", "schema": {"type": "string"}},
+                    {"name": "repo", "in": "query",
+                     "schema": {"type": "string", "pattern": REPO_PATTERN}},
                     {"name": "page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                                "default": 1}},
                     {"name": "per_page", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 200,
                                 "default": 50}},
                 ],
                 "responses": {"200": _json(_ref("IPRPage"), "A page of IPRs"),
-                              **_errors(401, 422)},
+                              **_errors(401, 413, 422)},
             },
             "post": {
                 "summary": "Open a pull request and plan it like any other",
-                "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("CreateIPR")}}},
+                "requestBody": _body("CreateIPR"),
                 "responses": {"201": _json(_ref("IPR"), "The new IPR"),
-                              **_errors(400, 401, 403, 422, 502)},
+                              **_errors(400, 401, 403, 413, 422, 502)},
             },
         },
         "/api/v1/ipr/{id}": {
             "get": {"summary": "One IPR: projects, plan summaries, approvals, state",
                     "parameters": [IPR_ID],
                     "responses": {"200": _json(_ref("IPR"), "The IPR"),
-                                  **_errors(401, 404)}},
+                                  **_errors(401, 404, 413, 502)}},
         },
         "/api/v1/ipr/{id}/review": {
             "post": {
                 "summary": "Approve or reject as the token's user",
                 "parameters": [IPR_ID],
-                "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("Review")}}},
+                "requestBody": _body("Review"),
                 "responses": {"200": _json(_ref("IPR"), "The IPR after the review"),
-                              **_errors(400, 401, 403, 404, 409, 422)},
+                              **_errors(400, 401, 403, 404, 409, 413, 422, 502)},
             },
         },
         "/api/v1/ipr/{id}/deploy": {
@@ -80,19 +170,19 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Apply the approved plans (only when APPROVED and in the window); "
                            "asked again while queued or APPLYING, answers with the same job",
                 "parameters": [IPR_ID],
-                "responses": {"202": _json({"type": "object", "properties": {
-                    "ipr": {"type": "integer"}, "job": {"type": "integer"},
-                    "status": {"type": "string"}}},
-                    "Deployment queued, or the job already queued or applying it"),
-                    **_errors(401, 403, 404, 409)},
+                "responses": {"202": _json(_ref("Deployment"),
+                                           "Deployment queued, or the job already queued "
+                                           "or applying it"),
+                              **_errors(401, 403, 404, 409, 413, 502)},
             },
         },
         "/api/v1/ipr/{id}/cancel": {
             "post": {
                 "summary": "Cancel the IPR and release its locks (refused while APPLYING)",
                 "parameters": [IPR_ID],
+                "requestBody": _body("Cancel", required=False),
                 "responses": {"200": _json(_ref("IPR"), "The cancelled IPR"),
-                              **_errors(401, 403, 404, 409)},
+                              **_errors(400, 401, 403, 404, 409, 413, 422, 502)},
             },
         },
         "/api/v1/ipr/{id}/events": {
@@ -101,54 +191,15 @@ OPENAPI: dict[str, Any] = {
                 "parameters": [IPR_ID, {"name": "format", "in": "query",
                                         "schema": {"enum": ["json", "jsonl"]}}],
                 "responses": {"200": {"description": "Events", "content": {
-                    "application/json": {"schema": {"type": "object", "properties": {
-                        "items": {"type": "array", "items": _ref("Event")}}}},
-                    "application/x-ndjson": {"schema": {"type": "string"}}}},
-                    **_errors(401, 404)},
+                    "application/json": {"schema": _ref("EventList")},
+                    "application/x-ndjson": {"schema": STRING}}},
+                    **_errors(401, 404, 413, 422)},
             },
         },
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "atlantis-py token create"}},
-        "schemas": {
-            "Error": {"type": "object", "required": ["error"],
-                      "properties": {"error": {"type": "string"}}},
-            "IPRSummary": {"type": "object", "required": ["id", "repo", "pull_number", "state",
-                                                          "title"],
-                           "properties": {
-                               "id": {"type": "integer"}, "forge": {"type": "string"},
-                               "repo": {"type": "string"}, "pull_number": {"type": "integer"},
-                               "title": {"type": "string"}, "author": {"type": "string"},
-                               "state": {"enum": STATES}, "open": {"type": "boolean"},
-                               "head_sha": {"type": "string"},
-                               "updated_at": {"type": ["string", "null"]}}},
-            "IPRPage": {"type": "object", "properties": {
-                "items": {"type": "array", "items": _ref("IPRSummary")},
-                "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                "total": {"type": "integer"}}},
-            "IPR": {"allOf": [_ref("IPRSummary"), {"type": "object", "properties": {
-                "description": {"type": "string"}, "head_ref": {"type": "string"},
-                "base_ref": {"type": "string"},
-                "projects": {"type": "array", "items": {"type": "object"}},
-                "approvals": {"type": "array", "items": {"type": "object"}},
-                "blocking": {"type": "array", "items": {"type": "string"}}}}]},
-            "CreateIPR": {"type": "object", "required": ["repo", "head", "title"],
-                          "properties": {"forge": {"enum": ["github", "gitlab"]},
-                                         "repo": {"type": "string"},
-                                         "head": {"type": "string"},
-                                         "base": {"type": "string", "default": "main"},
-                                         "title": {"type": "string"},
-                                         "description": {"type": "string"}}},
-            "Review": {"type": "object", "required": ["decision"],
-                       "properties": {"decision": {"enum": ["approve", "reject"]},
-                                      "comment": {"type": "string"}}},
-            "Event": {"type": "object", "properties": {
-                "id": {"type": "integer"}, "ipr_id": {"type": ["integer", "null"]},
-                "repo": {"type": "string"}, "pull_number": {"type": "integer"},
-                "actor": {"type": "string"}, "action": {"type": "string"},
-                "head_sha": {"type": "string"}, "project": {"type": "string"},
-                "at": {"type": "string"}, "detail": {"type": "string"}}},
-        },
+        "schemas": SCHEMAS,
     },
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
@@ -40,8 +41,12 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
             return jsonify(status="ignored", event=delivery.event_type), 200
         try:
             key = verifier.serial_key(delivery.event_type, body)
-        except ValueError:
+        except json.JSONDecodeError:
             return jsonify(error="payload is not valid JSON"), 400
+        except ValueError as err:
+            return jsonify(error=str(err)), 400
+        except RecursionError:
+            return jsonify(error="payload is nested too deeply"), 400
         fresh = queue.accept_delivery(
             delivery.delivery_id, WebhookJob(delivery.forge, delivery.event_type, body), key)
         if not fresh:

@@ -18,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeAlias
 
-from tests.fakeforge.model import FakeReview, ForgeRepo, Permission, PullRequest, ReviewStateName
+from tests.fakeforge.model import (
+    FakeReview,
+    ForgeRepo,
+    Permission,
+    PullRequest,
+    RecordedRequest,
+    ReviewStateName,
+)
 
 NeutralPull: TypeAlias = PullRequest[Any]
 """A GitHub pull request or a GitLab merge request."""
@@ -88,6 +95,9 @@ class NeutralForge(Protocol):
                        branch: str | None = ...) -> str: ...
 
     # --- what the bot did -----------------------------------------------------------------
+
+    # every API request the fake answered, in order (method, path as the forge routes it)
+    requests: list[RecordedRequest]
 
     def comments(self, pull: OwnPull) -> list[str]: ...
 

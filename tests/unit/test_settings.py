@@ -251,7 +251,10 @@ def test_build_error_names_flag(env: dict[str, str]) -> None:
 @pytest.mark.parametrize("allowlist, repo, allowed", [
     pytest.param(("*",), "anyone/anything", True, id="star-allows-all"),
     pytest.param(("acme/*",), "acme/infra", True, id="owner-glob"),
-    pytest.param(("acme/*",), "acme/group/infra", True, id="owner-glob-subgroup"),
+    pytest.param(("acme/*",), "acme/group/infra", False, id="owner-glob-one-segment"),
+    pytest.param(("acme/*",), "acme/x/../../other/secret", False, id="owner-glob-traversal"),
+    pytest.param(("acme/**",), "acme/group/infra", True, id="any-depth"),
+    pytest.param(("*",), "acme/group/infra", True, id="star-alone-any-depth"),
     pytest.param(("acme/*",), "other/infra", False, id="owner-glob-other-owner"),
     pytest.param(("acme/*",), "acme-evil/infra", False, id="owner-glob-not-prefix"),
     pytest.param(("acme/infra",), "acme/infra", True, id="exact"),
@@ -262,6 +265,13 @@ def test_build_error_names_flag(env: dict[str, str]) -> None:
 ])
 def test_repo_allowed(allowlist: tuple[str, ...], repo: str, allowed: bool) -> None:
     assert Settings(repo_allowlist=allowlist).repo_allowed(repo) is allowed
+
+
+@pytest.mark.parametrize("allowlist", ["acme/../other", "acme/x y", "acme/%2e%2e", "acme/",
+                                       "acme", "acme/*#", "acme/[ab]"])
+def test_bad_allowlist_glob_stops_the_server(env: dict[str, str], allowlist: str) -> None:
+    with pytest.raises(ConfigError, match=r"^--repo-allowlist: "):
+        load(args(), {**env, "ATLANTIS_REPO_ALLOWLIST": f"acme/infra,{allowlist}"})
 
 
 def test_repo_allowed_from_env(env: dict[str, str]) -> None:

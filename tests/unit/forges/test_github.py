@@ -456,3 +456,15 @@ def test_one_forge_serves_concurrent_callers(
         assert list(pool.map(work, range(8))) == [4] * 8
     assert sorted(fake.comments(pull)) == sorted(f"comment {i}" for i in range(8))
     assert len(fake.latest_statuses(repo, pull.head_sha)) == 8
+
+
+@pytest.mark.parametrize("name", ["acme/x/../../other/secret/issues#",
+                                  "acme/x/../../../user/repos#", "acme/%2e%2e/x",
+                                  "acme/infra?per_page=1", "acme/infra/pulls"])
+def test_a_crafted_name_never_becomes_a_request(forge: GitHubForge, fake: FakeGitHub,
+                                                repo: FakeRepo, name: str) -> None:
+    with pytest.raises(ForgeError, match="repository name"):
+        forge.create_pull(name, "feature", "main", "t", "")
+    with pytest.raises(ForgeError, match="repository name"):
+        forge.post_comment(name, 1, "x")
+    assert fake.requests == []

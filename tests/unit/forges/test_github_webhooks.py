@@ -280,3 +280,17 @@ def test_serial_key_orders_one_pull_requests_jobs(event_type: str, name: str, ke
 def test_serial_key_of_a_malformed_payload_is_a_value_error(payload: bytes) -> None:
     with pytest.raises(ValueError):
         GitHubWebhooks("s").serial_key("pull_request", payload)
+
+
+@pytest.mark.parametrize("name", ["acme/x/../../other/secret/issues#", "acme/infra/extra",
+                                  "acme/%2e%2e", "acme/in fra", "acme"])
+@pytest.mark.parametrize("fixture", ["pull_request.opened.json", "issue_comment.created.json"])
+def test_a_payload_naming_no_owner_and_name_is_refused(fixture: str, name: str) -> None:
+    data = json.loads(_read(fixture))
+    data["repository"]["full_name"] = name
+    body = json.dumps(data).encode()
+    event = fixture.split(".")[0]
+    with pytest.raises(ValueError, match="repository name"):
+        GitHubWebhooks("s").serial_key(event, body)
+    with pytest.raises(ForgeError, match="repository name"):
+        GitHubWebhooks("s").parse(event, body)

@@ -479,3 +479,14 @@ def test_forged_token_is_refused(fake: FakeGitLab, receiver: _Receiver,
     assert status == 401 and receiver.events == []
     assert fake.deliver("pull_request", payload, delivery_id="d-7")[0] == 202
     assert receiver.headers[-1]["X-Gitlab-Event-Uuid"] == "d-7"
+
+
+@pytest.mark.parametrize("name", ["acme/x/../../other/secret", "acme//infra",
+                                  "acme/%2e%2e/x", "acme/infra?x=1", "acme"])
+def test_a_crafted_name_never_becomes_a_request(forge: GitLabForge, fake: FakeGitLab,
+                                                repo: FakeProject, name: str) -> None:
+    with pytest.raises(ForgeError, match="repository name"):
+        forge.create_pull(name, "feature", "main", "t", "")
+    with pytest.raises(ForgeError, match="repository name"):
+        forge.post_comment(name, 1, "x")
+    assert fake.requests == []

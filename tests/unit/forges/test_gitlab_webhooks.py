@@ -306,3 +306,18 @@ def test_serial_key_without_merge_request_is_per_project() -> None:
 def test_serial_key_of_malformed_payload_is_a_value_error(body: bytes) -> None:
     with pytest.raises(ValueError):
         _hooks().serial_key(MR_HOOK, body)
+
+
+@pytest.mark.parametrize("name", ["acme/x/../../other/secret", "acme/sub//infra",
+                                  "acme/%2e%2e/x", "acme/infra?x=1", "acme"])
+@pytest.mark.parametrize("event, fixture", [(MR_HOOK, "merge_request.open.json"),
+                                            (NOTE_HOOK, "note.create.merge_request.json")])
+def test_a_payload_naming_no_group_and_project_is_refused(event: str, fixture: str,
+                                                          name: str) -> None:
+    data = json.loads(_read(FIXTURES / fixture))
+    data["project"]["path_with_namespace"] = name
+    body = json.dumps(data).encode()
+    with pytest.raises(ValueError, match="repository name"):
+        _hooks().serial_key(event, body)
+    with pytest.raises(ForgeError, match="repository name"):
+        _hooks().parse(event, body)
