@@ -51,6 +51,7 @@ class Settings:
     max_review_deadline: timedelta | None = None
     allow_self_approval: bool = True
     notifications_file: Path | None = None
+    forge_retry_limit: timedelta = timedelta(minutes=30)
 
     @property
     def db_url(self) -> str:
@@ -114,6 +115,9 @@ OPTIONS: tuple[_Option, ...] = (
             "the repo says.", kind=bool, default=False),
     _Option("notifications", "YAML file of outgoing webhooks per environment "
             "(see README).", default=""),
+    _Option("forge-retry-limit", "How long a job keeps retrying while the forge is down "
+            "or rate limiting (e.g. 30m, 2h; 0: never retry) before it gives up and says "
+            "so on the pull request.", default="30m"),
 )
 
 
@@ -260,6 +264,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         allow_self_approval=not (no_self if isinstance(no_self, bool) else _bool(
             "disallow-self-approval", str(no_self))),
         notifications_file=Path(notifications) if notifications else None,
+        forge_retry_limit=_retry_limit(text("forge-retry-limit")),
     )
 
 
@@ -270,6 +275,14 @@ def _duration(flag: str, raw: str) -> timedelta | None:
         return parse_duration(raw)
     except ValueError as err:
         raise ConfigError(f"--{flag}: {err}") from None
+
+
+def _retry_limit(raw: str) -> timedelta:
+    if raw.strip() in ("", "0"):
+        return timedelta(0)
+    found = _duration("forge-retry-limit", raw)
+    assert found is not None
+    return found
 
 
 def _gitlab_url(url: str, hostname: str) -> str:

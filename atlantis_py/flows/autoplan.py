@@ -6,10 +6,13 @@ from __future__ import annotations
 from atlantis_py.core.ipr import Transition
 from atlantis_py.domain.events import PullAction, PullRequest, PullRequestEvent
 from atlantis_py.domain.records import IPRState
+from atlantis_py.domain.results import RunStatus
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.payloads import PlanJob
+
+_UNFINISHED = frozenset({RunStatus.RUNNING, RunStatus.INTERRUPTED})
 
 
 class Autoplan:
@@ -18,7 +21,9 @@ class Autoplan:
         self.lifecycle = lifecycle
         self.planner = planner
 
-    def on_event(self, event: PullRequestEvent) -> None:
+    def on_event(self, event: PullRequestEvent, *, again: bool = False) -> None:
+        """`again`: a retry, whose earlier attempt may have planned and reported
+        (its report is sent before this runs) but not finished after_plan."""
         svc = self.svc
         pull = event.pull
         before = svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
@@ -34,15 +39,19 @@ class Autoplan:
         elif before is None:
             svc.ipr.note(record, event.sender, "opened", detail=pull.title)
         elif event.action is PullAction.OPENED and self.planned(pull):
+            if again:
+                self.lifecycle.after_plan(pull, event.sender)
             return
         self.plan(pull, event.sender)
 
-    def on_request(self, job: PlanJob) -> None:
+    def on_request(self, job: PlanJob, *, again: bool = False) -> None:
         """An IPR created through the API: plan it unless the forge's own
         "opened" webhook got there first."""
         pull = self.svc.forges[job.forge].pull_request(job.repo, job.number)
         if not self.planned(pull):
             self.plan(pull, job.actor)
+        elif again:
+            self.lifecycle.after_plan(pull, job.actor)
 
     def plan(self, pull: PullRequest, actor: str) -> None:
         self.planner.plan(pull, actor, None)
@@ -50,9 +59,10 @@ class Autoplan:
 
     def planned(self, pull: PullRequest) -> bool:
         """Whether this head was already planned while open (the API's create and
-        the forge's own "opened" webhook both ask for the first plan)."""
+        the forge's own "opened" webhook both ask for the first plan). A plan
+        its worker died in does not count: it runs again."""
         record = self.svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
         if record is None or not record.open:
             return False
-        return any(r.head_sha == pull.head_sha
+        return any(r.head_sha == pull.head_sha and r.status not in _UNFINISHED
                    for r in self.svc.pulls.latest_runs(record.id, "plan").values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,13 @@ SOURCES = [
     pytest.param(["--allow-custom-steps"], {}, "allow_custom_steps", True, id="bool-flag"),
     pytest.param(["--allow-custom-steps"], {"ATLANTIS_ALLOW_CUSTOM_STEPS": "false"},
                  "allow_custom_steps", True, id="bool-flag-wins"),
+    pytest.param([], {}, "forge_retry_limit", timedelta(minutes=30), id="retry-limit-default"),
+    pytest.param(["--forge-retry-limit", "2h"], {"ATLANTIS_FORGE_RETRY_LIMIT": "5m"},
+                 "forge_retry_limit", timedelta(hours=2), id="retry-limit-flag-wins"),
+    pytest.param([], {"ATLANTIS_FORGE_RETRY_LIMIT": "1h30m"}, "forge_retry_limit",
+                 timedelta(minutes=90), id="retry-limit-env"),
+    pytest.param(["--forge-retry-limit", "0"], {}, "forge_retry_limit", timedelta(0),
+                 id="retry-limit-zero-never-retries"),
 ]
 
 
@@ -189,6 +197,10 @@ ERRORS = [
                  id="write-interval-negative"),
     pytest.param(["--gh-write-interval", "nan"], {}, "--gh-write-interval", "between 0 and 60",
                  id="write-interval-nan"),
+    pytest.param(["--forge-retry-limit", "soon"], {}, "--forge-retry-limit", "'soon'",
+                 id="retry-limit-word"),
+    pytest.param(["--forge-retry-limit", "30"], {}, "--forge-retry-limit", "'30'",
+                 id="retry-limit-no-unit"),
 ]
 
 
