@@ -18,12 +18,14 @@ from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.flows.cleanup import forget_closed_plans
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notify import Announcer, Notifier, load_targets
+from atlantis_py.flows.outbox import Outbox
 from atlantis_py.flows.runner import FlowRunner
 from atlantis_py.flows.services import Services
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.forges.lazy import LazyForge
 from atlantis_py.queue.housekeeping import Housekeeping
 from atlantis_py.queue.jobs import JobQueue
+from atlantis_py.queue.retry import RetryPolicy
 from atlantis_py.queue.worker import WorkerPool
 from atlantis_py.report.render import Renderer
 from atlantis_py.runner.credentials import Credentials
@@ -34,6 +36,7 @@ from atlantis_py.settings import Settings
 from atlantis_py.store.audit import AuditLog
 from atlantis_py.store.db import Database
 from atlantis_py.store.jobs import JobStore
+from atlantis_py.store.journal import JournalStore
 from atlantis_py.store.locks import LockStore
 from atlantis_py.store.plan_blobs import PlanBlobStore
 from atlantis_py.store.pulls import PullStore
@@ -140,14 +143,18 @@ def terraform_credentials(settings: Settings) -> Credentials:
 
 
 def create_service(settings: Settings, notify: Callable[[], None] | None = None,
-                   idle_check: float = 30.0, *, checkpoints: bool = True) -> Service:
-    """`notify` is called after new work is stored, to wake workers in other processes."""
+                   idle_check: float = 30.0, *, checkpoints: bool = True,
+                   retry: RetryPolicy | None = None) -> Service:
+    """`notify` is called after new work is stored, to wake workers in other processes.
+    `retry` replaces the backoff built from --forge-retry-limit (tests: short waits)."""
     data = settings.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
     credentials = terraform_credentials(settings)
     db = Database(settings.db_url, checkpoints=checkpoints)
     db.migrate()
-    forges, verifiers = build_forges(settings)
+    raw_forges, verifiers = build_forges(settings)
+    outbox = Outbox(JournalStore(db), raw_forges)
+    forges = outbox.forges
     pulls, audit = PullStore(db), AuditLog(db)
     notifier = (Notifier(load_targets(settings.notifications_file))
                 if settings.notifications_file else None)
@@ -187,9 +194,10 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     lifecycle = Lifecycle(services, queue)
     housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue],
                                 hourly=[lambda: forget_closed_plans(services)])
-    workers = WorkerPool(queue, FlowRunner(services, lifecycle), settings.worker_threads,
+    workers = WorkerPool(queue, FlowRunner(services, lifecycle, outbox), settings.worker_threads,
                          housekeeping=housekeeping, idle_check=idle_check,
-                         lease=timedelta(seconds=settings.job_lease_seconds))
+                         lease=timedelta(seconds=settings.job_lease_seconds),
+                         retry=retry or RetryPolicy(limit=settings.forge_retry_limit))
     return Service(settings=settings, db=db, queue=queue, workers=workers, pulls=pulls,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()),

@@ -34,8 +34,26 @@ class ForgeError(AtlantisError):
         self.status = status
 
 
+class TransientError(AtlantisError):
+    """Worth trying again later: the other side is down, slow or rate limiting.
+    `retry_after` is how long it asked us to wait (seconds), when it said."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientForgeError(TransientError, ForgeError):
+    """A forge answer that will likely change: 5xx, a connection error or
+    timeout, a primary or secondary rate limit."""
+
+
 class WorkspaceError(AtlantisError):
     """git could not fetch or check out the requested commit."""
+
+
+class TransientWorkspaceError(TransientError, WorkspaceError):
+    """git could not reach the forge (it is down or the network is): try later."""
 
 
 class NotFound(AtlantisError):

@@ -62,6 +62,7 @@ class Settings:
     notifications_file: Path | None = None
     tf_env_passthrough: tuple[str, ...] = ()
     credentials: CredentialsFile | None = None
+    forge_retry_limit: timedelta = timedelta(minutes=30)
 
     @property
     def db_url(self) -> str:
@@ -141,6 +142,9 @@ OPTIONS: tuple[_Option, ...] = (
             "terraform and run steps may see, e.g. 'AWS_*,GOOGLE_*'.", default=""),
     _Option("credentials", "YAML file of terraform variables per approval environment "
             "(see README).", default=""),
+    _Option("forge-retry-limit", "How long a job keeps retrying while the forge is down "
+            "or rate limiting (e.g. 30m, 2h; 0: never retry) before it gives up and says "
+            "so on the pull request.", default="30m"),
 )
 
 
@@ -307,6 +311,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         notifications_file=Path(notifications) if notifications else None,
         tf_env_passthrough=passthrough,
         credentials=credentials,
+        forge_retry_limit=_retry_limit(text("forge-retry-limit")),
     )
 
 
@@ -346,6 +351,14 @@ def _duration(flag: str, raw: str) -> timedelta | None:
         return parse_duration(raw)
     except ValueError as err:
         raise ConfigError(f"--{flag}: {err}") from None
+
+
+def _retry_limit(raw: str) -> timedelta:
+    if raw.strip() in ("", "0"):
+        return timedelta(0)
+    found = _duration("forge-retry-limit", raw)
+    assert found is not None
+    return found
 
 
 def _gitlab_url(url: str, hostname: str) -> str:

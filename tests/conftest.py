@@ -31,3 +31,17 @@ def postgres_url() -> Iterator[str]:
 def make_postgres_db(postgres_url: str) -> Callable[[], str]:
     """A new, empty database on the session's server for each call."""
     return lambda: fresh_database(postgres_url, f"t{next(_names)}")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that runs the CLI in-process points the root logger at the stderr
+    pytest captured for it; put it back, so later threads' log lines (a worker
+    finishing a job) are not written to a closed capture file."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

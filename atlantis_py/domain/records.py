@@ -40,6 +40,7 @@ class Job:
     attempts: int
     status: JobStatus
     delivery_id: str = ""
+    retry_since: datetime | None = None  # naive UTC: its first transient failure
 
 
 @dataclass(frozen=True)

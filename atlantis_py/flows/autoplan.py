@@ -21,7 +21,9 @@ class Autoplan:
         self.lifecycle = lifecycle
         self.planner = planner
 
-    def on_event(self, event: PullRequestEvent) -> None:
+    def on_event(self, event: PullRequestEvent, *, again: bool = False) -> None:
+        """`again`: a retry, whose earlier attempt may have planned and reported
+        (its report is sent before this runs) but not finished after_plan."""
         svc = self.svc
         pull = event.pull
         before = svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
@@ -37,15 +39,19 @@ class Autoplan:
         elif before is None:
             svc.ipr.note(record, event.sender, "opened", detail=pull.title)
         elif event.action is PullAction.OPENED and self.planned(pull):
+            if again:
+                self.lifecycle.after_plan(pull, event.sender)
             return
         self.plan(pull, event.sender)
 
-    def on_request(self, job: PlanJob) -> None:
+    def on_request(self, job: PlanJob, *, again: bool = False) -> None:
         """An IPR created through the API: plan it unless the forge's own
         "opened" webhook got there first."""
         pull = self.svc.forges[job.forge].pull_request(job.repo, job.number)
         if not self.planned(pull):
             self.plan(pull, job.actor)
+        elif again:
+            self.lifecycle.after_plan(pull, job.actor)
 
     def plan(self, pull: PullRequest, actor: str) -> None:
         self.planner.plan(pull, actor, None)

@@ -1,6 +1,10 @@
 """Runs one queued job: decode its payload, route a webhook's event, and hand
 it to the one operation for its kind. Operations call down (core, runner,
-report, forges), never back up here."""
+report, forges), never back up here.
+
+With an Outbox, each run is an attempt whose forge writes are journaled: a
+retry first sends what an earlier attempt kept back, and redoes no work that
+attempt finished (see outbox.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ from atlantis_py.flows.apply import Applier
 from atlantis_py.flows.autoplan import Autoplan
 from atlantis_py.flows.cleanup import clean_up
 from atlantis_py.flows.commands import Commands
+from atlantis_py.flows.failures import report_failure
 from atlantis_py.flows.lifecycle import Lifecycle
+from atlantis_py.flows.outbox import Outbox
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.review import record_review
 from atlantis_py.flows.services import Services
@@ -37,24 +43,39 @@ log = logging.getLogger(__name__)
 class FlowRunner:
     """The worker pool's JobHandler."""
 
-    def __init__(self, svc: Services, lifecycle: Lifecycle) -> None:
+    def __init__(self, svc: Services, lifecycle: Lifecycle, outbox: Outbox | None = None) -> None:
         self.svc = svc
         self.lifecycle = lifecycle
+        self.outbox = outbox
         planner = Planner(svc)
         self.autoplan = Autoplan(svc, lifecycle, planner)
         self.commands = Commands(svc, lifecycle, planner, Applier(svc))
 
     @as_one_job
     def run(self, job: Job) -> None:
+        if self.outbox is None:
+            self._run(job)
+            return
+        with self.outbox.attempt(job) as attempt:
+            attempt.flush()
+            if attempt.work_done:
+                log.info("job %d: its work was done before; the rest of its report is sent",
+                         job.id)
+                return
+            self._run(job)
+            attempt.finish()
+
+    def _run(self, job: Job) -> None:
         payload = decode(job)
+        again = job.attempts > 1
         if isinstance(payload, PlanJob):
-            self.autoplan.on_request(payload)
+            self.autoplan.on_request(payload, again=again)
         elif isinstance(payload, ApplyJob):
             self.commands.deploy(payload)
         else:
-            self._webhook(job, payload)
+            self._webhook(job, payload, again)
 
-    def _webhook(self, job: Job, payload: WebhookJob) -> None:
+    def _webhook(self, job: Job, payload: WebhookJob, again: bool) -> None:
         event = self.svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
         if event is None:
             return
@@ -64,7 +85,7 @@ class FlowRunner:
         if isinstance(action, Ignore):
             log.info("job %d ignored: %s", job.id, action.reason)
         elif isinstance(action, AutoplanAction):
-            self.autoplan.on_event(action.event)
+            self.autoplan.on_event(action.event, again=again)
         elif isinstance(action, Cleanup):
             clean_up(self.svc, action.event)
         elif isinstance(action, ReplyHelp):
@@ -77,3 +98,7 @@ class FlowRunner:
     def interrupted(self, job: Job) -> bool:
         """An apply cut short is never re-run: the IPR becomes FAILED, the lock stays."""
         return recovery.interrupted(self.svc, job)
+
+    def failed(self, job: Job, error: Exception, gave_up: bool) -> None:
+        """The job failed for good: its pull request hears what failed and what to do."""
+        report_failure(self.svc, job, error, gave_up)

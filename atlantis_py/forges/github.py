@@ -16,9 +16,16 @@ from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github import (
+    Auth,
+    Github,
+    GithubException,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
 from github.PullRequest import PullRequest as GhPullRequest
 from github.Repository import Repository
+from urllib3.util import Retry
 
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.forge import (
@@ -30,8 +37,14 @@ from atlantis_py.domain.forge import (
     StatusState,
 )
 from atlantis_py.domain.repo_names import repo_name_problem
-from atlantis_py.errors import ConfigError, ForgeError
+from atlantis_py.errors import ConfigError, ForgeError, TransientForgeError
 from atlantis_py.forges.github_webhooks import GitHubWebhooks
+from atlantis_py.forges.transient import (
+    TRANSIENT_REQUEST_ERRORS,
+    is_transient,
+    lower,
+    retry_after,
+)
 
 __all__ = ["GitHubForge", "GitHubWebhooks"]
 
@@ -63,14 +76,27 @@ _REVIEW_STATES = {
 
 @contextmanager
 def _api(action: str) -> Iterator[None]:
-    """Translate the client library's failures into ForgeError at the boundary."""
+    """Translate the client library's failures into ForgeError at the boundary:
+    TransientForgeError (with how long to wait) for outages and rate limits."""
     try:
         yield
     except GithubException as e:
-        raise ForgeError(f"GitHub: {action} failed: HTTP {e.status}: {_message(e)}",
-                         e.status) from e
+        raise classify(action, e) from e
+    except TRANSIENT_REQUEST_ERRORS as e:
+        raise TransientForgeError(f"GitHub: {action} failed: {type(e).__name__}") from e
     except requests.RequestException as e:
         raise ForgeError(f"GitHub: {action} failed: {type(e).__name__}") from e
+
+
+def classify(action: str, e: GithubException, now: float | None = None) -> ForgeError:
+    """5xx, 429, and a 403 that is a rate limit (Retry-After, an exhausted quota,
+    or PyGithub's reading of the message) are transient; the rest permanent."""
+    message = f"GitHub: {action} failed: HTTP {e.status}: {_message(e)}"
+    headers = lower(e.headers)
+    if is_transient(e.status, headers) or isinstance(e, RateLimitExceededException):
+        wait = retry_after(headers, time.time() if now is None else now)
+        return TransientForgeError(message, retry_after=wait)
+    return ForgeError(message)
 
 
 def _message(e: GithubException) -> str:
@@ -115,12 +141,15 @@ class GitHubForge:
         self.user = user
         self._token = token
         self._api_url = api_url.rstrip("/")
-        retry = GithubRetry(
+        # a blip is retried here, briefly and for reads only (a POST that timed out
+        # may have landed); anything longer, and every rate limit, goes back to the
+        # job queue as a TransientForgeError, so no worker thread sleeps on it
+        retry = Retry(
             total=retries,
             backoff_factor=0.5,
             status_forcelist=[502, 503, 504],
             raise_on_status=False,
-            max_rate_limit_wait=120,
+            respect_retry_after_header=False,
         )
         self._client = Github(
             base_url=self._api_url,

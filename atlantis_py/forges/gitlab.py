@@ -33,8 +33,14 @@ from atlantis_py.domain.forge import (
     StatusState,
 )
 from atlantis_py.domain.repo_names import repo_name_problem
-from atlantis_py.errors import ConfigError, ForgeError
+from atlantis_py.errors import ConfigError, ForgeError, TransientForgeError
 from atlantis_py.forges.gitlab_webhooks import GitLabWebhooks
+from atlantis_py.forges.transient import (
+    TRANSIENT_REQUEST_ERRORS,
+    is_transient,
+    lower,
+    retry_after,
+)
 
 __all__ = ["GitLabForge", "GitLabWebhooks", "approved_commit"]
 
@@ -65,16 +71,40 @@ _APPROVED_NOTE = "approved this merge request"
 _UNAPPROVED_NOTES = ("unapproved this merge request", "revoked approval for this merge request")
 
 
+# python-gitlab retries a blip itself, twice and briefly; a longer outage and
+# every rate limit go back to the job queue instead of holding a worker thread
+_CALL_RETRIES: dict[str, Any] = {"max_retries": 2, "obey_rate_limit": False}
+_answers = threading.local()  # headers of this thread's latest answer: GitlabError has none
+
+
+def _remember(response: requests.Response, *_args: object, **_kwargs: object) -> None:
+    _answers.headers = dict(response.headers)
+
+
 @contextmanager
 def _api(action: str) -> Iterator[None]:
-    """Translate the client library's failures into ForgeError at the boundary."""
+    """Translate the client library's failures into ForgeError at the boundary:
+    TransientForgeError (with how long to wait) for outages and rate limits."""
+    _answers.headers = {}
     try:
         yield
     except GitlabError as e:
-        raise ForgeError(f"GitLab: {action} failed: HTTP {e.response_code}: "
-                         f"{e.error_message}", e.response_code) from e
+        raise classify(action, e, getattr(_answers, "headers", {})) from e
+    except TRANSIENT_REQUEST_ERRORS as e:
+        raise TransientForgeError(f"GitLab: {action} failed: {type(e).__name__}") from e
     except requests.RequestException as e:
         raise ForgeError(f"GitLab: {action} failed: {type(e).__name__}") from e
+
+
+def classify(action: str, e: GitlabError, headers: Mapping[str, str],
+             now: float | None = None) -> ForgeError:
+    """5xx, 429, and a 403 with Retry-After or an exhausted quota are transient."""
+    message = f"GitLab: {action} failed: HTTP {e.response_code}: {e.error_message}"
+    known = lower(headers)
+    if is_transient(e.response_code, known):
+        return TransientForgeError(message, retry_after(known, time.time() if now is None
+                                                        else now))
+    return ForgeError(message)
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
@@ -131,8 +161,10 @@ class GitLabForge:
         self._url = url.rstrip("/")
         self._command_access_level = command_access_level
         self._approver_access_level = approver_access_level
+        session = requests.Session()
+        session.hooks["response"].append(_remember)
         self._gl = gitlab.Gitlab(self._url, private_token=token, timeout=timeout,
-                                 retry_transient_errors=True)
+                                 retry_transient_errors=True, session=session)
         self._clone_urls: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -142,17 +174,18 @@ class GitLabForge:
     # --- raw calls ------------------------------------------------------------------------
 
     def _get(self, path: str, **query: Any) -> dict[str, Any]:
-        result = self._gl.http_get(path, query_data=query)
+        result = self._gl.http_get(path, query_data=query, **_CALL_RETRIES)
         if not isinstance(result, dict):
             raise ForgeError(f"GitLab: GET {path} did not answer a JSON object")
         return result
 
     def _list(self, path: str, **query: Any) -> list[dict[str, Any]]:
-        return [item for item in self._gl.http_list(path, query_data=query, get_all=True)
+        return [item for item in self._gl.http_list(path, query_data=query, get_all=True,
+                                                    **_CALL_RETRIES)
                 if isinstance(item, dict)]
 
     def _post(self, path: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        result = self._gl.http_post(path, post_data=dict(data))
+        result = self._gl.http_post(path, post_data=dict(data), **_CALL_RETRIES)
         if not isinstance(result, dict):
             raise ForgeError(f"GitLab: POST {path} did not answer a JSON object")
         return result

@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.queue.payloads import Payload, WebhookJob
+
+RETRY_SLACK = 0.05  # past a retry's not-before, so the claim finds it due
 
 
 class JobTable(Protocol):
@@ -26,6 +28,9 @@ class JobTable(Protocol):
     def expired(self) -> list[Job]: ...
     def running(self) -> list[tuple[Job, str]]: ...
     def requeue(self, job_id: int) -> None: ...
+    def retry_later(self, job_id: int, not_before: datetime, since: datetime,
+                    error: str = "") -> None: ...
+    def next_due_in(self) -> float | None: ...
     def pending_count(self) -> int: ...
 
 
@@ -68,7 +73,8 @@ class JobQueue:
             self._cv.notify_all()
 
     def claim(self, worker: str, lease: timedelta, wait: float) -> Job | None:
-        """A job, or None after `wait` seconds (or a wake) with nothing to do."""
+        """A job, or None after `wait` seconds (or a wake, or the moment a waiting
+        retry falls due) with nothing to do."""
         with self._cv:
             seen = self._generation
         job = self.table.claim(worker, lease)
@@ -76,13 +82,30 @@ class JobQueue:
             with self._cv:
                 self._active += 1
             return job
+        due = self.table.next_due_in()
+        if due is not None:
+            wait = min(wait, due + RETRY_SLACK)
         with self._cv:
             if self._generation == seen:
                 self._cv.wait(wait)
         return None
 
     def done(self, job: Job, status: JobStatus, error: str = "") -> None:
-        self.table.finish(job.id, status, error)
+        try:
+            self.table.finish(job.id, status, error)
+        finally:
+            self._release()
+
+    def retry(self, job: Job, not_before: datetime, since: datetime, error: str = "") -> None:
+        """Put a job that failed for now back, to run from `not_before` (naive UTC)."""
+        try:
+            self.table.retry_later(job.id, not_before, since, error)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """A claimed job left this worker: idle workers look again (at the next
+        job of its pull request, or at when its retry falls due)."""
         with self._cv:
             self._active -= 1
             self._generation += 1

@@ -64,6 +64,7 @@ class Renderer:
             codes=_codes,
             quote=_quote,
             sentence=_sentence,
+            duration=_duration,
         )
         self._env.globals.update(fold_lines=fold_lines, RunStatus=RunStatus)
 
@@ -159,6 +160,15 @@ class Renderer:
 
     def error(self, title: str, message: str) -> str:
         return self._render("error.md.j2", title=title, message=message)
+
+    def job_failed(self, *, what: str, error: str, hint: str, job_id: int, delivery_id: str,
+                   gave_up: bool = False, attempts: int = 1, waited: float = 0.0) -> str:
+        """A job that failed for good: `what` (markdown) failed with `error`;
+        `hint` is the sentence saying what the user can do; `gave_up` after
+        `attempts` tries over `waited` seconds of a forge that kept failing."""
+        return self._render("job_failed.md.j2", what=what, error=error, hint=hint,
+                            job_id=job_id, delivery_id=delivery_id, gave_up=gave_up,
+                            attempts=attempts, waited=waited)
 
     def _render(self, name: str, **values: object) -> str:
         """Every comment ends with exactly one newline, whatever the template did."""
@@ -263,6 +273,18 @@ def _sentence(text: str) -> str:
     if text[:1].islower():
         text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _duration(seconds: float) -> str:
+    """A wait as people say it: "45 s", "12 min", "1 h 5 min"."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def _plural(word: str, count: int) -> str:

@@ -24,13 +24,21 @@ from pathlib import Path
 import git
 
 from atlantis_py.domain.events import Repo
-from atlantis_py.errors import WorkspaceError
+from atlantis_py.errors import TransientWorkspaceError, WorkspaceError
 
 log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"[0-9a-f]{40}")
 _PATH_PART = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*")
 _URL_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
+# git talking to the forge: a failure that says the forge or the network is down
+# (not "repository not found" or a refused login) is worth another try later
+_REMOTE_COMMANDS = frozenset({"fetch", "clone", "ls-remote"})
+_UNREACHABLE = re.compile(
+    r"returned error: (5\d\d|429)|could not resolve host|failed to connect|"
+    r"connection (timed out|reset|refused)|operation timed out|rpc failed|early eof|"
+    r"unexpected disconnect|remote end hung up|gnutls|ssl_(read|connect|error)|"
+    r"tls connection", re.IGNORECASE)
 _BRANCHES = "+refs/heads/*:refs/heads/*"
 # Kept by `git clean` so a new push reuses the init of the previous one.
 _KEEP_UNTRACKED = (".terraform", ".terraform.lock.hcl")
@@ -338,6 +346,8 @@ class Workspaces:
             detail = str(e.stderr or "").strip().removeprefix("stderr:").strip().strip("'")
             detail = _URL_USERINFO.sub(r"\1***@", detail)
             command = next(a for a in args if not a.startswith("--git-dir="))
+            if command in _REMOTE_COMMANDS and (e.status == -9 or _UNREACHABLE.search(detail)):
+                raise TransientWorkspaceError(f"git {command} failed: {detail or e}") from e
             raise WorkspaceError(f"git {command} failed: {detail or e}") from e
         except git.GitCommandNotFound as e:
             raise WorkspaceError("git is not installed or not on PATH") from e

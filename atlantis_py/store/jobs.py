@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.store.db import Database, utcnow
-from atlantis_py.store.tables import DeliveryRow, JobRow
+from atlantis_py.store.tables import DeliveryRow, JobRow, JournalRow
 from atlantis_py.store.wakeups import NOTIFY
 
 
 def _job(row: JobRow) -> Job:
     return Job(id=row.id, kind=row.kind, serial_key=row.serial_key, payload=row.payload,
                attempts=row.attempts, status=JobStatus(row.status),
-               delivery_id=row.delivery_id)
+               delivery_id=row.delivery_id, retry_since=row.retry_since)
 
 
 class JobStore:
@@ -73,22 +73,27 @@ class JobStore:
         """One UPDATE … WHERE id = (oldest claimable) RETURNING: atomic under SQLite's
         write lock, across threads and processes alike. PostgreSQL first takes an
         advisory lock so two replicas can't both see "nothing running" for one
-        pull request's serial key and start two of its jobs together."""
+        pull request's serial key and start two of its jobs together.
+        A job waiting to retry (`not_before` ahead) holds back its serial key's
+        later jobs too, so a pull request's jobs still run in order."""
+        now = utcnow()
         running = select(JobRow.serial_key).where(JobRow.status == JobStatus.RUNNING.value)
+        waiting = select(JobRow.serial_key).where(JobRow.status == JobStatus.QUEUED.value,
+                                                  JobRow.not_before > now)
         oldest = (select(JobRow.id)
                   .where(JobRow.status == JobStatus.QUEUED.value,
-                         JobRow.serial_key.not_in(running))
+                         JobRow.serial_key.not_in(running),
+                         JobRow.serial_key.not_in(waiting))
                   .order_by(JobRow.id).limit(1))
         if not self.db.is_sqlite:
             oldest = oldest.with_for_update(skip_locked=True)
-        now = utcnow()
         claim = (update(JobRow)
                  .where(JobRow.id == oldest.scalar_subquery(),
                         JobRow.status == JobStatus.QUEUED.value)
                  .values(status=JobStatus.RUNNING.value, worker=worker,
                          attempts=JobRow.attempts + 1, started_at=now, lease_until=now + lease)
                  .returning(JobRow.id, JobRow.kind, JobRow.serial_key, JobRow.payload,
-                            JobRow.attempts, JobRow.delivery_id))
+                            JobRow.attempts, JobRow.delivery_id, JobRow.retry_since))
         with self.db.session() as s:
             if not self.db.is_sqlite:
                 s.execute(text("SELECT pg_advisory_xact_lock(414141)"))
@@ -97,7 +102,7 @@ class JobStore:
                 return None
             return Job(id=row.id, kind=row.kind, serial_key=row.serial_key, payload=row.payload,
                        attempts=row.attempts, status=JobStatus.RUNNING,
-                       delivery_id=row.delivery_id)
+                       delivery_id=row.delivery_id, retry_since=row.retry_since)
 
     def renew(self, job_ids: list[int], lease: timedelta) -> None:
         if not job_ids:
@@ -111,6 +116,24 @@ class JobStore:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(
                 status=status.value, error=error[:10000], finished_at=utcnow(),
                 lease_until=None))
+
+    def retry_later(self, job_id: int, not_before: datetime, since: datetime,
+                    error: str = "") -> None:
+        """Queue the job again, to be claimed from `not_before` (naive UTC) on;
+        `since` is when its retries began (kept from the first one)."""
+        with self.db.session() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(
+                status=JobStatus.QUEUED.value, worker="", lease_until=None,
+                not_before=not_before, retry_since=func.coalesce(JobRow.retry_since, since),
+                error=error[:10000]))
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the earliest waiting retry may be claimed; None when none waits."""
+        now = utcnow()
+        with self.db.session() as s:
+            due = s.scalar(select(func.min(JobRow.not_before)).where(
+                JobRow.status == JobStatus.QUEUED.value, JobRow.not_before > now))
+        return None if due is None else max(0.0, (due - now).total_seconds())
 
     def expired(self) -> list[Job]:
         """Running jobs whose worker stopped renewing: it died mid-job."""
@@ -142,6 +165,7 @@ class JobStore:
             jobs = s.execute(delete(JobRow).where(JobRow.status.in_(finished),
                                                   JobRow.finished_at < cutoff))
             seen = s.execute(delete(DeliveryRow).where(DeliveryRow.received_at < cutoff))
+            s.execute(delete(JournalRow).where(JournalRow.job_id.not_in(select(JobRow.id))))
             return int(getattr(jobs, "rowcount", 0) or 0) + int(getattr(seen, "rowcount", 0) or 0)
 
     def status_counts(self) -> dict[str, int]:

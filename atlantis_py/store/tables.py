@@ -40,6 +40,31 @@ class JobRow(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    not_before: Mapped[datetime | None]  # a retry waits until then
+    retry_since: Mapped[datetime | None]  # its first transient failure
+
+
+class JournalRow(Base):
+    """What a job sent to the forge, or could not send yet (posted = False), in
+    order; and, once its work is done, a `done` row: a retry then only sends
+    what is missing."""
+
+    __tablename__ = "job_journal"
+    __table_args__ = (Index("ix_journal_job", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    forge: Mapped[str] = mapped_column(String(32), default="")
+    repo: Mapped[str] = mapped_column(String(255), default="")
+    number: Mapped[int] = mapped_column(default=0)
+    sha: Mapped[str] = mapped_column(String(64), default="")
+    context: Mapped[str] = mapped_column(String(255), default="")
+    state: Mapped[str] = mapped_column(String(16), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    digest: Mapped[str] = mapped_column(String(64), default="")
+    posted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
 
 
 class PullRow(Base):

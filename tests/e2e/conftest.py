@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from atlantis_py.app import HTTPServer, Service, create_service
 from atlantis_py.domain.records import PullRecord
+from atlantis_py.queue.retry import RetryPolicy
 from atlantis_py.settings import Settings
 from tests.fakeforge.github import FakeGitHub
 from tests.fakeforge.gitlab import FakeGitLab
@@ -144,9 +146,13 @@ class World:
         return [r["name"] for r in data.get("resources", [])]
 
 
+# retries come back within a second, and give up after 30 s
+QUICK_RETRIES = RetryPolicy(limit=timedelta(seconds=30), first=0.2, longest=1.0)
+
+
 @contextmanager
 def running_world(tmp_path: Path, forge: str = "github", database_url: str = "",
-                  **settings: Any) -> Iterator[World]:
+                  retry: RetryPolicy = QUICK_RETRIES, **settings: Any) -> Iterator[World]:
     """A server (HTTP + inline workers) wired to a fresh fake forge; `settings`
     override Settings fields (e.g. notifications_file, min_approvals)."""
     fake: FakeGitHub | FakeGitLab
@@ -162,7 +168,7 @@ def running_world(tmp_path: Path, forge: str = "github", database_url: str = "",
         **forge_settings, "data_dir": tmp_path / "data", "database_url": database_url,
         "port": 0, "host": "127.0.0.1", "parallel_pool_size": 2, "worker_threads": 2,
         **settings}
-    service = create_service(Settings(**values))
+    service = create_service(Settings(**values), retry=retry)
     http = HTTPServer(service, "127.0.0.1", 0)
     http.start()
     service.start()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
+from tests.fakeforge.faults import Fault, Faults
 from tests.fakeforge.model import (
     FakeComment,
     FakeReview,
@@ -40,6 +41,10 @@ class FakeForge(Generic[RepoT, PullT]):
     NEUTRAL_STATES: ClassVar[Mapping[str, str]] = {}
     # request fields naming a status, first present wins
     STATUS_NAME_FIELDS: ClassVar[tuple[str, ...]] = ("context",)
+    # forge-neutral route names (for faults) → this forge's endpoints
+    FAULT_ROUTES: ClassVar[Mapping[str, frozenset[str]]] = {}
+    # how this forge answers a write over its secondary rate limit: status, message
+    SECONDARY_LIMIT: ClassVar[tuple[int, str]] = (429, "Too Many Requests")
 
     def __init__(self, root: Path, token: str, bot_login: str, first_id: int) -> None:
         self.token = token
@@ -52,6 +57,7 @@ class FakeForge(Generic[RepoT, PullT]):
         self.webhook_secret: str | None = None
         self.lock = threading.RLock()
         self._ids = itertools.count(first_id)
+        self.faults = Faults(self.FAULT_ROUTES)
 
     def serve(self, app: WSGIApplication, name: str) -> str:
         """Starts answering on loopback; returns the server's base URL."""
@@ -181,6 +187,35 @@ class FakeForge(Generic[RepoT, PullT]):
     def record(self, method: str, path: str) -> None:
         with self.lock:
             self.requests.append(RecordedRequest(method, path))
+
+    # --- failures on demand ---------------------------------------------------------------
+
+    def outage(self, *, seconds: float | None = None, requests: int | None = None,
+               only: Collection[str] = (), status: int = 502) -> Fault:
+        """Answer `status` (502 Bad Gateway) to the routes named in `only` (all when
+        empty) for `seconds` or `requests`; with neither, until heal()."""
+        with self.lock:
+            return self.faults.add(status, "Server Error", only=only, seconds=seconds,
+                                   requests=requests)
+
+    def rate_limit(self, *, requests: int = 1, retry_after: int = 1,
+                   only: Collection[str] = ("comment",)) -> Fault:
+        """Refuse the next `requests` calls to `only` as over the secondary rate
+        limit, with `Retry-After: retry_after`, as this forge does."""
+        status, message = self.SECONDARY_LIMIT
+        with self.lock:
+            return self.faults.add(status, message, only=only, requests=requests,
+                                   headers={"Retry-After": str(retry_after)})
+
+    def refuse(self, *, only: Collection[str], status: int = 403,
+               message: str = "Resource not accessible by integration") -> Fault:
+        """Answer `status` to `only` for good: a permanent error."""
+        with self.lock:
+            return self.faults.add(status, message, only=only)
+
+    def heal(self) -> None:
+        with self.lock:
+            self.faults.clear()
 
     # --- webhooks -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.fakeforge import github_payloads
 from tests.fakeforge.forge import FakeForge
@@ -59,6 +59,17 @@ class FakePull(PullRequest["FakeRepo"]):
 
 class FakeGitHub(FakeForge[FakeRepo, FakePull]):
     """Thread-safe: the HTTP server calls in from several threads."""
+
+    FAULT_ROUTES: ClassVar[Mapping[str, frozenset[str]]] = {
+        "pull": frozenset({"pull"}),
+        "files": frozenset({"pull_files"}),
+        "reviews": frozenset({"pull_reviews"}),
+        "comment": frozenset({"create_comment"}),
+        "status": frozenset({"create_status"}),
+        "permission": frozenset({"permission"}),
+    }
+    SECONDARY_LIMIT: ClassVar[tuple[int, str]] = (
+        403, "You have exceeded a secondary rate limit. Please wait a few minutes.")
 
     def __init__(
         self, tmp_path: Path, token: str = "test-token", bot_login: str = "atlantis-bot"

@@ -120,6 +120,15 @@ class FakeGitLab(FakeForge[FakeProject, FakeMergeRequest]):
     NEUTRAL_STATES: ClassVar[Mapping[str, str]] = {
         "running": "pending", "failed": "failure", "canceled": "error"}
     STATUS_NAME_FIELDS: ClassVar[tuple[str, ...]] = ("name", "context")
+    FAULT_ROUTES: ClassVar[Mapping[str, frozenset[str]]] = {
+        "pull": frozenset({"mr"}),
+        "files": frozenset({"mr_diffs"}),
+        "reviews": frozenset({"mr_approvals", "mr_versions", "mr_reviewers"}),
+        "comment": frozenset({"create_note"}),
+        "status": frozenset({"create_status"}),
+        "permission": frozenset({"users", "project_member"}),
+    }
+    SECONDARY_LIMIT: ClassVar[tuple[int, str]] = (429, "429 Too Many Requests")
 
     def __init__(
         self, tmp_path: Path, token: str = "test-token", bot_login: str = "atlantis-bot"

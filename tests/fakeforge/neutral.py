@@ -15,9 +15,10 @@ that needs a method only one forge has (FakeGitHub.push_branch, …) narrows
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol, TypeAlias
 
+from tests.fakeforge.faults import Fault
 from tests.fakeforge.model import (
     FakeReview,
     ForgeRepo,
@@ -93,6 +94,17 @@ class NeutralForge(Protocol):
 
     def commit_to_base(self, repo: OwnRepo, changes: Mapping[str, str | None],
                        branch: str | None = ...) -> str: ...
+    # --- failures on demand (tests/fakeforge/faults.py) ------------------------------------
+
+    def outage(self, *, seconds: float | None = ..., requests: int | None = ...,
+               only: Collection[str] = ..., status: int = ...) -> Fault: ...
+
+    def rate_limit(self, *, requests: int = ..., retry_after: int = ...,
+                   only: Collection[str] = ...) -> Fault: ...
+
+    def refuse(self, *, only: Collection[str], status: int = ..., message: str = ...) -> Fault: ...
+
+    def heal(self) -> None: ...
 
     # --- what the bot did -----------------------------------------------------------------
 

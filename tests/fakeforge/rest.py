@@ -93,6 +93,12 @@ class RestApi:
         if not self.authorised(request):
             return json_response(401, {"message": self.bad_credentials})
         endpoint, args = route
+        with self.fake.lock:
+            fault = self.fake.faults.take(endpoint)
+        if fault is not None:
+            response = json_response(fault.status, {"message": fault.message})
+            response.headers.update(fault.headers)
+            return response
         handler: Callable[..., tuple[int, Any]] = getattr(self, f"on_{endpoint}")
         try:
             with self.fake.lock:

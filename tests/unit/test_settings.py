@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,13 @@ SOURCES = [
                  ("main", "release/*"), id="apply-base-branches-split-and-trimmed"),
     pytest.param([], {"ATLANTIS_APPLY_BASE_BRANCHES": "main"}, "apply_base_branches",
                  ("main",), id="apply-base-branches-env"),
+    pytest.param([], {}, "forge_retry_limit", timedelta(minutes=30), id="retry-limit-default"),
+    pytest.param(["--forge-retry-limit", "2h"], {"ATLANTIS_FORGE_RETRY_LIMIT": "5m"},
+                 "forge_retry_limit", timedelta(hours=2), id="retry-limit-flag-wins"),
+    pytest.param([], {"ATLANTIS_FORGE_RETRY_LIMIT": "1h30m"}, "forge_retry_limit",
+                 timedelta(minutes=90), id="retry-limit-env"),
+    pytest.param(["--forge-retry-limit", "0"], {}, "forge_retry_limit", timedelta(0),
+                 id="retry-limit-zero-never-retries"),
 ]
 
 
@@ -220,6 +228,10 @@ ERRORS = [
                  id="rules-branch-lock-suffix"),
     pytest.param(["--apply-base-branches", " , "], {}, "--apply-base-branches",
                  "at least one glob", id="apply-base-branches-empty"),
+    pytest.param(["--forge-retry-limit", "soon"], {}, "--forge-retry-limit", "'soon'",
+                 id="retry-limit-word"),
+    pytest.param(["--forge-retry-limit", "30"], {}, "--forge-retry-limit", "'30'",
+                 id="retry-limit-no-unit"),
 ]
 
 

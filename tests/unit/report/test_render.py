@@ -526,3 +526,30 @@ def test_apply_blocked_names_the_state_and_the_way_on(renderer: Renderer, state:
     assert hint in body and body.endswith("\n") and not body.endswith("\n\n")
     if state == "CANCELLED":
         assert_golden("apply_blocked", body)
+def test_job_failed_says_what_failed_where_to_look_and_what_to_do(renderer: Renderer) -> None:
+    body = renderer.job_failed(
+        what="autoplan of `4f2a9c1`",
+        error="ForgeError: GitHub: listing files of acme/infra#4 failed: HTTP 403: "
+              "Resource not accessible by integration",
+        hint="Comment `atlantis plan` to plan again.", job_id=12,
+        delivery_id="72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    assert_golden("job_failed", body)
+
+
+def test_job_gave_up_says_how_long_it_tried(renderer: Renderer) -> None:
+    body = renderer.job_failed(
+        what="`atlantis apply`",
+        error="TransientForgeError: GitLab: commenting on acme/infra!4 failed: HTTP 502: "
+              "Server Error",
+        hint="Comment `atlantis apply` to try again.", job_id=7, delivery_id="",
+        gave_up=True, attempts=9, waited=1830.0)
+    assert_golden("job_gave_up", body)
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (0.4, "0 s"), (45, "45 s"), (59.4, "59 s"), (90, "2 min"), (1830, "30 min"),
+    (3600, "1 h"), (3900, "1 h 5 min")])
+def test_waits_read_as_people_say_them(renderer: Renderer, seconds: float, text: str) -> None:
+    body = renderer.job_failed(what="x", error="e", hint="h", job_id=1, delivery_id="",
+                               gave_up=True, attempts=2, waited=seconds)
+    assert f"after 2 attempts over {text}." in body

@@ -5,13 +5,15 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import git
 import pytest
 
 from atlantis_py.domain.events import Repo
-from atlantis_py.errors import WorkspaceError
+from atlantis_py.errors import TransientWorkspaceError, WorkspaceError
 from atlantis_py.runner.workspace import Workspaces
 from tests.unit.runner.conftest import AUTHOR, Origin
 
@@ -227,3 +229,52 @@ def test_branch_names_that_only_exist_in_a_fork(origin: Origin, workspaces: Work
     """A fork's head branch is not in the base repository: fetch must not fail."""
     workspaces.fetch(origin.ref, ["main", "feature/from-a-fork"], {})
     assert workspaces.read_file(origin.ref, "main", "README.md") == "hello\n"
+
+
+@pytest.fixture
+def git_host() -> Iterator[Callable[[int], str]]:
+    """A git host over HTTP that answers every request with the given status."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def serve(status: int) -> str:
+        class Answer(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/acme/infra.git"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("status, transient", [
+    pytest.param(502, True, id="502-forge-down"),
+    pytest.param(503, True, id="503"),
+    pytest.param(404, False, id="404-no-such-repository"),
+    pytest.param(403, False, id="403-refused"),
+])
+def test_a_fetch_the_forge_fails_for_now_is_transient(
+        workspaces: Workspaces, git_host: Callable[[int], str], status: int,
+        transient: bool) -> None:
+    repo = Repo(forge="github", full_name="acme/infra", clone_url=git_host(status))
+    with pytest.raises(WorkspaceError) as err:
+        workspaces.fetch(repo, ["main"], {})
+    assert isinstance(err.value, TransientWorkspaceError) is transient
+    assert "git fetch failed" in str(err.value)
+
+
+def test_a_fetch_from_an_unreachable_host_is_transient(workspaces: Workspaces) -> None:
+    repo = Repo(forge="github", full_name="acme/infra",
+                clone_url="http://127.0.0.1:9/acme/infra.git")
+    with pytest.raises(TransientWorkspaceError, match="git fetch failed"):
+        workspaces.fetch(repo, ["main"], {})

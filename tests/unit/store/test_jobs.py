@@ -8,12 +8,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from atlantis_py.domain.records import JobStatus
-from atlantis_py.store.db import Database
+from atlantis_py.store.db import Database, utcnow
 from atlantis_py.store.jobs import JobStore
 from tests.support.tables import all_jobs, count_deliveries
 
@@ -246,3 +246,62 @@ def test_prune_forgets_old_finished_jobs_and_delivery_ids_only(db: Database) -> 
     assert left[running.id] is JobStatus.RUNNING and len(left) == 4  # running + 2 queued + fresh
     assert not jobs.accept_delivery("github", "fresh", "pull_request", "webhook", "k9", "p")
     assert jobs.prune(timedelta(days=30)) == 0
+
+
+def _later(seconds: float) -> datetime:
+    return utcnow() + timedelta(seconds=seconds)
+
+
+def test_a_job_waiting_to_retry_is_not_claimed_before_its_time(jobs: JobStore) -> None:
+    job_id = jobs.enqueue("event", "k", "{}")
+    first = jobs.claim("w", LEASE)
+    assert first is not None and first.retry_since is None
+    since = utcnow()
+    jobs.retry_later(job_id, _later(3600), since, "TransientForgeError: HTTP 502")
+    [waiting] = all_jobs(jobs.db)
+    assert waiting.status is JobStatus.QUEUED
+    assert jobs.claim("w", LEASE) is None
+    assert jobs.pending_count() == 1, "a waiting job still counts as pending"
+    due = jobs.next_due_in()
+    assert due is not None and 3500 < due <= 3600
+
+
+def test_a_due_retry_is_claimed_with_its_attempts_and_first_failure(jobs: JobStore) -> None:
+    job_id = jobs.enqueue("event", "k", "{}")
+    assert jobs.claim("w", LEASE) is not None
+    since = utcnow() - timedelta(minutes=5)
+    jobs.retry_later(job_id, _later(-1), since)
+    assert jobs.next_due_in() is None, "nothing waits: it is due"
+    again = jobs.claim("w", LEASE)
+    assert again is not None
+    assert (again.id, again.attempts, again.retry_since) == (job_id, 2, since)
+    jobs.retry_later(job_id, _later(-1), utcnow(), "again")
+    third = jobs.claim("w", LEASE)
+    assert third is not None and third.retry_since == since, "the first failure is kept"
+
+
+def test_a_waiting_retry_holds_back_its_pull_requests_later_jobs_only(jobs: JobStore) -> None:
+    a = jobs.enqueue("event", "acme/infra#1", "a")
+    b = jobs.enqueue("event", "acme/infra#1", "b")
+    c = jobs.enqueue("event", "acme/infra#2", "c")
+    assert (jobs.claim("w", LEASE) or pytest.fail("nothing claimed")).id == a
+    jobs.retry_later(a, _later(3600), utcnow())
+    other = jobs.claim("w", LEASE)
+    assert other is not None and other.id == c, "another pull request's job goes ahead"
+    assert jobs.claim("w", LEASE) is None, f"job {b} waits behind job {a}'s retry"
+
+
+def test_pruning_forgets_the_journal_of_forgotten_jobs(db: Database) -> None:
+    from atlantis_py.domain.writes import ForgeWrite, WriteKind
+    from atlantis_py.store.journal import JournalStore
+
+    jobs, journal = JobStore(db), JournalStore(db)
+    old, kept = jobs.enqueue("event", "a", "{}"), jobs.enqueue("event", "b", "{}")
+    for job_id in (old, kept):
+        journal.record(job_id, ForgeWrite(WriteKind.COMMENT, "github", "acme/infra", number=1,
+                                          body=f"hello {job_id}"), posted=True)
+    assert jobs.claim("w", LEASE) is not None
+    jobs.finish(old, JobStatus.DONE)
+    assert jobs.prune(timedelta(seconds=-1)) == 1
+    assert journal.posted(old) == set()
+    assert len(journal.posted(kept)) == 1

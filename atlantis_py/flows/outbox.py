@@ -1,0 +1,172 @@
+"""Forge writes made while a job runs go through its journal, so a retried job
+neither loses nor repeats them.
+
+Inside `Outbox.attempt(job)`, every comment and status a flow sends is checked
+against what the job already sent (skipped if it arrived before) and recorded.
+When one fails for now (the forge is down or rate limiting), it and every later
+write of the attempt are kept, in order, instead of raised: the flow's work
+(a plan, an apply) goes on and is done once; the attempt then ends in a
+TransientError and the retry sends what was kept before anything else.
+Outside a job (the REST API) writes go straight to the forge.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from atlantis_py.core.ports import Journal
+from atlantis_py.domain.events import PullRequest
+from atlantis_py.domain.forge import ChangedFile, Mergeability, Review, StatusState
+from atlantis_py.domain.records import Job
+from atlantis_py.domain.writes import ForgeWrite, WriteKind
+from atlantis_py.errors import TransientError
+from atlantis_py.forges.base import Forge
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Attempt:
+    """One run of one job; shared by the threads the flow fans out to."""
+
+    job: Job
+    journal: Journal
+    forges: Mapping[str, Forge]
+    posted: set[str]
+    held: TransientError | None = None  # why writes are being kept back
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def work_done(self) -> bool:
+        """Whether an earlier attempt finished the job's work (only writes were left)."""
+        return self.journal.work_done(self.job.id)
+
+    def flush(self) -> None:
+        """Send what earlier attempts kept back, oldest first; a write that fails
+        for now raises, and the job retries later from there."""
+        for entry_id, write in self.journal.pending(self.job.id):
+            if write.digest not in self.posted:
+                _send(self.forges[write.forge], write)
+                log.info("job %d: sent the %s kept back earlier", self.job.id, write)
+            self.journal.mark_posted(entry_id)
+            self.posted.add(write.digest)
+
+    def finish(self) -> None:
+        """The flow ran to its end: if writes were kept back, remember the work is
+        done (a retry only sends them) and end the attempt in the forge's error."""
+        if self.held is None:
+            return
+        self.journal.set_work_done(self.job.id)
+        raise TransientError(f"the work is done but the forge took no report yet: {self.held}",
+                             retry_after=self.held.retry_after) from self.held
+
+    def send(self, write: ForgeWrite) -> None:
+        digest = write.digest
+        with self.lock:
+            if digest in self.posted:
+                log.info("job %d: skipping the %s, sent before", self.job.id, write)
+                return
+            if self.held is not None:
+                self.journal.record(self.job.id, write, posted=False)
+                return
+            try:
+                _send(self.forges[write.forge], write)
+            except TransientError as err:
+                log.warning("job %d: keeping the %s for a retry: %s", self.job.id, write, err)
+                self.held = err
+                self.journal.record(self.job.id, write, posted=False)
+                return
+            self.journal.record(self.job.id, write, posted=True)
+            self.posted.add(digest)
+
+
+_attempt: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(
+    "atlantis_job_attempt", default=None)
+
+
+def _send(forge: Forge, write: ForgeWrite) -> None:
+    if write.kind is WriteKind.COMMENT:
+        forge.post_comment(write.repo, write.number, write.body)
+    else:
+        assert write.state is not None
+        forge.set_status(write.repo, write.sha, write.context, write.state, write.body)
+
+
+class Outbox:
+    """Wraps the forges so their writes go through the running job's journal."""
+
+    def __init__(self, journal: Journal, forges: Mapping[str, Forge]) -> None:
+        self.journal = journal
+        self.direct = dict(forges)
+        self.forges: dict[str, Forge] = {name: JournaledForge(forge)
+                                         for name, forge in forges.items()}
+
+    @contextmanager
+    def attempt(self, job: Job) -> Iterator[Attempt]:
+        current = Attempt(job, self.journal, self.direct, self.journal.posted(job.id))
+        token = _attempt.set(current)
+        try:
+            yield current
+        finally:
+            _attempt.reset(token)
+
+
+class JournaledForge:
+    """A Forge whose writes, inside a job, go through its Attempt."""
+
+    def __init__(self, inner: Forge) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.comment_limit = inner.comment_limit
+
+    def post_comment(self, repo: str, number: int, body: str) -> None:
+        self._write(ForgeWrite(WriteKind.COMMENT, self.name, repo, number=number, body=body))
+
+    def set_status(self, repo: str, sha: str, context: str, state: StatusState,
+                   description: str) -> None:
+        self._write(ForgeWrite(WriteKind.STATUS, self.name, repo, sha=sha, context=context,
+                               state=state, body=description))
+
+    def _write(self, write: ForgeWrite) -> None:
+        current = _attempt.get()
+        if current is None:
+            _send(self.inner, write)
+        else:
+            current.send(write)
+
+    def pull_request(self, repo: str, number: int) -> PullRequest:
+        return self.inner.pull_request(repo, number)
+
+    def changed_files(self, repo: str, number: int) -> list[ChangedFile]:
+        return self.inner.changed_files(repo, number)
+
+    def reviews(self, repo: str, number: int) -> list[Review]:
+        return self.inner.reviews(repo, number)
+
+    def can_run_commands(self, repo: str, user: str) -> bool:
+        return self.inner.can_run_commands(repo, user)
+
+    def in_team(self, team: str, user: str) -> bool:
+        return self.inner.in_team(team, user)
+
+    def create_pull(self, repo: str, head: str, base: str, title: str,
+                    body: str) -> PullRequest:
+        return self.inner.create_pull(repo, head, base, title, body)
+
+    @property
+    def clone_env(self) -> dict[str, str]:
+        return self.inner.clone_env
+
+    def can_approve(self, repo: str, user: str) -> bool:
+        return self.inner.can_approve(repo, user)
+
+    def default_branch(self, repo: str) -> str:
+        return self.inner.default_branch(repo)
+
+    def mergeable(self, repo: str, number: int) -> Mergeability:
+        return self.inner.mergeable(repo, number)
