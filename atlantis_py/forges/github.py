@@ -96,7 +96,7 @@ def classify(action: str, e: GithubException, now: float | None = None) -> Forge
     if is_transient(e.status, headers) or isinstance(e, RateLimitExceededException):
         wait = retry_after(headers, time.time() if now is None else now)
         return TransientForgeError(message, retry_after=wait)
-    return ForgeError(message)
+    return ForgeError(message, e.status)
 
 
 def _message(e: GithubException) -> str:

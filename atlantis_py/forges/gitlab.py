@@ -104,7 +104,7 @@ def classify(action: str, e: GitlabError, headers: Mapping[str, str],
     if is_transient(e.response_code, known):
         return TransientForgeError(message, retry_after(known, time.time() if now is None
                                                         else now))
-    return ForgeError(message)
+    return ForgeError(message, e.response_code)
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
