@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from atlantis_py.core.approvals import PolicyLimits
+from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.flows.cleanup import forget_closed_plans
 from atlantis_py.flows.lifecycle import Lifecycle
@@ -176,7 +177,8 @@ def create_web_app(service: Service) -> Flask:
 
     app = Flask("atlantis_py")
     counts = WebhookCounts()
-    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue, counts))
+    router = Router(service.services.bot_users, service.services.repo_allowed)
+    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue, counts, router))
     app.register_blueprint(health_blueprint(
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
         service.pulls.state_counts, counts))

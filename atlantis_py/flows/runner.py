@@ -14,11 +14,12 @@ from atlantis_py.core.dispatch import (
     Ignore,
     RecordReview,
     ReplyHelp,
+    Router,
     RunCommand,
-    route,
 )
-from atlantis_py.domain.events import CommentEvent
+from atlantis_py.domain.events import Event
 from atlantis_py.domain.records import Job
+from atlantis_py.errors import MalformedWebhook
 from atlantis_py.flows import recovery
 from atlantis_py.flows.apply import Applier
 from atlantis_py.flows.autoplan import Autoplan
@@ -28,7 +29,7 @@ from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.review import record_review
 from atlantis_py.flows.services import Services
-from atlantis_py.queue.payloads import ApplyJob, PlanJob, WebhookJob, decode
+from atlantis_py.queue.payloads import ApplyJob, EventJob, PlanJob, WebhookJob, decode
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class FlowRunner:
         planner = Planner(svc)
         self.autoplan = Autoplan(svc, lifecycle, planner)
         self.commands = Commands(svc, lifecycle, planner, Applier(svc))
+        self.router = Router(svc.bot_users, svc.repo_allowed)
 
     def run(self, job: Job) -> None:
         payload = decode(job)
@@ -49,16 +51,23 @@ class FlowRunner:
             self.autoplan.on_request(payload)
         elif isinstance(payload, ApplyJob):
             self.commands.deploy(payload)
+        elif isinstance(payload, EventJob):
+            self._event(job, payload.event)
         else:
             self._webhook(job, payload)
 
     def _webhook(self, job: Job, payload: WebhookJob) -> None:
-        event = self.svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
-        if event is None:
+        """A raw delivery queued by an older version: parsed here, as it was then."""
+        try:
+            event = self.svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
+        except MalformedWebhook as err:
+            log.warning("job %d dropped: %s", job.id, err)
             return
-        repo = event.repo if isinstance(event, CommentEvent) else event.pull.repo
-        action = route(event, bot_user=self.svc.bot_users.get(repo.forge, ""),
-                       repo_allowed=self.svc.repo_allowed(repo.full_name))
+        if event is not None:
+            self._event(job, event)
+
+    def _event(self, job: Job, event: Event) -> None:
+        action = self.router(event)
         if isinstance(action, Ignore):
             log.info("job %d ignored: %s", job.id, action.reason)
         elif isinstance(action, AutoplanAction):

@@ -1,24 +1,37 @@
-"""POST /events: verify, store, acknowledge. Nothing slow happens here."""
+"""POST /events: verify, parse, route, and store only what asks for work.
+
+Nothing slow happens here. Most deliveries a busy repository sends ask for
+nothing (review chatter, edits, labels, other repositories); they are decided
+here, from the payload, by the same `Router` the worker uses, and answered 200
+without touching the database. A delivery that asks for work is stored as its
+parsed event with its delivery id (dedupe) and answered 202. A body that is not
+JSON, or whose fields have the wrong types, is answered 400 and never queued.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, Response, jsonify, request
 
+from atlantis_py.core.dispatch import Action, Ignore, event_pull_number, event_repo
+from atlantis_py.domain.events import Event
+from atlantis_py.errors import MalformedWebhook
 from atlantis_py.forges.base import WebhookVerifier
 from atlantis_py.queue.jobs import JobQueue
-from atlantis_py.queue.payloads import WebhookJob
+from atlantis_py.queue.payloads import EventJob, pull_key
 from atlantis_py.web.health import WebhookCounts
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+MAX_DELIVERY_ID = 128  # the width of deliveries.delivery_id
+MAX_EVENT_TYPE = 64
 
 
 def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
-                       counts: WebhookCounts) -> Blueprint:
+                       counts: WebhookCounts, router: Callable[[Event], Action]) -> Blueprint:
     bp = Blueprint("webhooks", __name__)
 
     @bp.post("/events")
@@ -35,15 +48,25 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
             log.warning("rejected %s webhook: bad or missing signature", verifier.forge)
             counts.add(verifier.forge, "rejected")
             return jsonify(error="invalid signature"), 401
-        if not delivery.handled:
+        if len(delivery.delivery_id) > MAX_DELIVERY_ID or \
+                len(delivery.event_type) > MAX_EVENT_TYPE:
+            counts.add(delivery.forge, "malformed")
+            return jsonify(error="delivery id or event type header is too long"), 400
+        try:
+            event = verifier.parse(delivery.event_type, body) if delivery.handled else None
+        except MalformedWebhook as err:
+            log.warning("delivery %s refused: %s", delivery.delivery_id, err)
+            counts.add(delivery.forge, "malformed")
+            return jsonify(error=str(err)), 400
+        action = router(event) if event is not None else None
+        if event is None or isinstance(action, Ignore):
             counts.add(delivery.forge, "ignored")
             return jsonify(status="ignored", event=delivery.event_type), 200
-        try:
-            key = verifier.serial_key(delivery.event_type, body)
-        except ValueError:
-            return jsonify(error="payload is not valid JSON"), 400
-        fresh = queue.accept_delivery(
-            delivery.delivery_id, WebhookJob(delivery.forge, delivery.event_type, body), key)
+        repo = event_repo(event)
+        fresh = queue.accept_delivery(delivery.forge, delivery.delivery_id, delivery.event_type,
+                                      EventJob(event),
+                                      pull_key(repo.forge, repo.full_name,
+                                               event_pull_number(event)))
         if not fresh:
             log.info("delivery %s already accepted; not queued again", delivery.delivery_id)
             counts.add(delivery.forge, "duplicate")
