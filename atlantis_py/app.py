@@ -20,6 +20,7 @@ from atlantis_py.flows.runner import FlowRunner
 from atlantis_py.flows.services import Services
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.forges.lazy import LazyForge
+from atlantis_py.logs import throttle_noisy_loggers
 from atlantis_py.queue.housekeeping import Housekeeping
 from atlantis_py.queue.jobs import JobQueue
 from atlantis_py.queue.worker import WorkerPool
@@ -194,6 +195,7 @@ class HTTPServer:
     def __init__(self, service: Service, host: str, port: int, threads: int = 8) -> None:
         from waitress.server import create_server
 
+        throttle_noisy_loggers()
         self.server = create_server(service.web_app, host=host, port=port, threads=threads,
                                     channel_timeout=30, ident="atlantis-py")
         self.port = int(self.server.effective_port)

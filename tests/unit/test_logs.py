@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import logging
 
-from atlantis_py.logs import ContextFilter, job_context
+from atlantis_py.logs import ContextFilter, Throttle, job_context
 
 
 def capture(secrets: list[str]) -> tuple[logging.Logger, io.StringIO]:
@@ -32,3 +32,19 @@ def test_secrets_are_masked_in_messages_and_arguments() -> None:
     assert "ghp_supersecret" not in stream.getvalue()
     assert "hook-secret" not in stream.getvalue()
     assert stream.getvalue().count("****") == 2
+
+
+def test_throttle_lets_one_line_a_message_through_per_interval() -> None:
+    logger, stream = capture([])
+    now = [0.0]
+    logger.addFilter(Throttle(60, clock=lambda: now[0]))
+    for depth in range(1, 6):
+        logger.warning("Task queue depth is %d", depth)
+    logger.warning("connection limit reached")
+    now[0] = 61.0
+    logger.warning("Task queue depth is %d", 9)
+    assert stream.getvalue().splitlines() == [
+        "[-] Task queue depth is 1",
+        "[-] connection limit reached",
+        "[-] Task queue depth is 9 (and 4 more like it in 60 s)",
+    ]

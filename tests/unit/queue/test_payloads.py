@@ -26,7 +26,6 @@ from atlantis_py.queue.payloads import (
     pull_key,
 )
 
-
 REPO = Repo("gitlab", "acme/platform/infra", "https://gitlab.example/acme/platform/infra.git")
 PULL = PullRequest(REPO, 12, "alice", "a" * 40, "feature", "main", "Tit\u00eble \"q\"", "")
 
