@@ -34,13 +34,21 @@ class EventJob:
     event: Event
 
     def encode(self) -> str:
+        """Written field by field: dataclasses.asdict deep-copies, and this runs
+        once per queued webhook on the request path."""
         event = self.event
         if isinstance(event, CommentEvent):
-            data: dict[str, object] = {"type": "comment", **asdict(event)}
+            data: dict[str, object] = {
+                "type": "comment", "repo": _repo_fields(event.repo),
+                "pull_number": event.pull_number, "comment_id": event.comment_id,
+                "body": event.body, "author": event.author}
         elif isinstance(event, PullRequestEvent):
-            data = {"type": "pull_request", **asdict(event), "action": event.action.value}
+            data = {"type": "pull_request", "pull": _pull_fields(event.pull),
+                    "action": event.action.value, "sender": event.sender}
         else:
-            data = {"type": "review", **asdict(event), "action": event.action.value}
+            data = {"type": "review", "pull": _pull_fields(event.pull),
+                    "action": event.action.value, "reviewer": event.reviewer,
+                    "state": event.state}
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -87,6 +95,16 @@ class _Fields:
         if type(value) is not int:
             raise PayloadError(f"{key} is not a whole number")
         return value
+
+
+def _repo_fields(repo: Repo) -> dict[str, object]:
+    return {"forge": repo.forge, "full_name": repo.full_name, "clone_url": repo.clone_url}
+
+
+def _pull_fields(pull: PullRequest) -> dict[str, object]:
+    return {"repo": _repo_fields(pull.repo), "number": pull.number, "author": pull.author,
+            "head_sha": pull.head_sha, "head_ref": pull.head_ref, "base_ref": pull.base_ref,
+            "title": pull.title, "url": pull.url}
 
 
 def _repo(data: _Fields) -> Repo:

@@ -10,10 +10,11 @@ JSON, or whose fields have the wrong types, is answered 400 and never queued.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from atlantis_py.core.dispatch import Action, Ignore, event_pull_number, event_repo
 from atlantis_py.domain.events import Event
@@ -30,6 +31,12 @@ MAX_DELIVERY_ID = 128  # the width of deliveries.delivery_id
 MAX_EVENT_TYPE = 64
 
 
+def _answer(code: int, **fields: str) -> tuple[Response, int]:
+    """A small JSON answer without Flask's JSON provider: this runs for every
+    delivery, and jsonify was a tenth of the request's own time."""
+    return Response(json.dumps(fields), mimetype="application/json"), code
+
+
 def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
                        counts: WebhookCounts, router: Callable[[Event], Action]) -> Blueprint:
     bp = Blueprint("webhooks", __name__)
@@ -37,31 +44,31 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
     @bp.post("/events")
     def events() -> tuple[Response, int]:
         if (request.content_length or 0) > MAX_BODY:
-            return jsonify(error="payload too large"), 413
+            return _answer(413, error="payload too large")
         body = request.get_data(cache=False)
         headers = dict(request.headers)
         verifier = next((v for v in verifiers if v.recognises(headers)), None)
         if verifier is None:
-            return jsonify(error="not a webhook from a configured forge"), 400
+            return _answer(400, error="not a webhook from a configured forge")
         delivery = verifier.verify(headers, body)
         if delivery is None:
             log.warning("rejected %s webhook: bad or missing signature", verifier.forge)
             counts.add(verifier.forge, "rejected")
-            return jsonify(error="invalid signature"), 401
+            return _answer(401, error="invalid signature")
         if len(delivery.delivery_id) > MAX_DELIVERY_ID or \
                 len(delivery.event_type) > MAX_EVENT_TYPE:
             counts.add(delivery.forge, "malformed")
-            return jsonify(error="delivery id or event type header is too long"), 400
+            return _answer(400, error="delivery id or event type header is too long")
         try:
             event = verifier.parse(delivery.event_type, body) if delivery.handled else None
         except MalformedWebhook as err:
             log.warning("delivery %s refused: %s", delivery.delivery_id, err)
             counts.add(delivery.forge, "malformed")
-            return jsonify(error=str(err)), 400
+            return _answer(400, error=str(err))
         action = router(event) if event is not None else None
         if event is None or isinstance(action, Ignore):
             counts.add(delivery.forge, "ignored")
-            return jsonify(status="ignored", event=delivery.event_type), 200
+            return _answer(200, status="ignored", event=delivery.event_type)
         repo = event_repo(event)
         fresh = queue.accept_delivery(delivery.forge, delivery.delivery_id, delivery.event_type,
                                       EventJob(event),
@@ -70,9 +77,9 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
         if not fresh:
             log.info("delivery %s already accepted; not queued again", delivery.delivery_id)
             counts.add(delivery.forge, "duplicate")
-            return jsonify(status="duplicate", delivery=delivery.delivery_id), 200
+            return _answer(200, status="duplicate", delivery=delivery.delivery_id)
         log.info("delivery %s (%s) queued", delivery.delivery_id, delivery.event_type)
         counts.add(delivery.forge, "queued")
-        return jsonify(status="queued", delivery=delivery.delivery_id), 202
+        return _answer(202, status="queued", delivery=delivery.delivery_id)
 
     return bp
