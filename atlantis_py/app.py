@@ -195,9 +195,14 @@ class HTTPServer:
     def __init__(self, service: Service, host: str, port: int, threads: int = 8) -> None:
         from waitress.server import create_server
 
+        from atlantis_py.web.webhooks import MAX_BODY
+
         throttle_noisy_loggers()
+        # a body without Content-Length (chunked) is capped by waitress itself,
+        # before the app reads it into memory
         self.server = create_server(service.web_app, host=host, port=port, threads=threads,
-                                    channel_timeout=30, ident="atlantis-py")
+                                    channel_timeout=30, ident="atlantis-py",
+                                    max_request_body_size=MAX_BODY)
         self.port = int(self.server.effective_port)
         self._thread: threading.Thread | None = None
         self._closing = False
