@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
+from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.flows.cleanup import forget_closed_plans
 from atlantis_py.flows.lifecycle import Lifecycle
@@ -23,6 +24,7 @@ from atlantis_py.flows.runner import FlowRunner
 from atlantis_py.flows.services import Services
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.forges.lazy import LazyForge
+from atlantis_py.logs import throttle_noisy_loggers
 from atlantis_py.queue.housekeeping import Housekeeping
 from atlantis_py.queue.jobs import JobQueue
 from atlantis_py.queue.retry import RetryPolicy
@@ -214,7 +216,8 @@ def create_web_app(service: Service) -> Flask:
 
     app = Flask("atlantis_py")
     counts = WebhookCounts()
-    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue, counts))
+    router = Router(service.services.bot_users, service.services.repo_allowed)
+    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue, counts, router))
     app.register_blueprint(health_blueprint(
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
         service.pulls.state_counts, counts))
@@ -230,8 +233,14 @@ class HTTPServer:
     def __init__(self, service: Service, host: str, port: int, threads: int = 8) -> None:
         from waitress.server import create_server
 
+        from atlantis_py.web.webhooks import MAX_BODY
+
+        throttle_noisy_loggers()
+        # a body without Content-Length (chunked) is capped by waitress itself,
+        # before the app reads it into memory
         self.server = create_server(service.web_app, host=host, port=port, threads=threads,
-                                    channel_timeout=30, ident="atlantis-py")
+                                    channel_timeout=30, ident="atlantis-py",
+                                    max_request_body_size=MAX_BODY)
         self.port = int(self.server.effective_port)
         self._thread: threading.Thread | None = None
         self._closing = False

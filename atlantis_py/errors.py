@@ -70,3 +70,8 @@ class Forbidden(AtlantisError):
 
 class Invalid(AtlantisError):
     """The request's content is malformed or incomplete."""
+
+
+class MalformedWebhook(Invalid):
+    """A verified webhook whose body is not JSON, or whose fields are missing or of
+    the wrong type; answered 400 and never queued. Names the field."""

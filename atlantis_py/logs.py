@@ -13,7 +13,8 @@ import contextvars
 import logging
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 MASK = "****"
@@ -89,6 +90,44 @@ class ContextFilter(logging.Filter):
             if record.exc_text:
                 record.exc_text = self.secrets.mask(record.exc_text)
         return True
+
+
+class Throttle(logging.Filter):
+    """Lets one record of each message through per `interval` seconds and counts
+    the rest. Under overload waitress warns of its task queue on every request
+    that has to wait and of its connection limit every time it is reached: tens
+    of thousands of lines a minute, each written while the server is busiest."""
+
+    def __init__(self, interval: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._seen: dict[object, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self.clock()
+        with self._lock:
+            last, held = self._seen.get(record.msg, (None, 0))
+            if last is not None and now - last < self.interval:
+                self._seen[record.msg] = (last, held + 1)
+                return False
+            self._seen[record.msg] = (now, 0)
+        if held and isinstance(record.msg, str):
+            record.msg = f"{record.msg} (and {held} more like it in {self.interval:g} s)"
+        return True
+
+
+NOISY_UNDER_LOAD = ("waitress", "waitress.queue")
+
+
+def throttle_noisy_loggers(interval: float = 60.0) -> None:
+    """Install a Throttle on the loggers that speak once a request under overload."""
+    for name in NOISY_UNDER_LOAD:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, Throttle) for f in logger.filters):
+            logger.addFilter(Throttle(interval))
 
 
 def configure(level: str, secrets: Iterable[str] = ()) -> None:

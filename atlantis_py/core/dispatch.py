@@ -1,8 +1,12 @@
-"""Event → what to do. Pure: no I/O, so routing is a table-driven test."""
+"""Event → what to do. Pure: no I/O, so routing is a table-driven test.
+
+The web process routes each delivery before storing it (an Ignore needs no
+job) and the worker routes the stored event again; both go through `Router`,
+so they cannot disagree about what is addressed to the bot."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from atlantis_py.core.grammar import parse_comment
@@ -12,6 +16,7 @@ from atlantis_py.domain.events import (
     Event,
     PullAction,
     PullRequestEvent,
+    Repo,
     ReviewEvent,
 )
 from atlantis_py.errors import CommandParseError
@@ -73,3 +78,24 @@ def route(event: Event, *, bot_user: str, repo_allowed: bool) -> Action:
     if command is None:
         return Ignore("not a command")
     return RunCommand(event, command)
+
+
+def event_repo(event: Event) -> Repo:
+    return event.repo if isinstance(event, CommentEvent) else event.pull.repo
+
+
+def event_pull_number(event: Event) -> int:
+    return event.pull_number if isinstance(event, CommentEvent) else event.pull.number
+
+
+@dataclass(frozen=True)
+class Router:
+    """`route` with the server's bot names (per forge) and repo allow-list."""
+
+    bot_users: Mapping[str, str]
+    repo_allowed: Callable[[str], bool]
+
+    def __call__(self, event: Event) -> Action:
+        repo = event_repo(event)
+        return route(event, bot_user=self.bot_users.get(repo.forge, ""),
+                     repo_allowed=self.repo_allowed(repo.full_name))

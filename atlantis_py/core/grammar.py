@@ -47,7 +47,9 @@ def parse_comment(body: str, bot_names: Sequence[str] = ("atlantis",)) -> Comman
     text = body.strip()
     if not text:
         return None
-    first, *rest = text.splitlines()[0].split(maxsplit=1)
+    # the line is stripped on its own: trailing blanks must not depend on whether
+    # more lines follow (a trailing "\\ " would otherwise escape a space or not)
+    first, *rest = text.splitlines()[0].strip().split(maxsplit=1)
     names = {name.lower().removeprefix("@") for name in bot_names}
     if first.lower().removeprefix("@") not in names:
         return None

@@ -9,15 +9,24 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC
 
-from atlantis_py.core.dispatch import Autoplan, Cleanup, RecordReview, ReplyHelp, RunCommand, route
+from atlantis_py.core.dispatch import (
+    Autoplan,
+    Cleanup,
+    RecordReview,
+    ReplyHelp,
+    Router,
+    RunCommand,
+    event_repo,
+)
 from atlantis_py.domain.commands import CommandName
-from atlantis_py.domain.events import CommentEvent
+from atlantis_py.domain.events import Event
 from atlantis_py.domain.forge import StatusState
 from atlantis_py.domain.records import Job
+from atlantis_py.errors import MalformedWebhook
 from atlantis_py.flows.apply import APPLY_CONTEXT
 from atlantis_py.flows.plan import PLAN_CONTEXT
 from atlantis_py.flows.services import Services
-from atlantis_py.queue.payloads import ApplyJob, PayloadError, PlanJob, decode
+from atlantis_py.queue.payloads import ApplyJob, EventJob, PayloadError, PlanJob, decode
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +63,17 @@ def failed_work(svc: Services, job: Job) -> FailedWork | None:
         return FailedWork(payload.forge, payload.repo, payload.number,
                           "the deploy requested through the API",
                           "Deploy it again, or comment `atlantis apply`.", APPLY_CONTEXT, sha)
-    event = svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
+    if isinstance(payload, EventJob):
+        event: Event | None = payload.event
+    else:
+        try:
+            event = svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
+        except MalformedWebhook:
+            return None
     if event is None:
         return None
-    repo = event.repo if isinstance(event, CommentEvent) else event.pull.repo
-    action = route(event, bot_user=svc.bot_users.get(repo.forge, ""),
-                   repo_allowed=svc.repo_allowed(repo.full_name))
+    repo = event_repo(event)
+    action = Router(svc.bot_users, svc.repo_allowed)(event)
     if isinstance(action, Autoplan):
         pull = action.event.pull
         return FailedWork(repo.forge, repo.full_name, pull.number,

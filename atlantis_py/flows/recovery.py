@@ -3,24 +3,31 @@ moves from APPLYING to FAILED and keeps its locks); anything else may run again.
 
 from __future__ import annotations
 
+from atlantis_py.core.dispatch import event_pull_number, event_repo
 from atlantis_py.core.ipr import Transition
-from atlantis_py.domain.events import CommentEvent
 from atlantis_py.domain.records import IPRState, Job, PullRecord
+from atlantis_py.errors import MalformedWebhook
 from atlantis_py.flows.services import Services
-from atlantis_py.queue.payloads import WebhookJob, decode
+from atlantis_py.queue.payloads import EventJob, WebhookJob, decode
 
 
 def pull_of(svc: Services, job: Job) -> tuple[str, str, int] | None:
     """(forge, repo, number) a job is about, from its payload."""
     payload = decode(job)
-    if not isinstance(payload, WebhookJob):
+    if isinstance(payload, EventJob):
+        event = payload.event
+    elif isinstance(payload, WebhookJob):
+        try:
+            parsed = svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
+        except MalformedWebhook:
+            return None
+        if parsed is None:
+            return None
+        event = parsed
+    else:
         return payload.forge, payload.repo, payload.number
-    event = svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
-    if event is None:
-        return None
-    if isinstance(event, CommentEvent):
-        return event.repo.forge, event.repo.full_name, event.pull_number
-    return event.pull.repo.forge, event.pull.repo.full_name, event.pull.number
+    repo = event_repo(event)
+    return repo.forge, repo.full_name, event_pull_number(event)
 
 
 def interrupted(svc: Services, job: Job) -> bool:

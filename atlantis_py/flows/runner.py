@@ -18,11 +18,12 @@ from atlantis_py.core.dispatch import (
     Ignore,
     RecordReview,
     ReplyHelp,
+    Router,
     RunCommand,
-    route,
 )
-from atlantis_py.domain.events import CommentEvent
+from atlantis_py.domain.events import Event
 from atlantis_py.domain.records import Job
+from atlantis_py.errors import MalformedWebhook
 from atlantis_py.flows import recovery
 from atlantis_py.flows.access import as_one_job
 from atlantis_py.flows.apply import Applier
@@ -35,7 +36,7 @@ from atlantis_py.flows.outbox import Outbox
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.review import record_review
 from atlantis_py.flows.services import Services
-from atlantis_py.queue.payloads import ApplyJob, PlanJob, WebhookJob, decode
+from atlantis_py.queue.payloads import ApplyJob, EventJob, PlanJob, WebhookJob, decode
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class FlowRunner:
         planner = Planner(svc)
         self.autoplan = Autoplan(svc, lifecycle, planner)
         self.commands = Commands(svc, lifecycle, planner, Applier(svc))
+        self.router = Router(svc.bot_users, svc.repo_allowed)
 
     @as_one_job
     def run(self, job: Job) -> None:
@@ -72,16 +74,23 @@ class FlowRunner:
             self.autoplan.on_request(payload, again=again)
         elif isinstance(payload, ApplyJob):
             self.commands.deploy(payload)
+        elif isinstance(payload, EventJob):
+            self._event(job, payload.event, again)
         else:
             self._webhook(job, payload, again)
 
     def _webhook(self, job: Job, payload: WebhookJob, again: bool) -> None:
-        event = self.svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
-        if event is None:
+        """A raw delivery queued by an older version: parsed here, as it was then."""
+        try:
+            event = self.svc.verifiers[payload.forge].parse(payload.event_type, payload.body)
+        except MalformedWebhook as err:
+            log.warning("job %d dropped: %s", job.id, err)
             return
-        repo = event.repo if isinstance(event, CommentEvent) else event.pull.repo
-        action = route(event, bot_user=self.svc.bot_users.get(repo.forge, ""),
-                       repo_allowed=self.svc.repo_allowed(repo.full_name))
+        if event is not None:
+            self._event(job, event, again)
+
+    def _event(self, job: Job, event: Event, again: bool) -> None:
+        action = self.router(event)
         if isinstance(action, Ignore):
             log.info("job %d ignored: %s", job.id, action.reason)
         elif isinstance(action, AutoplanAction):

@@ -33,7 +33,7 @@ class Delivery:
     forge: str
     delivery_id: str
     event_type: str
-    handled: bool  # False: acknowledged and ignored (ping, push, other kinds)
+    handled: bool  # False: acknowledged and ignored unread (ping, push, other kinds)
 
 
 class WebhookVerifier(Protocol):
@@ -47,13 +47,13 @@ class WebhookVerifier(Protocol):
     def verify(self, headers: Mapping[str, str], body: bytes) -> Delivery | None:
         """The delivery when the signature/token is valid, None when forged."""
 
-    def serial_key(self, event_type: str, payload: bytes) -> str:
-        """"forge:repo#number" for pull request events, so one PR's jobs run in order."""
-
     def parse(self, event_type: str, payload: bytes) -> Event | None:
         """A neutral Event, or None when the payload is not one we act on
-        (a comment on a plain issue, an edited PR, a review that only comments).
-        Runs in the worker, not on the request path."""
+        (a comment on a plain issue, an edited comment or PR, a review that only
+        comments, an event kind we do not handle). Runs on the request path, so
+        the web process can tell what needs no job. Raises MalformedWebhook
+        (and nothing else) when the body is not JSON or a field it needs is
+        missing or of the wrong type."""
 
 
 class Forge(Protocol):

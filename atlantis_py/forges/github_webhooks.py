@@ -1,17 +1,16 @@
-"""GitHub webhooks: signature check on the request path, payload → Event in the worker.
+"""GitHub webhooks: signature check and payload → Event, both on the request path.
 
-Only the fields the rest of atlantis-py needs are read; everything else GitHub
-sends is ignored so new payload fields never break parsing.
+Only the fields the rest of atlantis-py needs are read, each checked for its
+type (forges/payload.py); everything else GitHub sends is ignored so new
+payload fields never break parsing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from atlantis_py.domain.events import (
     CommentEvent,
@@ -24,8 +23,9 @@ from atlantis_py.domain.events import (
     ReviewEvent,
 )
 from atlantis_py.domain.repo_names import repo_name_problem
-from atlantis_py.errors import ConfigError, ForgeError
+from atlantis_py.errors import ConfigError, MalformedWebhook
 from atlantis_py.forges.base import Delivery, header
+from atlantis_py.forges.payload import ID_MAX, SHA_MAX, Fields, decode_json
 
 log = logging.getLogger(__name__)
 
@@ -73,103 +73,95 @@ class GitHubWebhooks:
             handled=event_type in HANDLED_EVENTS,
         )
 
-    def serial_key(self, event_type: str, payload: bytes) -> str:
-        """Keys jobs by "github:owner/name#number" so one pull request's jobs run in order.
-        Raises ValueError when the body is not a JSON object with a repository."""
-        data = json.loads(payload)
-        repository = data.get("repository") if isinstance(data, dict) else None
-        repo = repository.get("full_name") if isinstance(repository, dict) else None
-        if not repo or not isinstance(repo, str):
-            raise ValueError(f"GitHub {event_type} payload names no repository")
-        if (problem := repo_name_problem(repo, self.forge)) is not None:
-            raise ValueError(f"GitHub {event_type} payload: {problem}")
-        holder = data.get("issue") if event_type == "issue_comment" else data.get("pull_request")
-        number = holder.get("number") if isinstance(holder, dict) else None
-        if isinstance(number, int) and not isinstance(number, bool):
-            return f"github:{repo}#{number}"
-        return f"github:{repo}"
-
     def parse(self, event_type: str, payload: bytes) -> Event | None:
-        try:
-            data = json.loads(payload)
-            if event_type == "pull_request":
-                return _pull_request_event(data)
-            if event_type == "issue_comment":
-                return _issue_comment_event(data)
-            if event_type == "pull_request_review":
-                return _review_event(data)
-        except (ValueError, KeyError, TypeError) as e:
-            raise ForgeError(f"malformed GitHub {event_type} payload: {e!r}") from e
-        return None
+        """Runs on the request path (to decide whether a job is needed) and, for
+        jobs queued before events were stored parsed, in the worker."""
+        if event_type not in HANDLED_EVENTS:
+            return None
+        what = f"GitHub {event_type} payload"
+        data = Fields(decode_json(payload, what), what)
+        action = data.raw("action")
+        if not isinstance(action, str):
+            raise data.fail("action", "a string", action)
+        if event_type == "pull_request":
+            return _pull_request_event(data, action)
+        if event_type == "issue_comment":
+            return _issue_comment_event(data, action)
+        return _review_event(data, action)
 
 
-def _repo(data: Mapping[str, Any]) -> Repo:
-    repository = data["repository"]
-    full_name = str(repository["full_name"])
+def _repo(data: Fields) -> Repo:
+    repository = data.obj("repository")
+    full_name = repository.text("full_name")
     if (problem := repo_name_problem(full_name, "github")) is not None:
-        raise ValueError(problem)
+        raise MalformedWebhook(f"repository.full_name: {problem}")
     return Repo(
         forge="github",
         full_name=full_name,
-        clone_url=str(repository["clone_url"]),
+        clone_url=repository.text("clone_url", limit=None),
     )
 
 
-def _pull(data: Mapping[str, Any]) -> PullRequest:
-    pr = data["pull_request"]
+def _pull(data: Fields) -> PullRequest:
+    pr = data.obj("pull_request")
     return PullRequest(
         repo=_repo(data),
-        number=int(pr["number"]),
-        author=str(pr["user"]["login"]),
-        head_sha=str(pr["head"]["sha"]),
-        head_ref=str(pr["head"]["ref"]),
-        base_ref=str(pr["base"]["ref"]),
-        title=str(pr.get("title") or ""),
-        url=str(pr.get("html_url") or ""),
+        number=pr.number("number"),
+        author=pr.obj("user").text("login"),
+        head_sha=pr.obj("head").text("sha", limit=SHA_MAX),
+        head_ref=pr.obj("head").text("ref"),
+        base_ref=pr.obj("base").text("ref"),
+        title=pr.optional_text("title"),
+        url=pr.optional_text("html_url"),
     )
 
 
-def _pull_request_event(data: Mapping[str, Any]) -> PullRequestEvent | None:
-    action = data["action"]
+def _pull_request_event(data: Fields, action: str) -> PullRequestEvent | None:
     if action == "closed":
-        merged = bool(data["pull_request"].get("merged"))
+        merged = data.obj("pull_request").flag("merged")
         kind = PullAction.MERGED if merged else PullAction.CLOSED
     elif action in _PULL_ACTIONS:
         kind = _PULL_ACTIONS[action]
     else:
         log.debug("ignoring pull_request action %s", action)
         return None
-    return PullRequestEvent(pull=_pull(data), action=kind, sender=str(data["sender"]["login"]))
+    return PullRequestEvent(pull=_pull(data), action=kind,
+                            sender=data.obj("sender").text("login"))
 
 
-def _issue_comment_event(data: Mapping[str, Any]) -> CommentEvent | None:
-    issue = data["issue"]
-    if data["action"] != "created" or not issue.get("pull_request"):
+def _issue_comment_event(data: Fields, action: str) -> CommentEvent | None:
+    """Only new comments on pull requests: an edit never runs a command again."""
+    if action != "created":
         return None
-    comment = data["comment"]
+    issue = data.obj("issue")
+    if not issue.raw("pull_request"):
+        return None
+    comment = data.obj("comment")
     return CommentEvent(
         repo=_repo(data),
-        pull_number=int(issue["number"]),
-        comment_id=int(comment["id"]),
-        body=str(comment.get("body") or ""),
-        author=str(comment["user"]["login"]),
+        pull_number=issue.number("number"),
+        comment_id=comment.number("id", limit=ID_MAX),
+        body=comment.optional_text("body"),
+        author=comment.obj("user").text("login"),
     )
 
 
-def _review_event(data: Mapping[str, Any]) -> ReviewEvent | None:
-    action = data["action"]
-    review = data["review"]
-    state = str(review["state"]).lower()
-    if action == "submitted" and state in _REVIEW_STATES:
+def _review_event(data: Fields, action: str) -> ReviewEvent | None:
+    review = data.obj("review")
+    if action == "submitted":
+        state = review.text("state").lower()
+        if state not in _REVIEW_STATES:
+            log.debug("ignoring a submitted review with state %s", state)
+            return None
         kind = ReviewAction.SUBMITTED
     elif action == "dismissed":
         kind, state = ReviewAction.DISMISSED, "dismissed"
     else:
-        log.debug("ignoring pull_request_review %s with state %s", action, state)
+        log.debug("ignoring pull_request_review %s", action)
         return None
     return ReviewEvent(
         pull=_pull(data),
         action=kind,
-        reviewer=str(review["user"]["login"]),
+        reviewer=review.obj("user").text("login"),
         state=state,
     )

@@ -1,4 +1,4 @@
-"""GitLab webhooks: token check on the request path, payload → Event in the worker.
+"""GitLab webhooks: token check and payload → Event, both on the request path.
 
 GitLab does not sign bodies; it sends the hook's secret verbatim in
 X-Gitlab-Token, so verification is a constant-time comparison of that header.
@@ -10,10 +10,8 @@ atlantis-py must do become Events, everything else parses to None.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from atlantis_py.domain.events import (
     CommentEvent,
@@ -26,8 +24,9 @@ from atlantis_py.domain.events import (
     ReviewEvent,
 )
 from atlantis_py.domain.repo_names import repo_name_problem
-from atlantis_py.errors import ConfigError, ForgeError
+from atlantis_py.errors import ConfigError, MalformedWebhook
 from atlantis_py.forges.base import Delivery, header
+from atlantis_py.forges.payload import ID_MAX, SHA_MAX, Fields, decode_json
 
 log = logging.getLogger(__name__)
 
@@ -82,97 +81,84 @@ class GitLabWebhooks:
             handled=event_type in HANDLED_EVENTS,
         )
 
-    def serial_key(self, event_type: str, payload: bytes) -> str:
-        """Keys jobs by "gitlab:group/sub/project#iid" so one merge request's jobs
-        run in order. Raises ValueError when the body names no project."""
-        data = json.loads(payload)
-        project = data.get("project") if isinstance(data, dict) else None
-        repo = project.get("path_with_namespace") if isinstance(project, dict) else None
-        if not repo or not isinstance(repo, str):
-            raise ValueError(f"GitLab {event_type} payload names no project")
-        if (problem := repo_name_problem(repo, self.forge)) is not None:
-            raise ValueError(f"GitLab {event_type} payload: {problem}")
-        holder = data.get("merge_request") if event_type == NOTE_HOOK else \
-            data.get("object_attributes")
-        iid = holder.get("iid") if isinstance(holder, dict) else None
-        if isinstance(iid, int) and not isinstance(iid, bool):
-            return f"gitlab:{repo}#{iid}"
-        return f"gitlab:{repo}"
-
     def parse(self, event_type: str, payload: bytes) -> Event | None:
-        try:
-            data = json.loads(payload)
-            if event_type == MERGE_REQUEST_HOOK:
-                return _merge_request_event(data)
-            if event_type == NOTE_HOOK:
-                return _note_event(data)
-        except (ValueError, KeyError, TypeError) as e:
-            raise ForgeError(f"malformed GitLab {event_type} payload: {e!r}") from e
-        return None
+        """Runs on the request path (to decide whether a job is needed) and, for
+        jobs queued before events were stored parsed, in the worker."""
+        if event_type not in HANDLED_EVENTS:
+            return None
+        what = f"GitLab {event_type} payload"
+        data = Fields(decode_json(payload, what), what)
+        attributes = data.obj("object_attributes")
+        action = attributes.raw("action")
+        if action is not None and not isinstance(action, str):
+            raise attributes.fail("action", "a string or null", action)
+        if event_type == MERGE_REQUEST_HOOK:
+            return _merge_request_event(data, attributes, action)
+        return _note_event(data, attributes, action)
 
 
-def _repo(data: Mapping[str, Any]) -> Repo:
-    project = data["project"]
-    full_name = str(project["path_with_namespace"])
+def _repo(data: Fields) -> Repo:
+    project = data.obj("project")
+    full_name = project.text("path_with_namespace")
     if (problem := repo_name_problem(full_name, "gitlab")) is not None:
-        raise ValueError(problem)
+        raise MalformedWebhook(f"project.path_with_namespace: {problem}")
     return Repo(
         forge="gitlab",
         full_name=full_name,
-        clone_url=str(project["git_http_url"]),
+        clone_url=project.text("git_http_url", limit=None),
     )
 
 
-def _pull(data: Mapping[str, Any], author: str) -> PullRequest:
+def _pull(data: Fields, author: str) -> PullRequest:
     """The merge request as the hook describes it. The hook names who acted, not
     the author; callers pass the author only when they know it (an open)."""
-    mr = data["object_attributes"]
+    mr = data.obj("object_attributes")
     return PullRequest(
         repo=_repo(data),
-        number=int(mr["iid"]),
+        number=mr.number("iid"),
         author=author,
-        head_sha=str(mr["last_commit"]["id"]),
-        head_ref=str(mr["source_branch"]),
-        base_ref=str(mr["target_branch"]),
-        title=str(mr.get("title") or ""),
-        url=str(mr.get("url") or ""),
+        head_sha=mr.obj("last_commit").text("id", limit=SHA_MAX),
+        head_ref=mr.text("source_branch"),
+        base_ref=mr.text("target_branch"),
+        title=mr.optional_text("title"),
+        url=mr.optional_text("url"),
     )
 
 
-def _merge_request_event(data: Mapping[str, Any]) -> Event | None:
-    action = data["object_attributes"].get("action")
-    sender = str(data["user"]["username"])
-    if action in _APPROVALS:
-        return ReviewEvent(pull=_pull(data, ""), action=ReviewAction.SUBMITTED,
-                           reviewer=sender, state="approved")
-    if action in _UNAPPROVALS:
-        return ReviewEvent(pull=_pull(data, ""), action=ReviewAction.DISMISSED,
-                           reviewer=sender, state="dismissed")
+def _merge_request_event(data: Fields, attributes: Fields, action: str | None
+                         ) -> Event | None:
+    if action in _APPROVALS or action in _UNAPPROVALS:
+        approved = action in _APPROVALS
+        return ReviewEvent(pull=_pull(data, ""),
+                           action=ReviewAction.SUBMITTED if approved else ReviewAction.DISMISSED,
+                           reviewer=data.obj("user").text("username"),
+                           state="approved" if approved else "dismissed")
     if action == "update":
-        if not data["object_attributes"].get("oldrev"):
+        if not attributes.raw("oldrev"):
             log.debug("ignoring merge request update without new commits")
             return None
         kind = PullAction.UPDATED
-    elif action in _PULL_ACTIONS:
+    elif action is not None and action in _PULL_ACTIONS:
         kind = _PULL_ACTIONS[action]
     else:
         log.debug("ignoring merge request action %s", action)
         return None
+    sender = data.obj("user").text("username")
     author = sender if action == "open" else ""
     return PullRequestEvent(pull=_pull(data, author), action=kind, sender=sender)
 
 
-def _note_event(data: Mapping[str, Any]) -> CommentEvent | None:
-    note = data["object_attributes"]
-    if note.get("noteable_type") != "MergeRequest" or "merge_request" not in data:
+def _note_event(data: Fields, note: Fields, action: str | None) -> CommentEvent | None:
+    """Only new notes on merge requests: an edit never runs a command again."""
+    if note.raw("noteable_type") != "MergeRequest" or not data.has("merge_request"):
         return None
-    if note.get("action") not in _NOTE_CREATED or note.get("system"):
-        log.debug("ignoring note action %s (system: %s)", note.get("action"), note.get("system"))
+    if action not in _NOTE_CREATED or note.raw("system"):
+        log.debug("ignoring note action %s (system: %s)", action, note.raw("system"))
         return None
     return CommentEvent(
         repo=_repo(data),
-        pull_number=int(data["merge_request"]["iid"]),
-        comment_id=int(note["id"]),
-        body=str(note.get("note") or ""),
-        author=str(data["user"]["username"]),
+        pull_number=data.obj("merge_request").number("iid"),
+        comment_id=note.number("id", limit=ID_MAX),
+        body=note.optional_text("note"),
+        author=data.obj("user").text("username"),
     )

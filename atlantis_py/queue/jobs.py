@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from atlantis_py.domain.records import Job, JobStatus
-from atlantis_py.queue.payloads import Payload, WebhookJob
+from atlantis_py.queue.payloads import EventJob, Payload
 
 RETRY_SLACK = 0.05  # past a retry's not-before, so the claim finds it due
 
@@ -44,9 +44,10 @@ class JobQueue:
         self._generation = 0
         self._active = 0
 
-    def accept_delivery(self, delivery_id: str, job: WebhookJob, serial_key: str) -> bool:
+    def accept_delivery(self, forge: str, delivery_id: str, event_type: str, job: EventJob,
+                        serial_key: str) -> bool:
         """Store a verified delivery and its job at once; False for a redelivery."""
-        fresh = self.table.accept_delivery(job.forge, delivery_id, job.event_type, job.KIND,
+        fresh = self.table.accept_delivery(forge, delivery_id, event_type, job.KIND,
                                            serial_key, job.encode())
         if fresh:
             self._announce()

@@ -62,22 +62,39 @@ class WorkerProcesses:
         self._stopping = threading.Event()
         self._monitor = threading.Thread(target=self._watch, name="atlantis-workers",
                                          daemon=True)
+        self._pending = threading.Event()
+        self._waker = threading.Thread(target=self._wake_children, name="atlantis-waker",
+                                       daemon=True)
 
     def start(self) -> None:
         with self._lock:
             self._children = [_Child(self.argv, self.env) for _ in range(self.count)]
         self._monitor.start()
+        self._waker.start()
         log.info("started %d worker process(es)", self.count)
 
     def wake(self) -> None:
-        with self._lock:
-            children = list(self._children)
-        for child in children:
-            child.wake()
+        """Called on the request path for every stored job: it only flags the
+        waker thread, which writes to the pipes. A request thread then makes no
+        system call that wakes another process, and a burst of jobs costs the
+        children one wake-up, not one per job."""
+        self._pending.set()
+
+    def _wake_children(self) -> None:
+        while True:
+            self._pending.wait()
+            if self._stopping.is_set():
+                return
+            self._pending.clear()
+            with self._lock:
+                children = list(self._children)
+            for child in children:
+                child.wake()
 
     def stop(self, timeout: float = 60) -> None:
         """Closing the pipes lets each child finish its current job and exit."""
         self._stopping.set()
+        self._pending.set()  # lets the waker thread see _stopping and end
         with self._lock:
             children = list(self._children)
         for child in children:

@@ -126,6 +126,13 @@ class Database:
         with self._turn, self._sessions() as s, s.begin():
             yield s
 
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core transaction without an ORM Session, for the hot path (webhook
+        acknowledgements): committed on success, rolled back on any error."""
+        with self._turn, self.engine.begin() as conn:
+            yield conn
+
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent). When it already is
         there, Alembic (and the 10 MB it loads) is not even imported.

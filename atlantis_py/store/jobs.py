@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,9 @@ from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.store.db import Database, utcnow
 from atlantis_py.store.tables import DeliveryRow, JobRow, JournalRow
 from atlantis_py.store.wakeups import NOTIFY
+
+_INSERT_DELIVERY = insert(DeliveryRow.__table__)  # type: ignore[arg-type]
+_INSERT_JOB = insert(JobRow.__table__)  # type: ignore[arg-type]
 
 
 def _job(row: JobRow) -> Job:
@@ -29,19 +33,21 @@ class JobStore:
     def accept_delivery(self, forge: str, delivery_id: str, event_type: str,
                         job_kind: str | None, serial_key: str, payload: str) -> bool:
         """Store the delivery and (if any) its job in one transaction.
-        False when the delivery id was seen before: nothing new is stored."""
+        False when the delivery id was seen before: nothing new is stored.
+        Core inserts, not ORM objects: this runs once per acknowledged webhook,
+        and the unit of work cost more than the rest of the request."""
+        now = utcnow()
         try:
-            with self.db.session() as s:
-                now = utcnow()
-                s.add(DeliveryRow(forge=forge, delivery_id=delivery_id,
-                                  event_type=event_type, received_at=now))
-                s.flush()
+            with self.db.connection() as conn:
+                conn.execute(_INSERT_DELIVERY, {"forge": forge, "delivery_id": delivery_id,
+                                                "event_type": event_type, "received_at": now})
                 if job_kind is not None:
-                    s.add(JobRow(kind=job_kind, serial_key=serial_key, payload=payload,
-                                 status=JobStatus.QUEUED.value, attempts=0,
-                                 delivery_id=delivery_id, worker="", error="",
-                                 created_at=now))
-                    self._announce(s)
+                    conn.execute(_INSERT_JOB, {
+                        "kind": job_kind, "serial_key": serial_key, "payload": payload,
+                        "status": JobStatus.QUEUED.value, "attempts": 0,
+                        "delivery_id": delivery_id, "worker": "", "error": "",
+                        "created_at": now})
+                    self._announce(conn)
         except IntegrityError:
             return False
         return True
@@ -56,7 +62,7 @@ class JobStore:
             self._announce(s)
             return row.id
 
-    def _announce(self, s: Session) -> None:
+    def _announce(self, s: Session | Connection) -> None:
         """On PostgreSQL, wake every replica's listening workers when this commits."""
         if not self.db.is_sqlite:
             s.execute(NOTIFY)

@@ -231,7 +231,13 @@ class FakeForge(Generic[RepoT, PullT]):
         """POST `payload` as the forge does; returns (status, response body), never
         raises for an HTTP error status. `signature` replaces the credential sent,
         to forge a delivery."""
-        body = json.dumps(payload).encode()
+        return self.send_body(url, event, json.dumps(payload).encode(), secret, delivery_id,
+                              signature)
+
+    def send_body(self, url: str, event: str, body: bytes, secret: str,
+                  delivery_id: str | None = None, signature: str | None = None
+                  ) -> tuple[int, str]:
+        """send_webhook for a body that need not be JSON (or any payload at all)."""
         headers = self.webhook_headers(url, event, body, secret, delivery_id, signature)
         return post_delivery(url, body, headers)
 
@@ -246,3 +252,10 @@ class FakeForge(Generic[RepoT, PullT]):
         if self.webhook_url is None or self.webhook_secret is None:
             raise RuntimeError("set fake.webhook_url and fake.webhook_secret before deliver()")
         return self.send_webhook(self.webhook_url, event, payload, self.webhook_secret, delivery_id)
+
+    def deliver_body(self, event: str, body: bytes,
+                     delivery_id: str | None = None) -> tuple[int, str]:
+        """deliver() of raw bytes, signed as the forge signs them."""
+        if self.webhook_url is None or self.webhook_secret is None:
+            raise RuntimeError("set fake.webhook_url and fake.webhook_secret before deliver()")
+        return self.send_body(self.webhook_url, event, body, self.webhook_secret, delivery_id)

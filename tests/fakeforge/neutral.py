@@ -54,6 +54,7 @@ class NeutralForge(Protocol):
     # where deliver() posts, and the secret it signs with; set by the test
     webhook_url: str | None
     webhook_secret: str | None
+    bot_login: str  # the bot's own user name
 
     # --- repositories and pull requests ---------------------------------------------------
 
@@ -137,4 +138,8 @@ class NeutralForge(Protocol):
 
     def deliver(
         self, event: str, payload: Mapping[str, Any], delivery_id: str | None = ...
+    ) -> tuple[int, str]: ...
+
+    def deliver_body(
+        self, event: str, body: bytes, delivery_id: str | None = ...
     ) -> tuple[int, str]: ...

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from atlantis_py.logs import CREDENTIAL_MIN_LENGTH, ContextFilter, Secrets, job_context
+from atlantis_py.logs import CREDENTIAL_MIN_LENGTH, ContextFilter, Secrets, Throttle, job_context
 
 
 def capture(secrets: list[str]) -> tuple[logging.Logger, io.StringIO]:
@@ -72,3 +72,17 @@ def capture_with(secrets: Secrets) -> tuple[logging.Logger, io.StringIO]:
     logger, stream = capture([])
     logger.handlers[0].filters[:] = [ContextFilter(secrets)]
     return logger, stream
+def test_throttle_lets_one_line_a_message_through_per_interval() -> None:
+    logger, stream = capture([])
+    now = [0.0]
+    logger.addFilter(Throttle(60, clock=lambda: now[0]))
+    for depth in range(1, 6):
+        logger.warning("Task queue depth is %d", depth)
+    logger.warning("connection limit reached")
+    now[0] = 61.0
+    logger.warning("Task queue depth is %d", 9)
+    assert stream.getvalue().splitlines() == [
+        "[-] Task queue depth is 1",
+        "[-] connection limit reached",
+        "[-] Task queue depth is 9 (and 4 more like it in 60 s)",
+    ]

@@ -42,10 +42,15 @@ class ConfigReader:
         self.lines: dict[Path, int] = {}
         self.key_lines: dict[Path, int] = {}
         self._nodes = 0
-        loader = yaml.SafeLoader(text)
+        loader: yaml.SafeLoader | None = None
         try:
+            loader = yaml.SafeLoader(text)  # refuses control characters at once
             node = loader.get_single_node()
             self.doc = None if node is None else self._plain(loader, node, ())
+        except yaml.reader.ReaderError as e:
+            raise RepoConfigError(file, text.count("\n", 0, e.position) + 1, "(yaml)",
+                                  f"invalid YAML: character #x{e.character:04x} "
+                                  "is not allowed") from e
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -55,7 +60,8 @@ class ConfigReader:
         except RecursionError as e:
             raise RepoConfigError(file, None, "(yaml)", "nesting is too deep") from e
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     # -- node tree → plain values -------------------------------------------
 

@@ -228,6 +228,7 @@ ERRORS: list[tuple[str, int | None, str, str]] = [
     ("version: 1\nx: !!python/object:os.system {}\n", 2, "x", "tag"),
     ("version: 1\nx: !custom [a]\n", 2, "x", "YAML tag '!custom' is not allowed"),
     ("version: 1\nversion: 1\n", 2, "version", "duplicate key"),
+    ("version: 1\n\x1f\n", 2, "(yaml)", "character #x001f is not allowed"),  # fuzzing
     # top level
     ("- version: 1\n", 1, "(document)", "expected a mapping, got a list"),
     ("projects: []\n", 1, "version", "add `version: 1`"),

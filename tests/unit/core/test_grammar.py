@@ -176,3 +176,13 @@ def test_help_lists_every_allowed_argument_and_flag() -> None:
     text = Renderer().help(ALLOWED_EXTRA_ARGS)
     for word in (*ALLOWED_EXTRA_ARGS, "--project", "--dir", "--workspace", "unlock"):
         assert word in text
+
+
+def test_trailing_blanks_of_the_first_line_do_not_depend_on_the_lines_after() -> None:
+    """Found by fuzzing: an escaped trailing blank was a token only when more lines
+    followed; the first line is now stripped on its own."""
+    assert parse_comment("atlantis plan\t \nwhy") == parse_comment("atlantis plan") \
+        == Command(PLAN)
+    for body in ("atlantis plan -d net\\ ", "atlantis plan -d net\\ \nwhy: a new subnet"):
+        with pytest.raises(CommandParseError, match="No escaped character"):
+            parse_comment(body)

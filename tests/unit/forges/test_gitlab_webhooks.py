@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from atlantis_py.core.dispatch import event_pull_number, event_repo
 from atlantis_py.domain.events import (
     CommentEvent,
     PullAction,
@@ -16,9 +17,10 @@ from atlantis_py.domain.events import (
     ReviewAction,
     ReviewEvent,
 )
-from atlantis_py.errors import ConfigError, ForgeError
+from atlantis_py.errors import ConfigError, MalformedWebhook
 from atlantis_py.forges.base import Delivery
 from atlantis_py.forges.gitlab import GitLabWebhooks
+from atlantis_py.queue.payloads import pull_key
 from tests.fakeforge.gitlab_payloads import FIXTURES
 
 SECRET = "gitlab-hook-secret"
@@ -270,10 +272,30 @@ def test_other_hooks_parse_to_none() -> None:
     assert _hooks().parse("Push Hook", b"{}") is None
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"object_attributes": {}}'])
-def test_malformed_payload_is_a_forge_error(body: bytes) -> None:
-    with pytest.raises(ForgeError, match="malformed GitLab"):
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"object_attributes": {"action": "open"}}',
+                                  b'{"object_attributes": {"action": {}}}', b"{" * 50_000])
+def test_malformed_payload_is_a_malformed_webhook(body: bytes) -> None:
+    with pytest.raises(MalformedWebhook, match="GitLab"):
         _hooks().parse(MR_HOOK, body)
+
+
+@pytest.mark.parametrize(("event", "path", "field", "value"), [
+    (NOTE_HOOK, FIXTURES / "note.create.merge_request.json", ("merge_request", "iid"), "17"),
+    (NOTE_HOOK, FIXTURES / "note.create.merge_request.json", ("user",), ["bob"]),
+    (NOTE_HOOK, FIXTURES / "note.create.merge_request.json", ("object_attributes", "note"),
+     {"text": "atlantis plan"}),
+    (MR_HOOK, FIXTURES / "merge_request.open.json", ("object_attributes", "last_commit"), "abc"),
+    (MR_HOOK, FIXTURES / "merge_request.open.json", ("project", "path_with_namespace"), 7),
+], ids=lambda v: ".".join(v) if isinstance(v, tuple) else None)
+def test_a_field_of_the_wrong_type_is_named(event: str, path: Path, field: tuple[str, ...],
+                                            value: object) -> None:
+    data = json.loads(_read(path))
+    holder = data
+    for key in field[:-1]:
+        holder = holder[key]
+    holder[field[-1]] = value
+    with pytest.raises(MalformedWebhook, match=".".join(field)):
+        _hooks().parse(event, json.dumps(data).encode())
 
 
 # --- serial keys ------------------------------------------------------------------------
@@ -292,20 +314,10 @@ def test_malformed_payload_is_a_forge_error(body: bytes) -> None:
     ids=lambda v: v.name if isinstance(v, Path) else None,
 )
 def test_serial_key(event: str, path: Path, key: str) -> None:
-    assert _hooks().serial_key(event, _read(path)) == key
-
-
-def test_serial_key_without_merge_request_is_per_project() -> None:
-    data = json.loads(_read(FIXTURES / "note.create.merge_request.json"))
-    data.pop("merge_request")
-    assert _hooks().serial_key(NOTE_HOOK, json.dumps(data).encode()) == "gitlab:acme/infra"
-
-
-@pytest.mark.parametrize("body", [b"not json", b"[]", b"{}", b'{"project": {}}',
-                                  b'{"project": {"path_with_namespace": 5}}'])
-def test_serial_key_of_malformed_payload_is_a_value_error(body: bytes) -> None:
-    with pytest.raises(ValueError):
-        _hooks().serial_key(MR_HOOK, body)
+    parsed = _hooks().parse(event, _read(path))
+    assert parsed is not None
+    repo = event_repo(parsed)
+    assert pull_key(repo.forge, repo.full_name, event_pull_number(parsed)) == key
 
 
 @pytest.mark.parametrize("name", ["acme/x/../../other/secret", "acme/sub//infra",
@@ -317,7 +329,5 @@ def test_a_payload_naming_no_group_and_project_is_refused(event: str, fixture: s
     data = json.loads(_read(FIXTURES / fixture))
     data["project"]["path_with_namespace"] = name
     body = json.dumps(data).encode()
-    with pytest.raises(ValueError, match="repository name"):
-        _hooks().serial_key(event, body)
-    with pytest.raises(ForgeError, match="repository name"):
+    with pytest.raises(MalformedWebhook, match="repository name"):
         _hooks().parse(event, body)

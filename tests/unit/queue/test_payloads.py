@@ -6,15 +6,28 @@ import json
 
 import pytest
 
+from atlantis_py.domain.events import (
+    CommentEvent,
+    PullAction,
+    PullRequest,
+    PullRequestEvent,
+    Repo,
+    ReviewAction,
+    ReviewEvent,
+)
 from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.queue.payloads import (
     ApplyJob,
+    EventJob,
     PayloadError,
     PlanJob,
     WebhookJob,
     decode,
     pull_key,
 )
+
+REPO = Repo("gitlab", "acme/platform/infra", "https://gitlab.example/acme/platform/infra.git")
+PULL = PullRequest(REPO, 12, "alice", "a" * 40, "feature", "main", "Tit\u00eble \"q\"", "")
 
 
 def job(kind: str, payload: str) -> Job:
@@ -27,13 +40,16 @@ def job(kind: str, payload: str) -> Job:
     WebhookJob("gitlab", "Note Hook", "{\"note\": \"caf\u00e9 \u2713\"}".encode()),
     PlanJob("github", "acme/infra", 4, "alice"),
     ApplyJob("gitlab", "acme/platform/infra", 12, "bob"),
+    EventJob(CommentEvent(REPO, 12, 2**40, "atlantis plan\n\u0000 \u2713", "bob")),
+    EventJob(PullRequestEvent(PULL, PullAction.MERGED, "carol")),
+    EventJob(ReviewEvent(PULL, ReviewAction.DISMISSED, "dave", "dismissed")),
 ])
-def test_every_kind_round_trips(payload: WebhookJob | PlanJob | ApplyJob) -> None:
+def test_every_kind_round_trips(payload: EventJob | WebhookJob | PlanJob | ApplyJob) -> None:
     assert decode(job(payload.KIND, payload.encode())) == payload
 
 
 def test_kinds_are_distinct() -> None:
-    assert len({WebhookJob.KIND, PlanJob.KIND, ApplyJob.KIND}) == 3
+    assert len({EventJob.KIND, WebhookJob.KIND, PlanJob.KIND, ApplyJob.KIND}) == 4
 
 
 @pytest.mark.parametrize(("op", "expected"), [
@@ -49,6 +65,10 @@ def test_rows_queued_before_typed_payloads_still_decode(
 
 @pytest.mark.parametrize(("kind", "payload"), [
     ("webhook", "github only"),
+    ("event", "[]"),
+    ("event", '{"type": "comment"}'),
+    ("event", '{"type": "push"}'),
+    ("event", '{"type": "pull_request", "pull": {}, "action": "opened", "sender": "a"}'),
     ("plan", "{}"),
     ("plan", '{"forge": "github", "repo": "a/b", "number": "x", "actor": "a"}'),
     ("apply", "not json"),

@@ -25,13 +25,21 @@ def _has_function(value: object) -> bool:
 
 
 def _plain(value: object) -> object:
+    """JSON for what YAML can hold, read the way Atmos (Go's YAML) reads it:
+    `!!binary` is text, a `!!set` a map of nulls, a timestamp its ISO form."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return {str(k): None for k in sorted(value, key=str)}
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
-    return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)
 
 
 def tfvars_json(vars: Mapping[str, object]) -> tuple[str, tuple[str, ...]]:

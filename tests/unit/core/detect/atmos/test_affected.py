@@ -4,6 +4,7 @@ whose expected affected sets are computed here from the generator's own rules.""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
@@ -127,6 +128,15 @@ def test_example_vars_file(example: dict[str, str]) -> None:
     assert '"name": "app"' in text and '"stage": "dev"' in text
     assert skipped == ("api_key", "bucket_id", "db_password", "kms_key_arn", "queue_url",
                        "table_name", "topic_arn")
+
+
+def test_vars_file_holds_what_yaml_can_hold() -> None:
+    """Found by fuzzing: `!!binary` and `!!set` values made json.dumps raise."""
+    from atlantis_py.core.detect.atmos.yamlload import load_mapping
+
+    vars_ = load_mapping(b"b: !!binary aGVsbG8=\ns: !!set {x, y}\n", "stack.yaml")
+    text, _ = tfvars_json(vars_)
+    assert json.loads(text) == {"b": "hello", "s": {"x": None, "y": None}}
 
 
 # -- generated repositories ------------------------------------------------
