@@ -61,15 +61,17 @@ class Planner:
         record = svc.pulls.upsert(pull)
         repo = pull.repo.full_name
         env = forge.clone_env
-        # the forge lists the changed files while git fetches and checks out
+        # the forge lists the changed files and names the rules branch while git
+        # fetches and checks out
         listing = self.forge_calls.submit(forge.changed_files, repo, pull.number)
+        rules_branch = self.forge_calls.submit(svc.rules_branch_of, pull.repo)
         svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
         with ExitStack() as held:
             tree = held.enter_context(
                 svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env))
             try:
                 config = config_in(tree)
-                branch = svc.rules_branch_of(pull.repo)
+                branch = rules_branch.result()
                 rules_text = svc.config_text(pull.repo, branch)
                 rules = rules_config(rules_text, branch)
                 base = rules if branch == pull.base_ref else \
