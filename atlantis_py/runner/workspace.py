@@ -130,13 +130,7 @@ class Workspaces:
     def merge_base(self, repo: Repo, base_ref: str, head_sha: str) -> str:
         """The commit `head_sha` branched from `base_ref`: what a pull request's
         changes are measured against (the mirror must hold both)."""
-        if not is_sha(head_sha):
-            raise WorkspaceError(f"not a full commit sha: {head_sha!r}")
-        if not is_sha(base_ref):
-            self._check_ref(base_ref)
-        mirror = self.mirror_path(repo)
-        base = self._resolve_commit(mirror, base_ref)
-        self._resolve_commit(mirror, head_sha)
+        mirror, base = self._base_and_head(repo, base_ref, head_sha)
         try:
             return self._mgit(mirror, "merge-base", base, head_sha)
         except WorkspaceError:
@@ -146,6 +140,11 @@ class Workspaces:
         """How many commits of `base_ref` `head_sha` does not contain; 0 exactly
         when the merge base of the two is the base's head (the pull request is
         undiverged). Read from the mirror as last fetched, so fetch first."""
+        mirror, base = self._base_and_head(repo, base_ref, head_sha)
+        return int(self._mgit(mirror, "rev-list", "--count", f"{head_sha}..{base}"))
+
+    def _base_and_head(self, repo: Repo, base_ref: str, head_sha: str) -> tuple[Path, str]:
+        """The mirror and the base's commit, once both refs are known to be there."""
         if not is_sha(head_sha):
             raise WorkspaceError(f"not a full commit sha: {head_sha!r}")
         if not is_sha(base_ref):
@@ -153,7 +152,7 @@ class Workspaces:
         mirror = self.mirror_path(repo)
         base = self._resolve_commit(mirror, base_ref)
         self._resolve_commit(mirror, head_sha)
-        return int(self._mgit(mirror, "rev-list", "--count", f"{head_sha}..{base}"))
+        return mirror, base
 
     @contextmanager
     def _checkout(
