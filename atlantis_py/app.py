@@ -155,7 +155,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     db = Database(settings.db_url, checkpoints=checkpoints)
     db.migrate()
     raw_forges, verifiers = build_forges(settings)
-    outbox = Outbox(JournalStore(db), raw_forges)
+    outbox = Outbox(JournalStore(db), raw_forges,
+                    bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user})
     forges = outbox.forges
     pulls, audit = PullStore(db), AuditLog(db)
     notifier = (Notifier(load_targets(settings.notifications_file))

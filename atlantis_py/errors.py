@@ -45,7 +45,15 @@ class TransientError(AtlantisError):
 
 class TransientForgeError(TransientError, ForgeError):
     """A forge answer that will likely change: 5xx, a connection error or
-    timeout, a primary or secondary rate limit."""
+    timeout, a primary or secondary rate limit. `uncertain`: the request may
+    have taken effect all the same (a 5xx or a timeout after it was sent; not a
+    rate limit, which refuses before acting), so a write is checked before it
+    is sent again."""
+
+    def __init__(self, message: str, retry_after: float | None = None, *,
+                 uncertain: bool = False) -> None:
+        super().__init__(message, retry_after)
+        self.uncertain = uncertain
 
 
 class WorkspaceError(AtlantisError):

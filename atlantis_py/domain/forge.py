@@ -1,4 +1,4 @@
-"""Values the forge hands back: changed files, reviews, mergeability."""
+"""Values the forge hands back: changed files, reviews, comments, mergeability."""
 
 from __future__ import annotations
 
@@ -34,6 +34,14 @@ class Review:
     state: ReviewState
     commit_sha: str
     submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on a pull request (a GitLab note), as the forge lists it."""
+
+    author: str
+    body: str
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from atlantis_py.domain.forge import StatusState
@@ -29,6 +29,9 @@ class ForgeWrite:
     context: str = ""
     state: StatusState | None = None
     body: str = ""
+    # an earlier send failed in a way that may have landed it (a 5xx, a timeout):
+    # look before sending again. Not part of what the write is.
+    uncertain: bool = field(default=False, compare=False)
 
     @property
     def digest(self) -> str:
@@ -41,3 +44,24 @@ class ForgeWrite:
         if self.kind is WriteKind.COMMENT:
             return f"comment on {self.repo}#{self.number}"
         return f"status {self.context} on {self.repo}@{self.sha[:12]}"
+
+
+MARKER_ROOM = 80  # characters a comment keeps free for its marker
+
+
+def marker(job_id: int, write: ForgeWrite) -> str:
+    """The HTML comment (invisible on GitHub and GitLab) that ends every comment
+    a job posts: the job and which of its comments this is, so a comment whose
+    answer was lost can be found on the pull request instead of posted again."""
+    return f"<!-- atlantis-py job={job_id} part={write.digest[:16]} -->"
+
+
+def describe(write: ForgeWrite) -> str:
+    """One line naming a write for people: a comment by its first line."""
+    if write.kind is WriteKind.COMMENT:
+        first = next((line.strip() for line in write.body.splitlines() if line.strip()), "")
+        if len(first) > 80:
+            first = first[:79] + "…"
+        return f"a comment beginning “{first}”"
+    state = write.state.value if write.state else ""
+    return f"the status `{write.context}` = {state} on `{write.sha[:7]}` ({write.body})"

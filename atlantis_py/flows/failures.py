@@ -6,6 +6,7 @@ spirit). A job that asked for nothing (an ignored event) stays quiet."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -26,7 +27,14 @@ from atlantis_py.errors import MalformedWebhook
 from atlantis_py.flows.apply import APPLY_CONTEXT
 from atlantis_py.flows.plan import PLAN_CONTEXT
 from atlantis_py.flows.services import Services
-from atlantis_py.queue.payloads import ApplyJob, EventJob, PayloadError, PlanJob, decode
+from atlantis_py.queue.payloads import (
+    ApplyJob,
+    EventJob,
+    NotifyJob,
+    PayloadError,
+    PlanJob,
+    decode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +71,11 @@ def failed_work(svc: Services, job: Job) -> FailedWork | None:
         return FailedWork(payload.forge, payload.repo, payload.number,
                           "the deploy requested through the API",
                           "Deploy it again, or comment `atlantis apply`.", APPLY_CONTEXT, sha)
+    if isinstance(payload, NotifyJob):
+        return FailedWork(payload.forge, payload.repo, payload.number,
+                          "posting the server's notice",
+                          "Nothing to redo: what could not be posted is listed below.",
+                          payload.context, payload.sha)
     if isinstance(payload, EventJob):
         event: Event | None = payload.event
     else:
@@ -102,9 +115,11 @@ def failed_work(svc: Services, job: Job) -> FailedWork | None:
     return None
 
 
-def report_failure(svc: Services, job: Job, error: Exception, gave_up: bool) -> None:
+def report_failure(svc: Services, job: Job, error: Exception, gave_up: bool,
+                   undelivered: Sequence[str] = ()) -> None:
     """Comment on the pull request and fail its commit status; each is tried even
-    when the other fails, and a failure to report is logged, never raised."""
+    when the other fails, and a failure to report is logged, never raised.
+    `undelivered` names the job's writes that never reached the forge."""
     work = failed_work(svc, job)
     if work is None:
         log.info("job %d failed; it asked for nothing on a pull request, so no one is told",
@@ -119,7 +134,8 @@ def report_failure(svc: Services, job: Job, error: Exception, gave_up: bool) -> 
         message = message[:ERROR_LIMIT] + " …"
     body = svc.renderer.job_failed(what=work.what, error=message, hint=work.hint,
                                    job_id=job.id, delivery_id=job.delivery_id,
-                                   gave_up=gave_up, attempts=job.attempts, waited=waited)
+                                   gave_up=gave_up, attempts=job.attempts, waited=waited,
+                                   undelivered=undelivered)
     try:
         svc.say(work.forge, work.repo, work.number, body)
     except Exception:

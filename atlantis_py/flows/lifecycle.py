@@ -27,6 +27,7 @@ from atlantis_py.flows.gate import (
     environment,
     verdicts,
 )
+from atlantis_py.flows.notices import queue_notice
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.jobs import JobQueue
 from atlantis_py.queue.payloads import ApplyJob, PlanJob, pull_key
@@ -125,7 +126,7 @@ class Lifecycle:
             raise applying(ipr_id, "reviewed")
         verb = "approved" if approve else "rejected"
         self.svc.ipr.note(record, actor, f"review:{state.value}", detail=comment)
-        self.svc.say(record.forge, record.repo, record.number, self.svc.renderer.review_recorded(
+        self._notice(record, self.svc.renderer.review_recorded(
             actor=actor, approved=approve, head_sha=record.head_sha, comment=comment))
         self.refresh(record.id, actor, f"review {verb} by {actor}")
         return self.view(record.id)
@@ -178,8 +179,8 @@ class Lifecycle:
                 raise applying(ipr_id, "cancelled") from None
             raise
         released = self.svc.locks.release_all(record.id)
-        self.svc.say(record.forge, record.repo, record.number,
-                     self.svc.renderer.cancelled(actor=actor, released=released, reason=reason))
+        self._notice(record, self.svc.renderer.cancelled(actor=actor, released=released,
+                                                         reason=reason))
         return self.view(record.id)
 
     @as_one_job
@@ -218,12 +219,15 @@ class Lifecycle:
                                                 f"{EXPIRED}: no approval within the review "
                                                 f"deadline of {overdue[0].name}")):
                 expired.append(record.id)
-                self.svc.say(record.forge, record.repo, record.number,
-                             self.svc.renderer.review_expired(
-                                 author=record.author, notice=expiry_notice(overdue[0])))
+                self._notice(record, self.svc.renderer.review_expired(
+                    author=record.author, notice=expiry_notice(overdue[0])))
         return expired
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _notice(self, record: PullRecord, body: str) -> None:
+        """Said on the pull request by a queued job, so an outage delays it only."""
+        queue_notice(self.svc, self.queue, record.forge, record.repo, record.number, body)
 
     def _verdicts(self, record: PullRecord, reviews: Sequence[Review],
                   requester: str | None = None) -> list[EnvVerdict]:

@@ -7,7 +7,13 @@ When one fails for now (the forge is down or rate limiting), it and every later
 write of the attempt are kept, in order, instead of raised: the flow's work
 (a plan, an apply) goes on and is done once; the attempt then ends in a
 TransientError and the retry sends what was kept before anything else.
-Outside a job (the REST API) writes go straight to the forge.
+
+Every comment ends in a marker naming the job and the comment (an HTML
+comment, invisible on the forge). A send that failed in a way that may have
+landed it anyway (a 5xx, a timeout) is marked uncertain; before sending it
+again the retry lists the pull request's comments and skips it when the bot's
+comment with that marker is there. Outside a job writes go straight to the
+forge (work outside jobs queues a "notify" job instead, flows/notices.py).
 """
 
 from __future__ import annotations
@@ -17,14 +23,14 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from atlantis_py.core.ports import Journal
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.forge import ChangedFile, Mergeability, Review, StatusState
+from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Review, StatusState
 from atlantis_py.domain.records import Job
-from atlantis_py.domain.writes import ForgeWrite, WriteKind
-from atlantis_py.errors import TransientError
+from atlantis_py.domain.writes import MARKER_ROOM, ForgeWrite, WriteKind, marker
+from atlantis_py.errors import TransientError, TransientForgeError
 from atlantis_py.forges.base import Forge
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,8 @@ class Attempt:
     journal: Journal
     forges: Mapping[str, Forge]
     posted: set[str]
+    bot_users: Mapping[str, str] = field(default_factory=dict)
+    final: bool = False  # no retry follows (the failure report): raise, keep nothing
     held: TransientError | None = None  # why writes are being kept back
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,11 +58,31 @@ class Attempt:
         """Send what earlier attempts kept back, oldest first; a write that fails
         for now raises, and the job retries later from there."""
         for entry_id, write in self.journal.pending(self.job.id):
-            if write.digest not in self.posted:
-                _send(self.forges[write.forge], write)
+            if write.digest in self.posted:
+                pass
+            elif write.uncertain and self._landed(write):
+                log.info("job %d: the %s kept back earlier had landed; not sent again",
+                         self.job.id, write)
+            else:
+                self._deliver(write)
                 log.info("job %d: sent the %s kept back earlier", self.job.id, write)
             self.journal.mark_posted(entry_id)
             self.posted.add(write.digest)
+
+    def _landed(self, write: ForgeWrite) -> bool:
+        """Whether the bot's comment carrying this write's marker is on the pull
+        request (a status is set again: the newest one counts, as the same one)."""
+        if write.kind is not WriteKind.COMMENT:
+            return False
+        found = marker(self.job.id, write)
+        bot = self.bot_users.get(write.forge, "").lower()
+        return any(found in c.body and (not bot or c.author.lower() == bot)
+                   for c in self.forges[write.forge].comments(write.repo, write.number))
+
+    def _deliver(self, write: ForgeWrite) -> None:
+        if write.kind is WriteKind.COMMENT:
+            write = replace(write, body=f"{write.body.rstrip()}\n\n{marker(self.job.id, write)}\n")
+        _send(self.forges[write.forge], write)
 
     def finish(self) -> None:
         """The flow ran to its end: if writes were kept back, remember the work is
@@ -75,11 +103,15 @@ class Attempt:
                 self.journal.record(self.job.id, write, posted=False)
                 return
             try:
-                _send(self.forges[write.forge], write)
+                self._deliver(write)
             except TransientError as err:
+                if self.final:
+                    raise
                 log.warning("job %d: keeping the %s for a retry: %s", self.job.id, write, err)
                 self.held = err
-                self.journal.record(self.job.id, write, posted=False)
+                uncertain = isinstance(err, TransientForgeError) and err.uncertain
+                self.journal.record(self.job.id, replace(write, uncertain=uncertain),
+                                    posted=False)
                 return
             self.journal.record(self.job.id, write, posted=True)
             self.posted.add(digest)
@@ -100,15 +132,22 @@ def _send(forge: Forge, write: ForgeWrite) -> None:
 class Outbox:
     """Wraps the forges so their writes go through the running job's journal."""
 
-    def __init__(self, journal: Journal, forges: Mapping[str, Forge]) -> None:
+    def __init__(self, journal: Journal, forges: Mapping[str, Forge],
+                 bot_users: Mapping[str, str] | None = None) -> None:
+        """`bot_users`: forge → the bot's user name; only its comments count as
+        ours when a marker is looked for."""
         self.journal = journal
         self.direct = dict(forges)
+        self.bot_users = dict(bot_users or {})
         self.forges: dict[str, Forge] = {name: JournaledForge(forge)
                                          for name, forge in forges.items()}
 
     @contextmanager
-    def attempt(self, job: Job) -> Iterator[Attempt]:
-        current = Attempt(job, self.journal, self.direct, self.journal.posted(job.id))
+    def attempt(self, job: Job, *, final: bool = False) -> Iterator[Attempt]:
+        """`final`: the job's last word (its failure report): a write the forge
+        refuses for now raises instead of waiting for a retry that never comes."""
+        current = Attempt(job, self.journal, self.direct, self.journal.posted(job.id),
+                          self.bot_users, final)
         token = _attempt.set(current)
         try:
             yield current
@@ -122,7 +161,7 @@ class JournaledForge:
     def __init__(self, inner: Forge) -> None:
         self.inner = inner
         self.name = inner.name
-        self.comment_limit = inner.comment_limit
+        self.comment_limit = inner.comment_limit - MARKER_ROOM
 
     def post_comment(self, repo: str, number: int, body: str) -> None:
         self._write(ForgeWrite(WriteKind.COMMENT, self.name, repo, number=number, body=body))
@@ -144,6 +183,9 @@ class JournaledForge:
 
     def changed_files(self, repo: str, number: int) -> list[ChangedFile]:
         return self.inner.changed_files(repo, number)
+
+    def comments(self, repo: str, number: int) -> list[Comment]:
+        return self.inner.comments(repo, number)
 
     def reviews(self, repo: str, number: int) -> list[Review]:
         return self.inner.reviews(repo, number)

@@ -106,9 +106,10 @@ class Planner:
                 return
             # the pending status goes out beside the plans, not before them; it is
             # joined before the final status so the two can't arrive out of order
+            # in this job's context, so the write goes through its journal (outbox.py)
             pending = self.forge_calls.submit(
-                forge.set_status, repo, pull.head_sha, PLAN_CONTEXT, StatusState.PENDING,
-                f"planning {len(selection.projects)} projects")
+                contextvars.copy_context().run, forge.set_status, repo, pull.head_sha,
+                PLAN_CONTEXT, StatusState.PENDING, f"planning {len(selection.projects)} projects")
             extra = command.extra_args if command else ()
             envs = {(p.dir, p.workspace): environment_of(p, config, rules)
                     for p in selection.projects}

@@ -1,13 +1,19 @@
 """After a worker died mid-job: an apply cut short is never re-run (the IPR
-moves from APPLYING to FAILED and keeps its locks); anything else may run again."""
+moves from APPLYING to FAILED and keeps its locks, and the pull request is
+told, and its apply status failed, by a queued notice); anything else may run
+again."""
 
 from __future__ import annotations
 
 from atlantis_py.core.dispatch import event_pull_number, event_repo
 from atlantis_py.core.ipr import Transition
+from atlantis_py.domain.forge import StatusState
 from atlantis_py.domain.records import IPRState, Job, PullRecord
 from atlantis_py.errors import MalformedWebhook
+from atlantis_py.flows.apply import APPLY_CONTEXT
+from atlantis_py.flows.notices import queue_notice
 from atlantis_py.flows.services import Services
+from atlantis_py.queue.jobs import JobQueue
 from atlantis_py.queue.payloads import EventJob, WebhookJob, decode
 
 
@@ -30,7 +36,7 @@ def pull_of(svc: Services, job: Job) -> tuple[str, str, int] | None:
     return repo.forge, repo.full_name, event_pull_number(event)
 
 
-def interrupted(svc: Services, job: Job) -> bool:
+def interrupted(svc: Services, queue: JobQueue, job: Job) -> bool:
     """True: run the job again."""
     where = pull_of(svc, job)
     if where is None:
@@ -42,14 +48,17 @@ def interrupted(svc: Services, job: Job) -> bool:
     svc.pulls.interrupt_runs(record.id, "plan")
     if not applies and record.state is not IPRState.APPLYING:
         return True
-    _fail(svc, record, [a.project for a in applies])
+    _fail(svc, queue, record, [a.project for a in applies])
     return False
 
 
-def _fail(svc: Services, record: PullRecord, projects: list[str]) -> None:
+def _fail(svc: Services, queue: JobQueue, record: PullRecord, projects: list[str]) -> None:
     """FAILED from APPLYING; an apply of an older version, which left the state
     unchanged while it ran, keeps its state and still gets the comment."""
     where = ", ".join(projects) or "before its outcome was recorded"
     svc.ipr.try_move(Transition(record, IPRState.FAILED, "atlantis",
                                 f"apply interrupted: {where}"))
-    svc.say(record.forge, record.repo, record.number, svc.renderer.apply_interrupted(projects))
+    queue_notice(svc, queue, record.forge, record.repo, record.number,
+                 svc.renderer.apply_interrupted(projects), sha=record.head_sha,
+                 context=APPLY_CONTEXT, state=StatusState.FAILURE,
+                 description="interrupted; not applied again, see the comment")

@@ -23,6 +23,7 @@ from atlantis_py.core.dispatch import (
 )
 from atlantis_py.domain.events import Event
 from atlantis_py.domain.records import Job
+from atlantis_py.domain.writes import describe
 from atlantis_py.errors import MalformedWebhook
 from atlantis_py.flows import recovery
 from atlantis_py.flows.access import as_one_job
@@ -32,11 +33,19 @@ from atlantis_py.flows.cleanup import clean_up
 from atlantis_py.flows.commands import Commands
 from atlantis_py.flows.failures import report_failure
 from atlantis_py.flows.lifecycle import Lifecycle
+from atlantis_py.flows.notices import post_notice
 from atlantis_py.flows.outbox import Outbox
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.review import record_review
 from atlantis_py.flows.services import Services
-from atlantis_py.queue.payloads import ApplyJob, EventJob, PlanJob, WebhookJob, decode
+from atlantis_py.queue.payloads import (
+    ApplyJob,
+    EventJob,
+    NotifyJob,
+    PlanJob,
+    WebhookJob,
+    decode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +83,8 @@ class FlowRunner:
             self.autoplan.on_request(payload, again=again)
         elif isinstance(payload, ApplyJob):
             self.commands.deploy(payload)
+        elif isinstance(payload, NotifyJob):
+            post_notice(self.svc, payload)
         elif isinstance(payload, EventJob):
             self._event(job, payload.event, again)
         else:
@@ -106,8 +117,18 @@ class FlowRunner:
 
     def interrupted(self, job: Job) -> bool:
         """An apply cut short is never re-run: the IPR becomes FAILED, the lock stays."""
-        return recovery.interrupted(self.svc, job)
+        return recovery.interrupted(self.svc, self.lifecycle.queue, job)
 
     def failed(self, job: Job, error: Exception, gave_up: bool) -> None:
-        """The job failed for good: its pull request hears what failed and what to do."""
-        report_failure(self.svc, job, error, gave_up)
+        """The job failed for good: its pull request hears what failed and what to
+        do, and which of the job's comments and statuses never reached it (each
+        also logged); a retry that could send them will not come."""
+        if self.outbox is None:
+            report_failure(self.svc, job, error, gave_up)
+            return
+        undelivered = [write for _, write in self.outbox.journal.pending(job.id)]
+        for write in undelivered:
+            log.error("job %d: the %s was never delivered: the job gave up", job.id, write)
+        with self.outbox.attempt(job, final=True):
+            report_failure(self.svc, job, error, gave_up,
+                           undelivered=[describe(w) for w in undelivered])

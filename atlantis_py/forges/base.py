@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from atlantis_py.domain.events import Event, PullRequest
-from atlantis_py.domain.forge import ChangedFile, Mergeability, Review, StatusState
+from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Review, StatusState
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -69,6 +69,10 @@ class Forge(Protocol):
     def set_status(
         self, repo: str, sha: str, context: str, state: StatusState, description: str
     ) -> None: ...
+
+    def comments(self, repo: str, number: int) -> list[Comment]:
+        """Every comment on the pull request, oldest first (GitLab: not system
+        notes): how a write whose answer was lost is found to have landed."""
 
     def reviews(self, repo: str, number: int) -> list[Review]: ...
 

@@ -30,6 +30,7 @@ from urllib3.util import Retry
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.forge import (
     ChangedFile,
+    Comment,
     FileStatus,
     Mergeability,
     Review,
@@ -44,6 +45,7 @@ from atlantis_py.forges.transient import (
     is_transient,
     lower,
     retry_after,
+    uncertain,
 )
 
 __all__ = ["GitHubForge", "GitHubWebhooks"]
@@ -83,7 +85,8 @@ def _api(action: str) -> Iterator[None]:
     except GithubException as e:
         raise classify(action, e) from e
     except TRANSIENT_REQUEST_ERRORS as e:
-        raise TransientForgeError(f"GitHub: {action} failed: {type(e).__name__}") from e
+        raise TransientForgeError(f"GitHub: {action} failed: {type(e).__name__}",
+                                  uncertain=uncertain(None, e)) from e
     except requests.RequestException as e:
         raise ForgeError(f"GitHub: {action} failed: {type(e).__name__}") from e
 
@@ -95,7 +98,7 @@ def classify(action: str, e: GithubException, now: float | None = None) -> Forge
     headers = lower(e.headers)
     if is_transient(e.status, headers) or isinstance(e, RateLimitExceededException):
         wait = retry_after(headers, time.time() if now is None else now)
-        return TransientForgeError(message, retry_after=wait)
+        return TransientForgeError(message, retry_after=wait, uncertain=uncertain(e.status))
     return ForgeError(message, e.status)
 
 
@@ -206,6 +209,12 @@ class GitHubForge:
     def post_comment(self, repo: str, number: int, body: str) -> None:
         with _api(f"commenting on {repo}#{number}"):
             self._repo(repo).get_issue(number).create_comment(body)
+
+    def comments(self, repo: str, number: int) -> list[Comment]:
+        """GET /repos/{owner}/{name}/issues/{number}/comments, every page."""
+        with _api(f"listing comments of {repo}#{number}"):
+            return [Comment(author=c.user.login if c.user else "", body=c.body or "")
+                    for c in self._repo(repo).get_issue(number).get_comments()]
 
     def set_status(
         self, repo: str, sha: str, context: str, state: StatusState, description: str

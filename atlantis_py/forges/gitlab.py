@@ -26,6 +26,7 @@ from gitlab.utils import EncodedId
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.forge import (
     ChangedFile,
+    Comment,
     FileStatus,
     Mergeability,
     Review,
@@ -40,6 +41,7 @@ from atlantis_py.forges.transient import (
     is_transient,
     lower,
     retry_after,
+    uncertain,
 )
 
 __all__ = ["GitLabForge", "GitLabWebhooks", "approved_commit"]
@@ -91,7 +93,8 @@ def _api(action: str) -> Iterator[None]:
     except GitlabError as e:
         raise classify(action, e, getattr(_answers, "headers", {})) from e
     except TRANSIENT_REQUEST_ERRORS as e:
-        raise TransientForgeError(f"GitLab: {action} failed: {type(e).__name__}") from e
+        raise TransientForgeError(f"GitLab: {action} failed: {type(e).__name__}",
+                                  uncertain=uncertain(None, e)) from e
     except requests.RequestException as e:
         raise ForgeError(f"GitLab: {action} failed: {type(e).__name__}") from e
 
@@ -103,7 +106,8 @@ def classify(action: str, e: GitlabError, headers: Mapping[str, str],
     known = lower(headers)
     if is_transient(e.response_code, known):
         return TransientForgeError(message, retry_after(known, time.time() if now is None
-                                                        else now))
+                                                        else now),
+                                   uncertain=uncertain(e.response_code))
     return ForgeError(message, e.response_code)
 
 
@@ -185,7 +189,10 @@ class GitLabForge:
                 if isinstance(item, dict)]
 
     def _post(self, path: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        result = self._gl.http_post(path, post_data=dict(data), **_CALL_RETRIES)
+        """Not retried here: a POST whose answer was a 5xx may have landed, and
+        the job queue retries it only after checking (flows/outbox.py)."""
+        result = self._gl.http_post(path, post_data=dict(data), obey_rate_limit=False,
+                                    retry_transient_errors=False)
         if not isinstance(result, dict):
             raise ForgeError(f"GitLab: POST {path} did not answer a JSON object")
         return result
@@ -245,6 +252,14 @@ class GitLabForge:
     def post_comment(self, repo: str, number: int, body: str) -> None:
         with _api(f"commenting on {repo}!{number}"):
             self._post(f"{self._mr(repo, number)}/notes", {"body": body})
+
+    def comments(self, repo: str, number: int) -> list[Comment]:
+        """GET …/merge_requests/{iid}/notes, oldest first, system notes left out."""
+        with _api(f"listing notes of {repo}!{number}"):
+            return [Comment(author=_username(n, "author"), body=_text(n, "body"))
+                    for n in self._list(f"{self._mr(repo, number)}/notes", sort="asc",
+                                        order_by="created_at")
+                    if not n.get("system")]
 
     def set_status(self, repo: str, sha: str, context: str, state: StatusState,
                    description: str) -> None:

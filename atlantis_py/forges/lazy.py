@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.forge import ChangedFile, Mergeability, Review, StatusState
+from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Review, StatusState
 from atlantis_py.forges.base import Forge
 
 
@@ -42,6 +42,9 @@ class LazyForge:
     def set_status(self, repo: str, sha: str, context: str, state: StatusState,
                    description: str) -> None:
         self.forge.set_status(repo, sha, context, state, description)
+
+    def comments(self, repo: str, number: int) -> list[Comment]:
+        return self.forge.comments(repo, number)
 
     def reviews(self, repo: str, number: int) -> list[Review]:
         return self.forge.reviews(repo, number)

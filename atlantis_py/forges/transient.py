@@ -23,6 +23,18 @@ _REMAINING = ("x-ratelimit-remaining", "ratelimit-remaining")
 _RESET = ("x-ratelimit-reset", "ratelimit-reset")
 
 
+def uncertain(status: int | None, error: BaseException | None = None) -> bool:
+    """Whether a failed request may have taken effect: the forge answered 5xx
+    (a gateway may time out after the forge did the work), or the connection
+    broke after the request was sent. A refusal (429, a 403 rate limit) or a
+    connection never made did nothing."""
+    if error is not None:
+        return not isinstance(error, requests.exceptions.ConnectTimeout) and not (
+            isinstance(error, requests.ConnectionError)
+            and "refused" in str(error).lower())
+    return status is not None and (status >= 500 or status == 408)
+
+
 def lower(headers: Mapping[str, str] | None) -> dict[str, str]:
     return {k.lower(): v for k, v in (headers or {}).items()}
 

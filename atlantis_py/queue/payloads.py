@@ -177,7 +177,38 @@ class ApplyJob(_PullJob):
     KIND: ClassVar[str] = "apply"
 
 
-Payload = EventJob | WebhookJob | PlanJob | ApplyJob
+@dataclass(frozen=True)
+class NotifyJob:
+    """A comment (and optionally a commit status) the server has to post on a
+    pull request outside any other job (an API review or cancel, an expiry, an
+    interrupted apply): queued so it goes through the outbox like every job's
+    writes, and a forge outage delays it instead of losing it."""
+
+    KIND: ClassVar[str] = "notify"
+    forge: str
+    repo: str
+    number: int
+    body: str
+    sha: str = ""  # with `context`: the status to set, `state` and `description`
+    context: str = ""
+    state: str = ""
+    description: str = ""
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def decode(cls, text: str) -> NotifyJob:
+        try:
+            data = _Fields(json.loads(text))
+            return cls(data.text("forge"), data.text("repo"), data.int("number"),
+                       data.text("body"), data.text("sha"), data.text("context"),
+                       data.text("state"), data.text("description"))
+        except ValueError as err:
+            raise PayloadError(f"not a notify job: {err}") from err
+
+
+Payload = EventJob | WebhookJob | PlanJob | ApplyJob | NotifyJob
 
 _LEGACY_API = "api"  # before typed payloads: {"op": "autoplan" | "apply", ...}
 
@@ -191,6 +222,8 @@ def decode(job: Job) -> Payload:
         return PlanJob.decode(job.payload)
     if job.kind == ApplyJob.KIND:
         return ApplyJob.decode(job.payload)
+    if job.kind == NotifyJob.KIND:
+        return NotifyJob.decode(job.payload)
     if job.kind == _LEGACY_API:
         try:
             op = json.loads(job.payload).get("op")

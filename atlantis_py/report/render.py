@@ -162,13 +162,15 @@ class Renderer:
         return self._render("error.md.j2", title=title, message=message)
 
     def job_failed(self, *, what: str, error: str, hint: str, job_id: int, delivery_id: str,
-                   gave_up: bool = False, attempts: int = 1, waited: float = 0.0) -> str:
+                   gave_up: bool = False, attempts: int = 1, waited: float = 0.0,
+                   undelivered: Sequence[str] = ()) -> str:
         """A job that failed for good: `what` (markdown) failed with `error`;
         `hint` is the sentence saying what the user can do; `gave_up` after
-        `attempts` tries over `waited` seconds of a forge that kept failing."""
+        `attempts` tries over `waited` seconds of a forge that kept failing;
+        `undelivered` the job's comments and statuses that never arrived."""
         return self._render("job_failed.md.j2", what=what, error=error, hint=hint,
                             job_id=job_id, delivery_id=delivery_id, gave_up=gave_up,
-                            attempts=attempts, waited=waited)
+                            attempts=attempts, waited=waited, undelivered=undelivered)
 
     def _render(self, name: str, **values: object) -> str:
         """Every comment ends with exactly one newline, whatever the template did."""

@@ -16,7 +16,8 @@ _DONE = "done"
 def _write(row: JournalRow) -> ForgeWrite:
     return ForgeWrite(kind=WriteKind(row.kind), forge=row.forge, repo=row.repo,
                       number=row.number, sha=row.sha, context=row.context,
-                      state=StatusState(row.state) if row.state else None, body=row.body)
+                      state=StatusState(row.state) if row.state else None, body=row.body,
+                      uncertain=row.uncertain)
 
 
 class JournalStore:
@@ -46,7 +47,7 @@ class JournalStore:
                              context=write.context,
                              state=write.state.value if write.state else "",
                              body="" if posted else write.body, digest=write.digest,
-                             posted=posted,
+                             posted=posted, uncertain=write.uncertain,
                              created_at=utcnow()))
 
     def mark_posted(self, entry_id: int) -> None:

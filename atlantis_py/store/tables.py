@@ -64,6 +64,7 @@ class JournalRow(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     digest: Mapped[str] = mapped_column(String(64), default="")
     posted: Mapped[bool] = mapped_column(default=False)
+    uncertain: Mapped[bool] = mapped_column(default=False)  # may have landed: look first
     created_at: Mapped[datetime]
 
 

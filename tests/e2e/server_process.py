@@ -22,10 +22,14 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """Settings come from `env` (ATLANTIS_* variables) and `args` (flags)."""
+    """Settings come from `env` (ATLANTIS_* variables) and `args` (flags).
+    `new_session` starts it in its own process group, so a crash test can kill
+    the server and its worker processes at once (os.killpg) and nothing else."""
 
     def __init__(self, data_dir: Path, env: Mapping[str, str], port: int,
-                 args: Sequence[str] = (), log_level: str = "info") -> None:
+                 args: Sequence[str] = (), log_level: str = "info",
+                 new_session: bool = False) -> None:
+        self.new_session = new_session
         self.data_dir = data_dir
         self.env = dict(env)
         self.port = port
@@ -48,7 +52,8 @@ class ServerProcess:
         argv = [sys.executable, "-m", "atlantis_py", "--log-level", self.log_level, "server",
                 *self.args]
         with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=self.new_session)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -232,15 +232,18 @@ def test_recovery_fails_an_apply_cut_short_while_no_project_ran(world: World) ->
     svc = world.service.services
     job = Job(id=0, kind=ApplyJob.KIND, serial_key="", attempts=1, status=JobStatus.RUNNING,
               payload=ApplyJob(record.forge, record.repo, record.number, "bob").encode())
-    assert recovery.interrupted(svc, job) is True, "nothing was applying: run it again"
+    queue = world.service.queue
+    assert recovery.interrupted(svc, queue, job) is True, "nothing was applying: run it again"
     before = len(world.bot_comments(pull))
     svc.pulls.set_state(record.id, IPRState.APPLYING)
-    assert recovery.interrupted(svc, job) is False
+    assert recovery.interrupted(svc, queue, job) is False
     assert world.record(pull).state is IPRState.FAILED
+    world.settle()  # the notice is a queued job
     assert actions(world, record.id)[-1] == (
         "state:FAILED", "APPLYING -> FAILED: apply interrupted: before its outcome was recorded")
     [said] = world.bot_comments(pull)[before:]
     assert said.startswith("**Apply interrupted**")
+    assert world.statuses(pull)["atlantis/apply"][0] == "failure"
 
 
 def test_an_apply_of_a_cancelled_ipr_is_refused_and_applies_nothing(world: World) -> None:

@@ -103,6 +103,7 @@ def test_expiry_with_a_frozen_clock(notified_world: World, receiver: Receiver) -
     record = world.record(pull)
     assert world.service.lifecycle.expire_overdue(now + timedelta(hours=3)) == [record.id]
     assert world.record(pull).state.value == "REJECTED"
+    world.settle()  # the notice goes out as a queued job
     notice = world.bot_comments(pull)[-1]
     assert "\n@alice No approval arrived within the review deadline of 2h" in notice
     events = [n["event"] for n in receiver.wait_for(2)]

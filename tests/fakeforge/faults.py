@@ -21,6 +21,7 @@ class Fault:
     until: float | None = None  # time.monotonic() deadline
     headers: dict[str, str] = field(default_factory=dict)
     hits: int = 0  # requests it answered
+    lands: bool = False  # the request takes effect, only its answer is the error
 
     def applies(self, endpoint: str, now: float) -> bool:
         if self.endpoints is not None and endpoint not in self.endpoints:
@@ -47,10 +48,10 @@ class Faults:
 
     def add(self, status: int, message: str, *, only: Collection[str] = (),
             seconds: float | None = None, requests: int | None = None,
-            headers: Mapping[str, str] | None = None) -> Fault:
+            headers: Mapping[str, str] | None = None, lands: bool = False) -> Fault:
         fault = Fault(status, message, self.endpoints(only), requests,
                       None if seconds is None else time.monotonic() + seconds,
-                      dict(headers or {}))
+                      dict(headers or {}), lands=lands)
         self.active.append(fault)
         return fault
 

@@ -191,21 +191,25 @@ class FakeForge(Generic[RepoT, PullT]):
     # --- failures on demand ---------------------------------------------------------------
 
     def outage(self, *, seconds: float | None = None, requests: int | None = None,
-               only: Collection[str] = (), status: int = 502) -> Fault:
+               only: Collection[str] = (), status: int = 502, lands: bool = False) -> Fault:
         """Answer `status` (502 Bad Gateway) to the routes named in `only` (all when
-        empty) for `seconds` or `requests`; with neither, until heal()."""
+        empty) for `seconds` or `requests`; with neither, until heal(). `lands`: the
+        request still takes effect (a comment is created) and only its answer is
+        lost, as when a gateway times out after the forge did the work."""
         with self.lock:
             return self.faults.add(status, "Server Error", only=only, seconds=seconds,
-                                   requests=requests)
+                                   requests=requests, lands=lands)
 
-    def rate_limit(self, *, requests: int = 1, retry_after: int = 1,
-                   only: Collection[str] = ("comment",)) -> Fault:
-        """Refuse the next `requests` calls to `only` as over the secondary rate
-        limit, with `Retry-After: retry_after`, as this forge does."""
+    def rate_limit(self, *, requests: int | None = 1, retry_after: int = 1,
+                   only: Collection[str] = ("comment",), seconds: float | None = None) -> Fault:
+        """Refuse the next `requests` calls to `only` (or every call for `seconds`)
+        as over the secondary rate limit, with `Retry-After: retry_after`, as this
+        forge does."""
         status, message = self.SECONDARY_LIMIT
         with self.lock:
-            return self.faults.add(status, message, only=only, requests=requests,
-                                   headers={"Retry-After": str(retry_after)})
+            return self.faults.add(status, message, only=only,
+                                   requests=None if seconds is not None else requests,
+                                   seconds=seconds, headers={"Retry-After": str(retry_after)})
 
     def refuse(self, *, only: Collection[str], status: int = 403,
                message: str = "Resource not accessible by integration") -> Fault:

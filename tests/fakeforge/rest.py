@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from tests.fakeforge.faults import Fault
     from tests.fakeforge.forge import FakeForge
 
 class ApiError(Exception):
@@ -95,21 +96,27 @@ class RestApi:
         endpoint, args = route
         with self.fake.lock:
             fault = self.fake.faults.take(endpoint)
-        if fault is not None:
-            response = json_response(fault.status, {"message": fault.message})
-            response.headers.update(fault.headers)
-            return response
+        if fault is not None and not fault.lands:
+            return self.fault_response(fault)
         handler: Callable[..., tuple[int, Any]] = getattr(self, f"on_{endpoint}")
         try:
             with self.fake.lock:
                 status, body = handler(request, **args)
         except ApiError as e:
             return json_response(e.status, {"message": e.message})
+        if fault is not None:  # it landed, but the client hears the error (a lost answer)
+            return self.fault_response(fault)
         if isinstance(body, Page):
             response = json_response(status, body.items)
             response.headers.update(body.headers)
             return response
         return json_response(status, body)
+
+    @staticmethod
+    def fault_response(fault: Fault) -> Response:
+        response = json_response(fault.status, {"message": fault.message})
+        response.headers.update(fault.headers)
+        return response
 
     def body(self, request: Request) -> dict[str, Any]:
         """The request's JSON object; a 400 in the forge's words otherwise."""

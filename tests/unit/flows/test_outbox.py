@@ -3,18 +3,20 @@ the forge refuses them for now, and sent by the retry before anything else."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
 
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.forge import ChangedFile, Mergeability, Review, StatusState
+from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Review, StatusState
 from atlantis_py.domain.records import Job, JobStatus
-from atlantis_py.domain.writes import ForgeWrite
+from atlantis_py.domain.writes import ForgeWrite, WriteKind, marker
 from atlantis_py.errors import ForgeError, TransientError, TransientForgeError
 from atlantis_py.flows.outbox import Outbox
 
 SHA = "c" * 40
+MARKER = re.compile(r"\n\n<!-- atlantis-py job=\d+ part=[0-9a-f]{16} -->\n$")
 
 
 class MemoryJournal:
@@ -48,17 +50,30 @@ class ScriptedForge:
     comment_limit = 65536
 
     def __init__(self) -> None:
-        self.arrived: list[str] = []
+        self.arrived: list[str] = []  # comments without their marker
+        self.bodies: list[Comment] = []  # comments as posted
         self.refuse: Callable[[str], Exception | None] = lambda what: None
+        self.lands = False  # a refused write takes effect all the same
+        self.listed = 0
 
     def _write(self, what: str) -> None:
         error = self.refuse(what)
-        if error is not None:
+        if error is not None and not self.lands:
             raise error
         self.arrived.append(what)
+        if error is not None:
+            raise error
 
     def post_comment(self, repo: str, number: int, body: str) -> None:
-        self._write(f"comment {body}")
+        try:
+            self._write(f"comment {MARKER.sub('', body)}")
+        finally:
+            if self.arrived and self.arrived[-1] == f"comment {MARKER.sub('', body)}":
+                self.bodies.append(Comment("atlantis", body))
+
+    def comments(self, repo: str, number: int) -> list[Comment]:
+        self.listed += 1
+        return list(self.bodies)
 
     def set_status(self, repo: str, sha: str, context: str, state: StatusState,
                    description: str) -> None:
@@ -114,7 +129,7 @@ def forge() -> ScriptedForge:
 
 @pytest.fixture
 def outbox(forge: ScriptedForge) -> Outbox:
-    return Outbox(MemoryJournal(), {"github": forge})
+    return Outbox(MemoryJournal(), {"github": forge}, bot_users={"github": "atlantis"})
 
 
 def test_outside_a_job_writes_go_straight_to_the_forge(forge: ScriptedForge,
@@ -183,3 +198,74 @@ def test_a_permanent_refusal_is_raised_not_kept(forge: ScriptedForge, outbox: Ou
         forge.refuse = lambda what: None
         attempt.flush()
     assert forge.arrived == [], "nothing was kept to send"
+
+
+def test_every_comment_a_job_posts_ends_in_its_marker(forge: ScriptedForge,
+                                                       outbox: Outbox) -> None:
+    with outbox.attempt(JOB) as attempt:
+        report(outbox)
+        attempt.finish()
+    [posted] = forge.bodies
+    write = ForgeWrite(WriteKind.COMMENT, "github", "acme/infra", number=4, body="plan")
+    assert posted.body == f"plan\n\n{marker(JOB.id, write)}\n"
+    assert marker(JOB.id, write).startswith("<!-- atlantis-py job=12 part=")
+
+
+def lost_answer(forge: ScriptedForge, outbox: Outbox) -> None:
+    """The comment lands but its answer is a 502; the status waits behind it."""
+    forge.lands = True
+    forge.refuse = lambda what: (TransientForgeError("502", uncertain=True)
+                                 if what.startswith("comment") else None)
+    with outbox.attempt(JOB) as attempt, pytest.raises(TransientError):
+        report(outbox)
+        attempt.finish()
+    forge.lands, forge.refuse = False, lambda what: None
+
+
+def test_a_comment_whose_answer_was_lost_is_found_and_not_posted_again(
+        forge: ScriptedForge, outbox: Outbox) -> None:
+    lost_answer(forge, outbox)
+    assert forge.arrived == ["comment plan"]
+    with outbox.attempt(JOB) as attempt:
+        attempt.flush()
+    assert forge.listed == 1
+    assert forge.arrived == ["comment plan", "status atlantis/plan success"]
+
+
+def test_an_uncertain_comment_that_did_not_land_is_sent_again(forge: ScriptedForge,
+                                                               outbox: Outbox) -> None:
+    lost_answer(forge, outbox)
+    forge.bodies.clear()  # it had not landed after all
+    forge.arrived.clear()
+    with outbox.attempt(JOB) as attempt:
+        attempt.flush()
+    assert forge.arrived == ["comment plan", "status atlantis/plan success"]
+
+
+def test_the_marker_counts_only_on_the_bots_own_comment(forge: ScriptedForge,
+                                                        outbox: Outbox) -> None:
+    lost_answer(forge, outbox)
+    forge.bodies = [Comment("mallory", c.body) for c in forge.bodies]
+    with outbox.attempt(JOB) as attempt:
+        attempt.flush()
+    assert forge.arrived == ["comment plan", "comment plan", "status atlantis/plan success"]
+
+
+def test_a_rate_limited_comment_is_sent_again_without_looking(forge: ScriptedForge,
+                                                             outbox: Outbox) -> None:
+    forge.refuse = lambda what: TransientForgeError("403 secondary rate limit", retry_after=5)
+    with outbox.attempt(JOB) as attempt, pytest.raises(TransientError):
+        report(outbox)
+        attempt.finish()
+    forge.refuse = lambda what: None
+    with outbox.attempt(JOB) as attempt:
+        attempt.flush()
+    assert forge.listed == 0
+    assert forge.arrived == ["comment plan", "status atlantis/plan success"]
+
+
+def test_the_last_word_raises_instead_of_keeping(forge: ScriptedForge, outbox: Outbox) -> None:
+    forge.refuse = lambda what: TransientForgeError("502")
+    with outbox.attempt(JOB, final=True), pytest.raises(TransientForgeError):
+        report(outbox)
+    assert outbox.journal.pending(JOB.id) == []

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from atlantis_py.domain.forge import StatusState
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
+from atlantis_py.domain.writes import ForgeWrite, WriteKind, describe
 from atlantis_py.errors import RepoConfigError
 from atlantis_py.report import Renderer
 
@@ -542,7 +544,14 @@ def test_job_gave_up_says_how_long_it_tried(renderer: Renderer) -> None:
         error="TransientForgeError: GitLab: commenting on acme/infra!4 failed: HTTP 502: "
               "Server Error",
         hint="Comment `atlantis apply` to try again.", job_id=7, delivery_id="",
-        gave_up=True, attempts=9, waited=1830.0)
+        gave_up=True, attempts=9, waited=1830.0, undelivered=[
+            describe(ForgeWrite(WriteKind.COMMENT, "gitlab", "acme/infra", number=4,
+                                body="\nRan Apply for 1 project:\n\n1. project: `network`")),
+            describe(ForgeWrite(WriteKind.STATUS, "gitlab", "acme/infra", sha="4f2a9c1" * 5,
+                                context="atlantis/apply", state=StatusState.SUCCESS,
+                                body="1/1 applied"))])
+    assert "never reached the pull request" in body
+    assert "“Ran Apply for 1 project:”" in body and "`atlantis/apply` = success" in body
     assert_golden("job_gave_up", body)
 
 
