@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from atlantis_py.domain.records import Job, JobStatus
+from atlantis_py.errors import DatabaseUnavailable
 from atlantis_py.store.db import Database, utcnow
 from atlantis_py.store.tables import DeliveryRow, JobRow, JournalRow
 from atlantis_py.store.wakeups import NOTIFY
@@ -43,7 +44,8 @@ class JobStore:
     def accept_delivery(self, forge: str, delivery_id: str, event_type: str,
                         job_kind: str | None, serial_key: str, payload: str) -> bool:
         """Store the delivery and (if any) its job in one transaction.
-        False when the delivery id was seen before: nothing new is stored.
+        False when the delivery id was seen before: nothing new is stored;
+        DatabaseUnavailable when it could not be stored at all.
         Core inserts, not ORM objects: this runs once per acknowledged webhook,
         and the unit of work cost more than the rest of the request."""
         now = utcnow()
@@ -60,6 +62,9 @@ class JobStore:
                     self._announce(conn)
         except IntegrityError:
             return False
+        except SQLAlchemyError as err:
+            raise DatabaseUnavailable(f"the database did not store delivery {delivery_id}: "
+                                      f"{type(err).__name__}") from err
         return True
 
     def enqueue(self, kind: str, serial_key: str, payload: str) -> int:
