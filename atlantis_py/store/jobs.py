@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ CLAIM_KEYS = 414141  # the advisory-lock namespace of serial keys (two-int4 key 
 _TRY_KEY_LOCK = text(f"SELECT pg_try_advisory_xact_lock({CLAIM_KEYS}, hashtext(:key))")
 CLAIM_CANDIDATES = 16  # keys a claim tries before it reports nothing claimable
 CLAIM_HOLD_LIMIT = timedelta(seconds=5)
+CONTENDED_RECHECK = 1.0  # seconds until a claim looks again at keys it found locked
 
 
 def _job(row: JobRow) -> Job:
@@ -40,6 +42,7 @@ class JobStore:
         self.hold_limit = hold_limit
         self.inside_claim: Callable[[str], None] | None = None
         self._claiming = threading.Lock()
+        self._look_again: float | None = None  # monotonic time; see next_due_in
 
     def accept_delivery(self, forge: str, delivery_id: str, event_type: str,
                         job_kind: str | None, serial_key: str, payload: str) -> bool:
@@ -151,7 +154,10 @@ class JobStore:
             candidates = s.execute(self._claimable(now).limit(CLAIM_CANDIDATES)).all()
             for job_id, key in candidates:
                 if not s.execute(_TRY_KEY_LOCK, {"key": key}).scalar():
-                    continue  # another claimer is claiming a job of this key
+                    # another claimer is claiming a job of this key; should its claim
+                    # be rolled back (it froze), nothing would announce the job again
+                    self._look_again = time.monotonic() + CONTENDED_RECHECK
+                    continue
                 oldest = s.execute(self._claimable(utcnow()).where(
                     JobRow.serial_key == key)).first()
                 if oldest is None or oldest[0] != job_id:
@@ -187,12 +193,18 @@ class JobStore:
                 error=error[:10000]))
 
     def next_due_in(self) -> float | None:
-        """Seconds until the earliest waiting retry may be claimed; None when none waits."""
+        """Seconds until the earliest waiting retry may be claimed, or until keys a
+        claim found locked by another claimer are looked at again; None when
+        neither waits."""
         now = utcnow()
         with self.db.session() as s:
             due = s.scalar(select(func.min(JobRow.not_before)).where(
                 JobRow.status == JobStatus.QUEUED.value, JobRow.not_before > now))
-        return None if due is None else max(0.0, (due - now).total_seconds())
+        waits = [] if due is None else [max(0.0, (due - now).total_seconds())]
+        again, self._look_again = self._look_again, None
+        if again is not None:
+            waits.append(max(0.0, again - time.monotonic()))
+        return min(waits, default=None)
 
     def expired(self) -> list[Job]:
         """Running jobs whose worker stopped renewing: it died mid-job."""

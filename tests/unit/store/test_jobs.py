@@ -355,6 +355,9 @@ def test_a_claim_frozen_mid_transaction_holds_back_only_its_pull_request(
         other = b.claim("replica-b", LEASE)
         assert other is not None and other.id == two
         assert b.claim("replica-b", LEASE) is None, "#1's jobs wait for A's claim"
+        due = b.next_due_in()
+        assert due is not None and due <= 1.0, "B looks again soon, should A's claim fail"
+        assert b.next_due_in() is None, "once"
         thaw.set()
         claimed = stuck.result(timeout=30)
     assert claimed is not None and claimed.id == one_a
