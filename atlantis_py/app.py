@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -69,6 +69,7 @@ class Service:
     wakeups: PgWakeups | None = None
     _started: bool = False
     _web: Flask | None = None
+    _web_stops: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def web_app(self) -> Flask:
@@ -85,6 +86,8 @@ class Service:
             self._started = True
 
     def stop(self) -> None:
+        for stop_web_thread in self._web_stops:
+            stop_web_thread()
         if self._started:
             if self.wakeups is not None:
                 self.wakeups.stop()
@@ -213,15 +216,21 @@ def create_web_app(service: Service) -> Flask:
     from atlantis_py.web.api import api_blueprint
     from atlantis_py.web.health import WebhookCounts, health_blueprint
     from atlantis_py.web.pages import pages_blueprint
+    from atlantis_py.web.spool import Spool, SpoolReplayer
     from atlantis_py.web.webhooks import webhooks_blueprint
 
     app = Flask("atlantis_py")
     counts = WebhookCounts()
     router = Router(service.services.bot_users, service.services.repo_allowed)
-    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue, counts, router))
+    spool = Spool(service.settings.data_dir.resolve() / "spool" / "webhooks.jsonl")
+    replayer = SpoolReplayer(spool, service.queue)
+    replayer.start()
+    service._web_stops.append(replayer.stop)
+    app.register_blueprint(webhooks_blueprint(service.verifiers, service.queue, counts, router,
+                                              spool, replayer))
     app.register_blueprint(health_blueprint(
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
-        service.pulls.state_counts, counts))
+        service.pulls.state_counts, counts, spool))
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner))
     app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner))

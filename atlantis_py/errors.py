@@ -83,3 +83,7 @@ class Invalid(AtlantisError):
 class MalformedWebhook(Invalid):
     """A verified webhook whose body is not JSON, or whose fields are missing or of
     the wrong type; answered 400 and never queued. Names the field."""
+
+
+class DatabaseUnavailable(AtlantisError):
+    """The database could not be reached or refused to store: try again later."""

@@ -70,6 +70,7 @@ def _no_checkpoints(dbapi_conn: Any, _record: Any) -> None:
 
 
 SQLITE_LOCK_WAIT = 30.0
+CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -108,6 +109,9 @@ class Database:
         else:
             kwargs["pool_size"] = 10
             kwargs["pool_pre_ping"] = True
+            # an unreachable host fails within seconds, not after TCP's minutes,
+            # so a webhook waiting on it is spooled while the sender still listens
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 
 from flask import Blueprint, Response, jsonify
 
+from atlantis_py.web.spool import Spool
+
 
 class WebhookCounts:
     """Deliveries seen by this process, by forge and outcome."""
@@ -39,20 +41,34 @@ def _gauge(name: str, help: str, label: str, values: Mapping[str, int]) -> list[
 def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool],
                      job_counts: Callable[[], Mapping[str, int]],
                      ipr_counts: Callable[[], Mapping[str, int]],
-                     webhooks: WebhookCounts) -> Blueprint:
+                     webhooks: WebhookCounts, spool: Spool) -> Blueprint:
     bp = Blueprint("health", __name__)
 
     @bp.get("/healthz")
     def healthz() -> tuple[Response, int]:
-        """Ready only when the database answers: without it no webhook can be stored."""
-        if not database_ok():
-            return jsonify(status="database unavailable"), 503
-        return jsonify(status="ok"), 200
+        """Ready while webhooks can be accepted: stored in the database, or, while it
+        is away, spooled to local disk (200, status `spooling`). 503 only when
+        neither can take them, so a balancer keeps sending deliveries to a replica
+        that can keep them."""
+        spooled = spool.count()
+        if database_ok():
+            return jsonify(status="ok", database="ok", spooled=spooled), 200
+        problem = spool.problem()
+        if problem is None:
+            return jsonify(status="spooling", database="unavailable", spooled=spooled,
+                           detail="database unavailable; webhooks are spooled to disk "
+                                  "and stored when it is back"), 200
+        return jsonify(status="unavailable", database="unavailable", spooled=spooled,
+                       detail=f"database unavailable and the webhook spool cannot be "
+                              f"written ({problem}): webhooks are refused with 503"), 503
 
     @bp.get("/metrics")
     def metrics() -> Response:
         lines = ["# HELP atlantis_jobs_pending Jobs queued or running.",
                  "# TYPE atlantis_jobs_pending gauge", f"atlantis_jobs_pending {pending()}"]
+        lines += [("# HELP atlantis_webhooks_spooled Deliveries waiting in this web process's "
+                   "spool for the database."), "# TYPE atlantis_webhooks_spooled gauge",
+                  f"atlantis_webhooks_spooled {spool.count()}"]
         lines += _gauge("atlantis_jobs", "Jobs in the queue table by status.", "status",
                         job_counts())
         lines += _gauge("atlantis_iprs", "Infrastructure pull requests by state.", "state",

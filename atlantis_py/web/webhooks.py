@@ -6,6 +6,10 @@ here, from the payload, by the same `Router` the worker uses, and answered 200
 without touching the database. A delivery that asks for work is stored as its
 parsed event with its delivery id (dedupe) and answered 202. A body that is not
 JSON, or whose fields have the wrong types, is answered 400 and never queued.
+When the database cannot store a delivery that asks for work, it goes to the
+local spool (web/spool.py) and is still answered 202; only when even the spool
+cannot take it is it answered 503, so the forge shows it as failed and it can be
+redelivered by hand.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from flask import Blueprint, Response, request
 
 from atlantis_py.core.dispatch import Action, Ignore, event_pull_number, event_repo
 from atlantis_py.domain.events import Event
-from atlantis_py.errors import MalformedWebhook
+from atlantis_py.errors import DatabaseUnavailable, MalformedWebhook
 from atlantis_py.forges.base import WebhookVerifier
 from atlantis_py.queue.jobs import JobQueue
 from atlantis_py.queue.payloads import EventJob, pull_key
 from atlantis_py.web.health import WebhookCounts
+from atlantis_py.web.spool import Spool, SpooledDelivery, SpoolReplayer
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +43,25 @@ def _answer(code: int, **fields: str) -> tuple[Response, int]:
 
 
 def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
-                       counts: WebhookCounts, router: Callable[[Event], Action]) -> Blueprint:
+                       counts: WebhookCounts, router: Callable[[Event], Action],
+                       spool: Spool, replayer: SpoolReplayer) -> Blueprint:
     bp = Blueprint("webhooks", __name__)
+
+    def spooled(delivery: SpooledDelivery, why: str) -> tuple[Response, int]:
+        try:
+            spool.append(delivery)
+        except OSError as err:
+            log.error("delivery %s lost: the database cannot store it (%s) and the spool "
+                      "cannot take it (%s); redeliver it from the forge once either is back",
+                      delivery.delivery_id, why, err)
+            counts.add(delivery.forge, "unavailable")
+            return _answer(503, error="the database is unavailable and the webhook spool "
+                                      "cannot be written; redeliver this webhook later")
+        replayer.nudge()
+        log.warning("delivery %s (%s) spooled: %s", delivery.delivery_id,
+                    delivery.event_type, why)
+        counts.add(delivery.forge, "spooled")
+        return _answer(202, status="spooled", delivery=delivery.delivery_id)
 
     @bp.post("/events")
     def events() -> tuple[Response, int]:
@@ -70,10 +92,16 @@ def webhooks_blueprint(verifiers: Sequence[WebhookVerifier], queue: JobQueue,
             counts.add(delivery.forge, "ignored")
             return _answer(200, status="ignored", event=delivery.event_type)
         repo = event_repo(event)
-        fresh = queue.accept_delivery(delivery.forge, delivery.delivery_id, delivery.event_type,
-                                      EventJob(event),
-                                      pull_key(repo.forge, repo.full_name,
-                                               event_pull_number(event)))
+        held = SpooledDelivery(delivery.forge, delivery.delivery_id, delivery.event_type,
+                               pull_key(repo.forge, repo.full_name, event_pull_number(event)),
+                               EventJob(event))
+        if spool.count():
+            return spooled(held, "earlier deliveries wait in the spool")
+        try:
+            fresh = queue.accept_delivery(held.forge, held.delivery_id, held.event_type,
+                                          held.job, held.serial_key)
+        except DatabaseUnavailable as err:
+            return spooled(held, str(err))
         if not fresh:
             log.info("delivery %s already accepted; not queued again", delivery.delivery_id)
             counts.add(delivery.forge, "duplicate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import urllib.error
 import urllib.request
 
@@ -50,15 +51,28 @@ def test_pages_need_a_token_and_escape_user_text(world: World) -> None:
     assert status == 400
 
 
-def test_healthz_reports_the_database(world: World) -> None:
+def test_healthz_tells_spooling_from_refusing(world: World) -> None:
+    """Database away: still ready (200, `spooling`) while webhooks go to the spool;
+    503 only once the spool cannot be written either, and webhooks then get 503."""
     status, body = get(world, "/healthz", None)
     assert status == 200 and '"ok"' in body
+    data = world.service.settings.data_dir
     world.service.db.engine.dispose()
-    (world.service.settings.data_dir / "atlantis.db").rename(
-        world.service.settings.data_dir / "moved.db")
-    (world.service.settings.data_dir / "atlantis.db").mkdir()  # no database can open here
+    (data / "atlantis.db").rename(data / "moved.db")
+    (data / "atlantis.db").mkdir()  # no database can open here
     status, body = get(world, "/healthz", None)
-    assert status == 503 and "database unavailable" in body
+    assert status == 200 and '"spooling"' in body and '"unavailable"' in body, body
+    repo = world.repo(base_files(world, "network"))
+    pull = world.fake.open_pull(repo, changes={"network/extra.tf": tf_extra("h")})
+    payload = world.fake.pull_request_payload(pull, "opened")
+    assert world.fake.deliver("pull_request", payload, delivery_id="h-1")[0] == 202
+    assert '"spooled":1' in get(world, "/healthz", None)[1]
+
+    shutil.rmtree(data / "spool")
+    (data / "spool").write_text("a file where the spool's folder should be")
+    status, body = get(world, "/healthz", None)
+    assert status == 503 and "spool cannot be written" in body, body
+    assert world.fake.deliver("pull_request", payload, delivery_id="h-2")[0] == 503
 
 
 def test_metrics_count_webhooks_jobs_and_iprs(world: World) -> None:

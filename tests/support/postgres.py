@@ -40,12 +40,10 @@ def postgres_server(root: Path) -> Iterator[str]:
     subprocess.run(_as_postgres_user(["initdb", "-D", str(data), "-U", "atlantis",
                                       "--auth=trust", "-E", "UTF8", "--no-sync"]),
                    check=True, capture_output=True, timeout=120)
-    log = root / "postgres.log"
-    subprocess.run(_as_postgres_user([
-        "pg_ctl", "-D", str(data), "-l", str(log), "-w", "-t", "60",
-        "-o", (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c max_connections=200"),
-        "start"]), check=True, capture_output=True, timeout=90)
+    options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+               "-c max_connections=200")
+    (root / _OPTIONS).write_text(options)
+    _start(root)
     try:
         yield f"postgresql+psycopg://atlantis@127.0.0.1:{port}/postgres"
     finally:
@@ -62,6 +60,28 @@ def fresh_database(base_url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return base_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+_OPTIONS = "postgres.options"
+
+
+def _start(root: Path) -> None:
+    subprocess.run(_as_postgres_user([
+        "pg_ctl", "-D", str(root / "pgdata"), "-l", str(root / "postgres.log"), "-w",
+        "-t", "60", "-o", (root / _OPTIONS).read_text(), "start"]),
+        check=True, capture_output=True, timeout=90)
+
+
+def stop_postgres(root: Path) -> None:
+    """Stop the server `postgres_server(root)` started, until `start_postgres`."""
+    subprocess.run(_as_postgres_user(["pg_ctl", "-D", str(root / "pgdata"), "-m", "fast",
+                                      "-w", "-t", "60", "stop"]),
+                   check=True, capture_output=True, timeout=90)
+
+
+def start_postgres(root: Path) -> None:
+    """Start a server `stop_postgres` stopped, on the same port."""
+    _start(root)
 
 
 def restart_postgres(root: Path) -> None:

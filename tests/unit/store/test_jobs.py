@@ -6,11 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from atlantis_py.domain.records import JobStatus
 from atlantis_py.store.db import Database, utcnow
@@ -305,3 +306,87 @@ def test_pruning_forgets_the_journal_of_forgotten_jobs(db: Database) -> None:
     assert jobs.prune(timedelta(seconds=-1)) == 1
     assert journal.posted(old) == set()
     assert len(journal.posted(kept)) == 1
+
+
+def _freeze_claims(store: JobStore) -> tuple[threading.Event, threading.Event]:
+    """Make `store`'s next claim stop inside its transaction (its job marked running,
+    its key's lock held, nothing committed): `frozen` is set once it is there, and it
+    carries on when `thaw` is set, as a replica would after SIGSTOP and SIGCONT."""
+    frozen, thaw = threading.Event(), threading.Event()
+
+    def hold(_key: str) -> None:
+        frozen.set()
+        thaw.wait(60)
+
+    store.inside_claim = hold
+    return frozen, thaw
+
+
+@pytest.fixture
+def pg_stores(make_postgres_db: Callable[[], str]) -> Iterator[Callable[..., JobStore]]:
+    url = make_postgres_db()
+    opened: list[Database] = []
+
+    def open_store(hold_limit: timedelta = timedelta(seconds=30)) -> JobStore:
+        db = Database(url)
+        if not opened:
+            db.migrate()
+        opened.append(db)
+        return JobStore(db, hold_limit=hold_limit)
+
+    yield open_store
+    for db in opened:
+        db.dispose()
+
+
+def test_a_claim_frozen_mid_transaction_holds_back_only_its_pull_request(
+        pg_stores: Callable[..., JobStore]) -> None:
+    """PostgreSQL: claims lock one serial key, not the queue. While replica A sits
+    inside its claim of #1's first job, replica B claims #2's job, and still not #1's
+    second one; once A goes on, A has #1's first job, and #1's second waits for it."""
+    a, b = pg_stores(), pg_stores()
+    one_a = a.enqueue("event", "acme/infra#1", "1a")
+    one_b = a.enqueue("event", "acme/infra#1", "1b")
+    two = a.enqueue("event", "acme/infra#2", "2")
+    frozen, thaw = _freeze_claims(a)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        stuck = pool.submit(a.claim, "replica-a", LEASE)
+        assert frozen.wait(30)
+        other = b.claim("replica-b", LEASE)
+        assert other is not None and other.id == two
+        assert b.claim("replica-b", LEASE) is None, "#1's jobs wait for A's claim"
+        due = b.next_due_in()
+        assert due is not None and due <= 1.0, "B looks again soon, should A's claim fail"
+        assert b.next_due_in() is None, "once"
+        thaw.set()
+        claimed = stuck.result(timeout=30)
+    assert claimed is not None and claimed.id == one_a
+    assert b.claim("replica-b", LEASE) is None, f"job {one_b} waits behind job {one_a}"
+    statuses = {j.id: j.status for j in all_jobs(b.db)}
+    assert statuses == {one_a: JobStatus.RUNNING, one_b: JobStatus.QUEUED,
+                        two: JobStatus.RUNNING}
+
+
+def test_a_claim_frozen_past_its_hold_limit_is_rolled_back_and_taken_over(
+        pg_stores: Callable[..., JobStore]) -> None:
+    """PostgreSQL ends a claim transaction left idle past the hold limit: its key's
+    lock and its half-made claim go, and another replica claims the job once."""
+    a = pg_stores(hold_limit=timedelta(milliseconds=300))
+    b = pg_stores()
+    job_id = a.enqueue("event", "acme/infra#1", "1")
+    frozen, thaw = _freeze_claims(a)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        stuck = pool.submit(a.claim, "replica-a", LEASE)
+        assert frozen.wait(30)
+        taken = None
+        deadline = time.monotonic() + 60
+        while taken is None and time.monotonic() < deadline:
+            taken = b.claim("replica-b", LEASE)
+            if taken is None:
+                time.sleep(0.05)
+        thaw.set()
+        with pytest.raises(DBAPIError):
+            stuck.result(timeout=30)
+    assert taken is not None and (taken.id, taken.attempts) == (job_id, 1)
+    [job] = all_jobs(b.db)
+    assert (job.status, job.attempts) == (JobStatus.RUNNING, 1)
