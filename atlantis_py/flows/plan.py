@@ -100,7 +100,7 @@ class Planner:
                 return
             if not selection.projects:
                 if command is not None:
-                    svc.say(pull.repo.forge, repo, pull.number, svc.renderer.no_plans())
+                    svc.say(pull.repo.forge, repo, pull.number, svc.renderer.nothing_to_plan())
                 forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.SUCCESS,
                                  "no Terraform projects changed")
                 return

@@ -121,6 +121,10 @@ class Renderer:
     def no_plans(self) -> str:
         return self._render("no_plans.md.j2")
 
+    def nothing_to_plan(self) -> str:
+        """`atlantis plan` found no affected project: a plan's answer, not an apply's."""
+        return self._render("nothing_to_plan.md.j2")
+
     def unlocked(self, count: int) -> str:
         return self._render("unlocked.md.j2", count=count)
 

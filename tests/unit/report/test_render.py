@@ -486,6 +486,13 @@ def test_apply_without_plan(renderer: Renderer) -> None:
     assert "Project `db` has no successful plan" in renderer.apply_without_plan(["db"])
 
 
+def test_nothing_to_plan(renderer: Renderer) -> None:
+    body = renderer.nothing_to_plan()
+    assert body.startswith("Ran Plan for 0 projects")
+    assert "No plans to apply" not in body
+    assert_golden("nothing_to_plan", body)
+
+
 def test_nothing_to_apply(renderer: Renderer) -> None:
     body = renderer.nothing_to_apply()
     assert "already applied, or its apply was interrupted" in body
