@@ -125,6 +125,28 @@ def test_run_and_env_steps_when_allowed(tf: Terraform, tmp_path: Path, worktree:
     assert result.counts == PlanCounts(add=1)
 
 
+def test_every_run_steps_output_beside_plan_and_apply(tf: Terraform, tmp_path: Path,
+                                                      worktree: Path) -> None:
+    """Atlantis shows each step's output: run steps before and after plan or apply."""
+    base = local_backend_workflow(tmp_path / "state")
+    workflow = Workflow("custom", plan=(Step("run", run="echo before-plan"), *base.plan,
+                                        Step("run", run="echo after-plan")),
+                        apply=(Step("run", run="echo before-apply"), *base.apply,
+                               Step("run", run="printf after-apply")))
+    plan_file = tmp_path / "p.tfplan"
+    planned = run_plan(PROJECT, workflow, worktree, plan_file, tf, allow_custom_steps=True)
+    assert planned.status is RunStatus.SUCCESS, planned.error
+    out = planned.output
+    assert out.startswith("before-plan\n\n") and out.endswith("\n\nafter-plan\n")
+    assert out.index("before-plan") < out.index("Plan: 1 to add") < out.index("after-plan")
+    assert "Initializing" not in out, "init's output shows only when it fails"
+    applied = run_apply(PROJECT, workflow, worktree, plan_file, tf, allow_custom_steps=True)
+    assert applied.status is RunStatus.SUCCESS, applied.error
+    assert applied.output.startswith("before-apply\n")
+    assert applied.output.index("Apply complete!") < applied.output.index("after-apply")
+    assert applied.output.endswith("after-apply\n")
+
+
 def test_failing_run_step(tf: Terraform, tmp_path: Path, worktree: Path) -> None:
     workflow = Workflow("custom", plan=(Step("run", run="false"),), apply=())
     result = run_plan(
