@@ -205,3 +205,74 @@ def test_unsupported_atlantis_key_is_a_config_error(compat: World) -> None:
     pull2 = world.open_pr(both, {"main.tf": simple_tf(world.state_dir, "x")})
     [error2] = world.bot_comments(pull2)
     assert "workflows.yaml would win" in error2
+
+
+TFVARS_YAML = """\
+version: 3
+projects:
+- dir: .
+  name: default
+  workflow: default
+- dir: .
+  name: staging
+  workflow: staging
+workflows:
+  default:
+    plan:
+      steps:
+      - init:
+          extra_args: [-backend-config=default.backend.tfvars]
+      - plan:
+          extra_args: [-var-file=default.tfvars]
+  staging:
+    plan:
+      steps:
+      - init:
+          extra_args: [-backend-config, staging.backend.tfvars]
+      - plan:
+          extra_args: [-var-file, staging.tfvars]
+"""
+
+
+@pytest.mark.parametrize("compat", ["github", "gitlab"], indirect=True)
+def test_tfvars_yaml_two_projects_share_a_dir_and_workspace(compat: World) -> None:
+    """Atlantis's tfvars-yaml repo: `default` and `staging` both on `.`/`default`,
+    each with its own -backend-config and -var-file: one plan file, result line and
+    state each; one pull request holds the dir's lock for both, another waits."""
+    world = compat
+    state = world.state_dir
+    main = ('terraform {\n  backend "local" {}\n}\n\nvariable "var" {}\n\n'
+            'resource "terraform_data" "simple" {\n  input = var.var\n}\n\n'
+            'output "var" {\n  value = var.var\n}\n')
+    repo = world.repo({
+        "atlantis.yaml": TFVARS_YAML, "main.tf": main,
+        "default.backend.tfvars": f'path = "{state}/default.tfstate"\n',
+        "staging.backend.tfvars": f'path = "{state}/staging.tfstate"\n',
+        "default.tfvars": 'var = "default"\n', "staging.tfvars": 'var = "staging"\n'})
+    pull = world.open_pr(repo, {"main.tf": main + "# changed\n"})
+    [plan] = world.bot_comments(pull)
+    assert plan.startswith("Ran Plan for 2 projects:")
+    assert projects_listed(plan) == [("default", ".", "default"), ("staging", ".", "default")]
+    default, staging = plan.split("### 2. project:")
+    assert '"default"' in default and '"staging"' not in default
+    assert '"staging"' in staging and '"default"' not in staging
+    assert "atlantis apply -p default" in default and "atlantis apply -p staging" in staging
+    assert world.statuses(pull)["atlantis/plan"] == ("success", "2/2 projects planned")
+    held = world.service.services.locks.held_by(world.record(pull).id)
+    assert [(lock.dir, lock.workspace) for lock in held] == [(".", "default")]
+
+    other = world.open_pr(repo, {"main.tf": main + "# other\n"}, branch="other",
+                          author="carol")
+    [locked] = world.bot_comments(other)
+    assert locked.count(f"#{pull.number}") >= 2
+
+    # -d . plans both again, as Atlantis does for every project on the dir
+    again = world.comment(pull, "alice", "atlantis plan -d .")
+    assert projects_listed(again) == [("default", ".", "default"), ("staging", ".", "default")]
+
+    world.approve(pull, "bob")
+    applied = world.comment(pull, "alice", "atlantis apply")
+    assert applied.count("Apply complete! Resources: 1 added") == 2, applied
+    assert world.state_resources("default") == ["simple"]
+    assert world.state_resources("staging") == ["simple"]
+    assert world.statuses(pull)["atlantis/apply"] == ("success", "2/2 projects applied")

@@ -89,18 +89,20 @@ class _AtlantisReader(ConfigReader):
         raw = top.get("projects")
         items = [] if raw is None else self.sequence(raw, ("projects",))
         projects: list[Project] = []
+        named: list[bool] = []
         for i, item in enumerate(items):
             project, env = self.project(item, ("projects", i), workflows)
             environments[env.name] = env
-            for other in projects:
+            for j, other in enumerate(projects):
                 if other.name == project.name:
                     self.fail(("projects", i), f"project name {project.name!r} is used twice")
-                if (other.dir, other.workspace) == (project.dir, project.workspace):
-                    self.fail(("projects", i), f"projects {other.name!r} and {project.name!r} "
-                              f"share dir {project.dir!r} and workspace {project.workspace!r}; "
-                              "atlantis-py does not plan two projects in one dir and "
-                              "workspace yet: give one another workspace")
+                shared = (other.dir, other.workspace) == (project.dir, project.workspace)
+                if shared and not (named[j] and isinstance(item, dict) and "name" in item):
+                    self.fail(("projects", i), f"projects on dir {project.dir!r} and workspace "
+                              f"{project.workspace!r} are listed twice; projects sharing a dir "
+                              "and workspace need a `name` each")
             projects.append(project)
+            named.append(isinstance(item, dict) and "name" in item)
         names = {p.name for p in projects}
         for i, p in enumerate(projects):
             for j, dep in enumerate(p.depends_on):

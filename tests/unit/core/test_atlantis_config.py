@@ -21,8 +21,8 @@ from atlantis_py.domain.projects import (
 )
 from atlantis_py.errors import RepoConfigError
 
-# Atlantis's tfvars-yaml e2e repository's atlantis.yaml, but for staging's own workspace:
-# two projects on one dir and workspace are refused until plans and locks are keyed by name
+# Atlantis's tfvars-yaml e2e repository's atlantis.yaml: two named projects on one
+# dir and workspace, each with its own workflow
 TFVARS_YAML = """\
 version: 3
 projects:
@@ -31,7 +31,6 @@ projects:
   workflow: default
 - dir: .
   name: staging
-  workspace: staging
   workflow: staging
 workflows:
   default:
@@ -93,7 +92,7 @@ def test_tfvars_yaml_workflows_and_steps() -> None:
         "default", (Step("init", ("-backend-config=default.backend.tfvars",)),
                     Step("plan", ("-var-file=default.tfvars",))), DEFAULT_WORKFLOW.apply)
     assert [(p.name, p.dir, p.workspace, p.workflow) for p in config.projects] == [
-        ("default", ".", "default", "default"), ("staging", ".", "staging", "staging")]
+        ("default", ".", "default", "default"), ("staging", ".", "default", "staging")]
     assert config.explicit and config.options.source == "atlantis.yaml"
 
 
@@ -160,8 +159,12 @@ INVALID = [
     ("version: 3\nprojects:\n- dir: a\n  workflow: nope\n", 4, "projects[0].workflow",
      "workflow 'nope' is not defined"),
     ("version: 3\nprojects:\n- dir: ../x\n", 3, "projects[0].dir", "outside the repository"),
-    ("version: 3\nprojects:\n- {dir: a, name: x}\n- {dir: a, name: y}\n", 4, "projects[1]",
-     "share dir 'a' and workspace 'default'"),
+    ("version: 3\nprojects:\n- {dir: a, name: x}\n- {dir: a}\n", 4, "projects[1]",
+     "sharing a dir and workspace need a `name` each"),
+    ("version: 3\nprojects:\n- {dir: a}\n- {dir: a, name: y}\n", 4, "projects[1]",
+     "sharing a dir and workspace need a `name` each"),
+    ("version: 3\nprojects:\n- {dir: a}\n- {dir: ./a}\n", 4, "projects[1]",
+     "project name 'a' is used twice"),
     ("version: 3\nworkflows:\n  w:\n    policy_check: {steps: []}\n", 4,
      "workflows.w.policy_check", LATER),
     ("version: 3\nworkflows:\n  w:\n    import: {steps: []}\n", 4, "workflows.w.import", LATER),

@@ -147,6 +147,21 @@ def test_every_run_steps_output_beside_plan_and_apply(tf: Terraform, tmp_path: P
     assert applied.output.endswith("after-apply\n")
 
 
+def test_projects_sharing_a_dir_each_init_their_own_backend(
+        tf: Terraform, tmp_path: Path, worktree: Path) -> None:
+    """Two projects on one dir with their own -backend-config (Atlantis's tfvars
+    layout): the second init replaces the first's backend instead of failing on
+    "Backend configuration changed", and each apply lands in its own state."""
+    first, second = (local_backend_workflow(tmp_path / name) for name in ("one", "two"))
+    for name, workflow in (("one", first), ("two", second), ("one", first)):
+        plan_file = tmp_path / f"{name}.tfplan"
+        planned = run_plan(Project(name, "infra"), workflow, worktree, plan_file, tf)
+        assert planned.status is RunStatus.SUCCESS, planned.output
+        applied = run_apply(Project(name, "infra"), workflow, worktree, plan_file, tf)
+        assert applied.status is RunStatus.SUCCESS, applied.output
+        assert _state_types(tmp_path / name / "terraform.tfstate") == ["terraform_data"]
+
+
 def test_failing_run_step(tf: Terraform, tmp_path: Path, worktree: Path) -> None:
     workflow = Workflow("custom", plan=(Step("run", run="false"),), apply=())
     result = run_plan(
