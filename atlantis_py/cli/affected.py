@@ -17,8 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from atlantis_py.core.config.load import base_config, head_config
-from atlantis_py.core.config.schema import REPO_CONFIG_FILE
+from atlantis_py.core.config.load import base_config, config_text, head_config
 from atlantis_py.core.detect.atmos import StackError, TemplateError
 from atlantis_py.core.selection import environment_of
 from atlantis_py.domain.projects import Project, RepoConfig
@@ -91,10 +90,10 @@ def local_change(repo: Path, base: str, head: str, detector: Detector | None = N
 
 
 def _text(tree: GitTree) -> str:
-    """workflows.yaml at that commit, "" when it has none."""
-    if REPO_CONFIG_FILE not in tree.files(""):
-        return ""
-    return tree.read(REPO_CONFIG_FILE).decode("utf-8", errors="replace")
+    """workflows.yaml (or atlantis.yaml) at that commit, "" when it has none."""
+    present = tree.files("")
+    return config_text(lambda name: tree.read(name).decode("utf-8", errors="replace")
+                       if name in present else None)
 
 
 def as_json(projects: Sequence[Project]) -> list[dict[str, object]]:

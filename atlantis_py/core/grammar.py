@@ -5,7 +5,12 @@ the text is tokenised with `shlex` only to honour quotes (nothing is ever
 handed to a shell), every flag is known, and the extra terraform arguments
 after `--` must match an allow-list. Each extra argument stays one argv
 element; `-var=x;rm -rf /` quoted is one harmless `-var` value, unquoted it is
-three tokens and `-rf` is refused.
+three tokens and `-rf` is refused. As in terraform (and Atlantis), a flag
+that takes a value may have it as the next token (`-var foo=bar`): the two
+tokens pass through as they are, the flag still allow-listed.
+
+`-w` without `-d` means that workspace of the repository root, the default
+dir, as Atlantis reads it.
 """
 
 from __future__ import annotations
@@ -75,15 +80,15 @@ def _command(tokens: list[str]) -> Command:
         flags, extra = args[:split], args[split + 1:]
     if any(flag in _HELP_WORDS[1:] for flag in flags):
         return Command(CommandName.HELP)
-    if name is CommandName.UNLOCK:
+    if name in (CommandName.UNLOCK, CommandName.VERSION):
         if args:
-            raise CommandParseError(f"unlock takes no arguments, got {' '.join(args)!r}")
+            raise CommandParseError(f"{name.value} takes no arguments, got {' '.join(args)!r}")
         return Command(name)
     values = _flags(flags)
     if "project" in values and ("dir" in values or "workspace" in values):
         raise CommandParseError("-p names a project; it cannot be combined with -d or -w")
     if "workspace" in values and "dir" not in values:
-        raise CommandParseError("-w needs -d: give the directory the workspace belongs to")
+        values["dir"] = "."
     directory = _directory(values["dir"], "-d") if "dir" in values else None
     if "--" in args and name is CommandName.APPLY:
         raise CommandParseError("apply takes no extra arguments: it applies the saved plan")
@@ -92,7 +97,7 @@ def _command(tokens: list[str]) -> Command:
         project=values.get("project"),
         dir=directory,
         workspace=values.get("workspace"),
-        extra_args=tuple(_extra_arg(arg, directory) for arg in extra),
+        extra_args=_extra_args(extra, directory),
     )
 
 
@@ -134,6 +139,25 @@ def _directory(raw: str, what: str, base: str = ".") -> str:
     if normal == ".." or normal.startswith("../"):
         raise CommandParseError(f"{what} {raw!r} points outside the repository")
     return posixpath.normpath(raw)
+
+
+def _extra_args(tokens: list[str], directory: str | None) -> tuple[str, ...]:
+    """Each token allow-listed; a value-taking flag alone (`-var`) takes the next
+    token as its value, checked as if written `-var=VALUE`."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        arg = tokens[i]
+        if f"{arg}=" in ALLOWED_EXTRA_ARGS:
+            if i + 1 == len(tokens) or tokens[i + 1].startswith("-"):
+                raise CommandParseError(f"{arg!r} needs a value: `{arg} VALUE` or `{arg}=VALUE`")
+            _extra_arg(f"{arg}={tokens[i + 1]}", directory)
+            out += [arg, tokens[i + 1]]
+            i += 2
+            continue
+        out.append(_extra_arg(arg, directory))
+        i += 1
+    return tuple(out)
 
 
 def _extra_arg(arg: str, directory: str | None) -> str:

@@ -79,9 +79,9 @@ def select_projects(config: RepoConfig, tree: Path, changed: Sequence[str],
         return Selection([], f"no project named `{command.project}` in this repository")
     workspace = command.workspace or "default"
     assert command.dir is not None
-    for p in config.projects:
-        if p.dir == command.dir and p.workspace == workspace:
-            return Selection([p])
+    matching = [p for p in config.projects if p.dir == command.dir and p.workspace == workspace]
+    if matching:  # as Atlantis: every project on that dir and workspace
+        return Selection(matching)
     if not any((tree / command.dir).glob("*.tf")):
         return Selection([], f"`{command.dir}` holds no Terraform (*.tf) files")
     return Selection([Project(name=default_project_name(command.dir, workspace),
@@ -131,10 +131,10 @@ def environment_of(project: Project, head: RepoConfig, rules: RepoConfig) -> str
     then (Atmos) the first rules environment whose `stacks` globs match the
     stack name, and only for projects the rules don't know, the PR's own entry."""
     def entry(config: RepoConfig) -> str | None:
-        for p in config.projects:
-            if p.dir == project.dir and p.workspace == project.workspace:
-                return p.environment
-        return None
+        same = [p for p in config.projects
+                if p.dir == project.dir and p.workspace == project.workspace]
+        named = [p for p in same if p.name == project.name]  # shared dirs: by name first
+        return (named or same)[0].environment if same else None
 
     found = entry(rules)
     if found is None and project.stack is not None:
@@ -153,11 +153,9 @@ def wanted(run: RunRecord, command: Command) -> bool:
 
 def project_for(run: RunRecord, head: RepoConfig) -> Project:
     """The project a plan run was for, with what detection recorded on the run."""
-    found = Project(name=run.project, dir=run.dir, workspace=run.workspace)
-    for p in head.projects:
-        if p.dir == run.dir and p.workspace == run.workspace:
-            found = p
-            break
+    same = [p for p in head.projects if p.dir == run.dir and p.workspace == run.workspace]
+    own = [p for p in same if p.name == run.project]  # shared dirs: by name first
+    found = (own or same or [Project(name=run.project, dir=run.dir, workspace=run.workspace)])[0]
     return replace(found, reasons=run.reasons, deleted=run.deleted, source_ref=run.source_sha)
 
 

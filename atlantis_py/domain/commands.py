@@ -11,6 +11,7 @@ class CommandName(str, Enum):
     APPLY = "apply"
     UNLOCK = "unlock"
     HELP = "help"
+    VERSION = "version"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ DEFAULT_WORKFLOW = Workflow(
 
 APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged")
 
+# Atlantis's default autoplan patterns (relative to the project dir): a change
+# to the provider lock file or a terragrunt.hcl alone plans too.
+DEFAULT_WHEN_MODIFIED: tuple[str, ...] = ("**/*.tf*", "**/terragrunt.hcl", "**/.terraform.lock.hcl")
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -82,7 +86,7 @@ class Project:
     workflow: str = "default"
     environment: str = "default"
     autoplan: bool = True
-    when_modified: tuple[str, ...] = ("*.tf*",)
+    when_modified: tuple[str, ...] = DEFAULT_WHEN_MODIFIED
     reasons: tuple[str, ...] = ()
     deleted: bool = False
     vars_json: str | None = None
@@ -90,6 +94,22 @@ class Project:
     component: str | None = None
     stack: str | None = None
     source_ref: str | None = None
+    terraform_version: str | None = None  # recorded from atlantis.yaml; PATH's binary runs
+    execution_order_group: int = 0
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RepoOptions:
+    """Atlantis's repo-wide switches from atlantis.yaml, parsed and recorded so
+    a repository moving over keeps its file as it is; `source` names the file
+    the config came from (workflows.yaml or atlantis.yaml)."""
+
+    source: str = "workflows.yaml"
+    automerge: bool = False
+    parallel_plan: bool = True
+    parallel_apply: bool = False
+    delete_source_branch_on_merge: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +124,7 @@ class RepoConfig:
     environments: dict[str, Environment] = field(default_factory=dict)
     explicit: bool = False
     atmos: Mapping[str, object] | None = None
+    options: RepoOptions = field(default_factory=RepoOptions)
 
     def workflow_for(self, project: Project) -> Workflow:
         return self.workflows.get(project.workflow, DEFAULT_WORKFLOW)

@@ -151,7 +151,7 @@ class Applier:
         project = project_for(run, head_cfg)
         # the plan may have been made on another replica: this one's copy of it
         plan_file = svc.plans.path(pull.repo, pull.number, pull.head_sha, run.dir,
-                                   run.workspace)
+                                   run.workspace, run.project)
         try:
             svc.plans.fetch(pull.repo, pull.number, pull.head_sha, plan_file)
         except PlanUnavailable as err:

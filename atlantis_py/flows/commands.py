@@ -1,9 +1,10 @@
-"""Comment commands: `atlantis help|plan|apply|unlock`, the permission check
+"""Comment commands: `atlantis help|version|plan|apply|unlock`, the permission check
 in front of them, and the help text for anything else that starts with
 `atlantis`."""
 
 from __future__ import annotations
 
+from atlantis_py import __version__
 from atlantis_py.core.dispatch import ReplyHelp, RunCommand
 from atlantis_py.core.grammar import ALLOWED_EXTRA_ARGS
 from atlantis_py.domain.commands import Command, CommandName
@@ -27,6 +28,8 @@ class Commands:
         ev, command = action.event, action.command
         if command.name is CommandName.HELP:
             self._reply(ev, self.svc.renderer.help(ALLOWED_EXTRA_ARGS))
+        elif command.name is CommandName.VERSION:
+            self._reply(ev, self.svc.renderer.version(__version__))
         elif self._permitted(ev, command):
             {CommandName.UNLOCK: self._unlock, CommandName.PLAN: self._plan,
              CommandName.APPLY: self._apply}[command.name](ev, command)

@@ -100,7 +100,7 @@ class Planner:
                 return
             if not selection.projects:
                 if command is not None:
-                    svc.say(pull.repo.forge, repo, pull.number, svc.renderer.no_plans())
+                    svc.say(pull.repo.forge, repo, pull.number, svc.renderer.nothing_to_plan())
                 forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.SUCCESS,
                                  "no Terraform projects changed")
                 return
@@ -111,8 +111,7 @@ class Planner:
                 contextvars.copy_context().run, forge.set_status, repo, pull.head_sha,
                 PLAN_CONTEXT, StatusState.PENDING, f"planning {len(selection.projects)} projects")
             extra = command.extra_args if command else ()
-            envs = {(p.dir, p.workspace): environment_of(p, config, rules)
-                    for p in selection.projects}
+            envs = {p.name: environment_of(p, config, rules) for p in selection.projects}
             sources = {p.source_ref for p in selection.projects if p.deleted and p.source_ref}
             trees = {"": tree}
             for source in sources:  # at most one: the merge base
@@ -128,7 +127,7 @@ class Planner:
 
     def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig,
                  trees: dict[str, Path], projects: Sequence[Project], extra: Sequence[str],
-                 actor: str, envs: dict[tuple[str, str], str]) -> list[ProjectResult]:
+                 actor: str, envs: dict[str, str]) -> list[ProjectResult]:
         """Dirs plan in parallel (up to the pool size); workspaces of one dir in turn,
         since they share its .terraform folder. Deleted projects run in the
         worktree of the commit they still exist at (`trees[source_ref]`)."""
@@ -138,7 +137,7 @@ class Planner:
 
         def run_dir(group: list[Project]) -> list[ProjectResult]:
             return [self._plan_one(record, pull, config, trees[p.source_ref or ""], p, extra,
-                                   actor, envs[(p.dir, p.workspace)]) for p in group]
+                                   actor, envs[p.name]) for p in group]
 
         futures = [self.svc.pool.submit(contextvars.copy_context().run, run_dir, group)
                    for group in by_dir.values()]
@@ -161,7 +160,7 @@ class Planner:
                 error=f"locked by pull request #{lock.pull_number}", locked_by=lock.pull_number,
                 reasons=project.reasons, deleted=project.deleted)
         plan_file = svc.plans.path(pull.repo, pull.number, pull.head_sha, project.dir,
-                                   project.workspace)
+                                   project.workspace, project.name)
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         run_id = svc.pulls.start_run(record.id, project.name, project.dir, project.workspace,
                                      "plan", pull.head_sha, actor, str(plan_file), environment,
@@ -205,15 +204,15 @@ class Planner:
 
 def review_request(svc: Services, rules: RepoConfig, author: str,
                    results: Sequence[ProjectResult],
-                   envs: Mapping[tuple[str, str], str]) -> str:
+                   envs: Mapping[str, str]) -> str:
     """The line that asks the eligible approvers (per the rules branch) to
     review, mentioning them so the forge notifies them."""
     asks = []
-    for name in sorted({envs[(r.dir, r.workspace)] for r in results
+    for name in sorted({envs[r.project] for r in results
                         if r.status is RunStatus.SUCCESS}):
         env = environment(svc, rules, name)
         destroying = any(r.counts is not None and (r.counts.destroy or r.counts.replace)
-                         for r in results if envs[(r.dir, r.workspace)] == name)
+                         for r in results if envs[r.project] == name)
         people = eligible_approvers(env, author, destroying=destroying)
         if people and env.required_approvals:
             asks.append(f"{name}: " + ", ".join(f"@{p}" for p in people))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
-from atlantis_py.core.config.load import rules_config
+from atlantis_py.core.config.load import config_text, rules_config
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
@@ -94,10 +94,11 @@ class Services:
                 "read; its administrator finds why in the server's log") from None
 
     def config_text(self, repo: Repo, branch: str) -> str:
-        """workflows.yaml on `branch` in the mirror, as text ("" when it has none).
-        A branch the mirror lacks is a RepoConfigError naming it."""
+        """workflows.yaml (or atlantis.yaml) on `branch` in the mirror, as text
+        ("" when it has none). A branch the mirror lacks is a RepoConfigError naming it."""
         try:
-            return self.workspaces.read_file(repo, branch, REPO_CONFIG_FILE) or ""
+            return config_text(lambda name: self.workspaces.read_file(repo, branch, name),
+                               f" (branch {branch})")
         except WorkspaceError as err:
             raise RepoConfigError(f"{REPO_CONFIG_FILE} (branch {branch})", None, "(branch)",
                                   f"cannot read branch `{branch}` of {repo.full_name}: {err}"

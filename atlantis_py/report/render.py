@@ -121,6 +121,14 @@ class Renderer:
     def no_plans(self) -> str:
         return self._render("no_plans.md.j2")
 
+    def version(self, version: str) -> str:
+        """`atlantis version`: which server answered."""
+        return self._render("version.md.j2", version=version)
+
+    def nothing_to_plan(self) -> str:
+        """`atlantis plan` found no affected project: a plan's answer, not an apply's."""
+        return self._render("nothing_to_plan.md.j2")
+
     def unlocked(self, count: int) -> str:
         return self._render("unlocked.md.j2", count=count)
 

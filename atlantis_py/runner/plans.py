@@ -2,7 +2,7 @@
 
 A plan is saved outside the worktree (so `git clean` on the next checkout can't
 delete a plan awaiting apply) under `<root>/<forge>/<owner>/<name>/<number>/<sha>/`,
-one file per (dir, workspace), keyed by the head SHA so a plan made for one
+one file per (dir, workspace, project name), keyed by the head SHA so a plan made for one
 commit can never be mistaken for another's. The Atmos var file written beside a
 plan goes with it.
 
@@ -58,11 +58,14 @@ class SavedPlans:
         self.archive = archive
         self.max_bytes = max_bytes
 
-    def path(self, repo: Repo, number: int, sha: str, dir: str, workspace: str) -> Path:
-        """The file a plan of (dir, workspace) at `sha` is saved in."""
+    def path(self, repo: Repo, number: int, sha: str, dir: str, workspace: str,
+             project: str = "") -> Path:
+        """The file a plan of (dir, workspace) at `sha` is saved in; several
+        projects may share a dir and workspace (Atlantis's tfvars layout), so
+        the project's name is part of the key."""
         if not is_sha(sha):
             raise WorkspaceError(f"not a full commit id: {sha!r}")
-        key = hashlib.sha256(f"{dir}\0{workspace}".encode()).hexdigest()[:16]
+        key = hashlib.sha256(f"{dir}\0{workspace}\0{project}".encode()).hexdigest()[:16]
         return self._pull_dir(repo, number) / sha / f"{key}{SUFFIX}"
 
     def share(self, repo: Repo, number: int, sha: str, path: Path) -> None:

@@ -87,8 +87,14 @@ def init_step(ctx: StepContext, step: Step) -> StepOutcome:
     if not ctx.force_init and marker.is_file() and marker.read_text() == _init_key(step):
         failed = _select_workspace(ctx, step)
         return failed or StepOutcome(True, "", reused_init=True)
+    extra = step.extra_args
+    if marker.is_file() and marker.read_text() != _init_key(step) \
+            and not {"-reconfigure", "-migrate-state"} & set(extra):
+        # initialised with other arguments, e.g. by another project sharing this dir
+        # with its own -backend-config: use ours, and leave that backend's state be
+        extra = (*extra, "-reconfigure")
     marker.unlink(missing_ok=True)
-    run = ctx.tf.init(ctx.project_dir, step.extra_args, ctx.env)
+    run = ctx.tf.init(ctx.project_dir, extra, ctx.env)
     if not run.ok:
         return _outcome(step, run)
     if marker.parent.is_dir():

@@ -1,5 +1,7 @@
 """Plan and apply as a workflow: its steps run in order (runner/steps.py), the
-saved plan is summarised, and the result is one ProjectResult per project."""
+saved plan is summarised, and the result is one ProjectResult per project.
+Its output is, as in Atlantis, what terraform's plan or apply printed and what
+every `run` step printed, in step order (init's and validate's only on failure)."""
 
 from __future__ import annotations
 
@@ -132,8 +134,7 @@ def _run_steps(
         project, worktree, project_dir, plan_file, tf, tuple(extra_args),
         allow_custom_steps, dict(env or {}), head_sha, plan_args, force_init,
     )  # fmt: skip
-    primary: str | None = None
-    custom: list[str] = []
+    shown: list[str] = []  # as Atlantis: plan's/apply's and every run step's, in order
     reused = False
     for step, outcome in _outcomes(ctx, steps):
         reused = reused or outcome.reused_init
@@ -144,12 +145,10 @@ def _run_steps(
                               force_init=True)
         if not outcome.ok:
             return fail(outcome.error or f"{step.name} failed", outcome.output)
-        if outcome.primary:
-            primary = outcome.output
-        elif step.name == "run":
-            custom.append(outcome.output)
-    output = primary if primary is not None else "".join(custom)
-    return _result(project, command, RunStatus.SUCCESS, head_sha, output)
+        if (outcome.primary or step.name == "run") and outcome.output.strip():
+            shown.append(outcome.output if outcome.output.endswith("\n")
+                         else outcome.output + "\n")
+    return _result(project, command, RunStatus.SUCCESS, head_sha, "\n".join(shown))
 
 
 def _outcomes(ctx: StepContext, steps: Sequence[Step]) -> Iterator[tuple[Step, StepOutcome]]:

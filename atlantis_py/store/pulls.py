@@ -249,9 +249,16 @@ class PullStore:
                 q = q.where(RunRow.command == command)
             return [_run(r) for r in s.scalars(q.order_by(RunRow.id)).all()]
 
-    def latest_runs(self, pull_id: int, command: str) -> dict[tuple[str, str], RunRecord]:
-        """The newest run per (dir, workspace) for a command."""
-        latest: dict[tuple[str, str], RunRecord] = {}
+    def latest_runs(self, pull_id: int, command: str
+                    ) -> dict[tuple[str, str, str], RunRecord]:
+        """The newest run per (dir, workspace, project) for a command. Several
+        projects may share a dir and workspace; of those, only runs at the
+        commit of the dir's newest run count, so a project renamed by a push
+        leaves no run of its old name behind."""
+        latest: dict[tuple[str, str, str], RunRecord] = {}
+        newest: dict[tuple[str, str], str] = {}
         for run in self.runs(pull_id, command):
-            latest[(run.dir, run.workspace)] = run
-        return latest
+            latest[(run.dir, run.workspace, run.project)] = run
+            newest[(run.dir, run.workspace)] = run.head_sha
+        return {key: run for key, run in latest.items()
+                if run.head_sha == newest[(run.dir, run.workspace)]}

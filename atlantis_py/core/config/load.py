@@ -6,26 +6,75 @@ file (the repository's default branch unless the server names another, never
 the PR's base, which the PR's author may have made) decides the approval rules
 a PR is judged by. The base branch's file still tells detection how the base
 was laid out (Atmos settings). A missing file means defaults.
+
+A repository coming from Atlantis may keep its atlantis.yaml instead: a
+document saying `version: 3` is read with Atlantis's schema
+(core/config/atlantis.py). Both files in one tree is an error, since the two
+could disagree about what runs and what needs approval.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from pathlib import Path
 
+from atlantis_py.core.config.atlantis import (
+    ATLANTIS_CONFIG_FILE,
+    is_atlantis_document,
+    parse_atlantis_config,
+)
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE, load_default_config, parse_repo_config
 from atlantis_py.domain.projects import RepoConfig
+from atlantis_py.errors import RepoConfigError
+
+CONFIG_FILES = (REPO_CONFIG_FILE, ATLANTIS_CONFIG_FILE)
+
+
+def config_file(present: Collection[str], where: str = "") -> str | None:
+    """Which config file of `present` (names at the repo root) is read: None
+    when neither. Both is a RepoConfigError saying which one would win."""
+    if REPO_CONFIG_FILE in present and ATLANTIS_CONFIG_FILE in present:
+        raise RepoConfigError(
+            f"{ATLANTIS_CONFIG_FILE}{where}", None, "(file)",
+            f"both {REPO_CONFIG_FILE} and {ATLANTIS_CONFIG_FILE} are at the repository "
+            f"root; {REPO_CONFIG_FILE} would win, since only it can hold approval "
+            f"environments, so the two could disagree about what needs approval: delete "
+            f"{ATLANTIS_CONFIG_FILE} (or {REPO_CONFIG_FILE} to keep Atlantis's file)")
+    return next((name for name in CONFIG_FILES if name in present), None)
+
+
+def config_text(read: Callable[[str], str | None], where: str = "") -> str:
+    """The text of the config file `read` (name → text or None) finds, "" when none."""
+    found = {name: text for name in CONFIG_FILES if (text := read(name)) is not None}
+    chosen = config_file(found, where)
+    return "" if chosen is None else found[chosen]
+
+
+def parse_config(text: str, file: str) -> RepoConfig:
+    """A config document as its version says: 3 (or 2) Atlantis's schema, else ours."""
+    if is_atlantis_document(text, file):
+        return parse_atlantis_config(text, file)
+    return parse_repo_config(text, file)
+
+
+def _parse_text(text: str, where: str) -> RepoConfig:
+    """A document known only by its text; errors name the file its version implies."""
+    if is_atlantis_document(text, REPO_CONFIG_FILE + where):
+        return parse_atlantis_config(text, ATLANTIS_CONFIG_FILE + where)
+    return parse_repo_config(text, REPO_CONFIG_FILE + where)
 
 
 def config_in(tree: Path) -> RepoConfig:
-    """workflows.yaml of a checked-out tree (the pull request's head)."""
-    path = tree / REPO_CONFIG_FILE
-    return head_config(path.read_text(encoding="utf-8", errors="replace")
-                       if path.is_file() else "")
+    """workflows.yaml (or atlantis.yaml) of a checked-out tree (the pull request's head)."""
+    name = config_file([n for n in CONFIG_FILES if (tree / n).is_file()])
+    if name is None:
+        return load_default_config()
+    return parse_config((tree / name).read_text(encoding="utf-8", errors="replace"), name)
 
 
 def head_config(text: str) -> RepoConfig:
     """The pull request's own workflows.yaml (`text` empty when it has none)."""
-    return parse_repo_config(text) if text else load_default_config()
+    return _parse_text(text, "") if text else load_default_config()
 
 
 def base_config(text: str, base_ref: str) -> RepoConfig:
@@ -33,7 +82,7 @@ def base_config(text: str, base_ref: str) -> RepoConfig:
     how the base was laid out, for detection; never the rules."""
     if not text:
         return load_default_config()
-    return parse_repo_config(text, f"{REPO_CONFIG_FILE} (base branch {base_ref})")
+    return _parse_text(text, f" (base branch {base_ref})")
 
 
 def rules_config(text: str, branch: str = "") -> RepoConfig:
@@ -42,4 +91,4 @@ def rules_config(text: str, branch: str = "") -> RepoConfig:
     if not text:
         return load_default_config()
     named = f"rules branch {branch}" if branch else "rules branch"
-    return parse_repo_config(text, f"{REPO_CONFIG_FILE} ({named})")
+    return _parse_text(text, f" ({named})")

@@ -20,6 +20,7 @@ from atlantis_py.core.detect.atmos.config import SECTION_KEYS as ATMOS_KEYS
 from atlantis_py.core.detect.atmos.config import settings_from_section
 from atlantis_py.core.detect.atmos.errors import StackError, TemplateError
 from atlantis_py.domain.projects import (
+    DEFAULT_WHEN_MODIFIED,
     DEFAULT_WORKFLOW,
     Environment,
     Project,
@@ -32,7 +33,6 @@ REPO_CONFIG_FILE = "workflows.yaml"
 SCHEMA_VERSION = 1
 STEP_NAMES = ("init", "validate", "plan", "apply", "env", "run")
 TERRAFORM_STEPS = ("init", "validate", "plan", "apply")
-DEFAULT_WHEN_MODIFIED: tuple[str, ...] = ("*.tf*",)
 _ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 __all__ = ["REPO_CONFIG_FILE", "format_path", "load_default_config", "parse_repo_config"]

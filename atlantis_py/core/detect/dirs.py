@@ -40,6 +40,13 @@ def _touches(project: Project, changed: Sequence[str], modules: set[str]) -> boo
     return False
 
 
+def _terraform_file(path: str) -> bool:
+    """What Atlantis's default autoplan patterns match: *.tf*, a terragrunt.hcl
+    or the provider lock file (a provider upgrade alone changes the plan)."""
+    name = posixpath.basename(path)
+    return glob_match("*.tf*", name) or name in ("terragrunt.hcl", ".terraform.lock.hcl")
+
+
 def affected_projects(config: RepoConfig, changed: Sequence[str], root: Path) -> list[Project]:
     """Projects whose files or local modules the change touches, in a stable order.
 
@@ -52,7 +59,7 @@ def affected_projects(config: RepoConfig, changed: Sequence[str], root: Path) ->
                 if p.autoplan and _touches(p, changed, graph.closure(p.dir))]
     dirs = tf_dirs(root)
     graph = ModuleGraph(root, dirs)
-    changed_dirs = {posixpath.dirname(p) or "." for p in changed if p.endswith((".tf", ".tfvars"))}
+    changed_dirs = {posixpath.dirname(p) or "." for p in changed if _terraform_file(p)}
     roots = {d for d in dirs if not graph.is_sourced(d)}
     hit: set[str] = set()
     for d in roots:

@@ -61,6 +61,15 @@ VALID: list[tuple[str, Command]] = [
     ("atlantis plan -d 'my dir'", Command(PLAN, dir="my dir")),
     ("atlantis plan -d net -w prod", Command(PLAN, dir="net", workspace="prod")),
     ("atlantis plan -w prod -d net", Command(PLAN, dir="net", workspace="prod")),
+    # -w alone: that workspace of the default dir, as Atlantis reads it
+    ("atlantis plan -w staging", Command(PLAN, dir=".", workspace="staging")),
+    ("atlantis apply --workspace staging", Command(APPLY, dir=".", workspace="staging")),
+    # a value-taking extra arg may have its value as the next token (Atlantis passes both)
+    ("atlantis plan -- -var foo=bar", Command(PLAN, extra_args=("-var", "foo=bar"))),
+    ("atlantis plan -w s -- -target aws_instance.x -var-file s.tfvars -lock=false",
+     Command(PLAN, dir=".", workspace="s", extra_args=(
+         "-target", "aws_instance.x", "-var-file", "s.tfvars", "-lock=false"))),
+    ("atlantis version", Command(CommandName.VERSION)),
     ("atlantis plan --dir net --workspace=prod", Command(PLAN, dir="net", workspace="prod")),
     ("atlantis plan --", Command(PLAN)),
     ("atlantis plan -- -destroy", Command(PLAN, extra_args=("-destroy",))),
@@ -118,7 +127,7 @@ def test_shell_looking_arguments_stay_single_argv_elements(
 
 # (comment, words the reason must contain)
 ERRORS: list[tuple[str, str]] = [
-    ("atlantis plna", "unknown command 'plna'; use one of: plan, apply, unlock, help"),
+    ("atlantis plna", "unknown command 'plna'; use one of: plan, apply, unlock, help, version"),
     ("atlantis Plan", "unknown command 'Plan'"),
     ("atlantis destroy", "unknown command 'destroy'"),
     ("atlantis plan -- '-var=x", "cannot read the command: No closing quotation"),
@@ -136,7 +145,6 @@ ERRORS: list[tuple[str, str]] = [
     ("atlantis plan -d x -w a/b", "names cannot contain spaces or '/'"),
     ("atlantis plan -p net -d net", "cannot be combined with -d or -w"),
     ("atlantis plan -p net -w prod", "cannot be combined with -d or -w"),
-    ("atlantis plan -w prod", "-w needs -d"),
     ("atlantis plan -d /etc", "-d '/etc' must be a relative path"),
     ("atlantis plan -d ..", "-d '..' points outside the repository"),
     ("atlantis plan -d a/../../b", "points outside the repository"),
@@ -154,7 +162,12 @@ ERRORS: list[tuple[str, str]] = [
     ("atlantis plan -- -destroyer", "'-destroyer' is not allowed"),
     ("atlantis plan -- -state=other", "'-state=other' is not allowed"),
     ("atlantis plan -- -chdir=..", "'-chdir=..' is not allowed"),
-    ("atlantis plan -- -target", "'-target' is not allowed"),
+    ("atlantis plan -- -target", "'-target' needs a value"),
+    ("atlantis plan -- -var -target=x", "'-var' needs a value"),
+    ("atlantis plan -- -var-file ../../etc/passwd", "points outside the repository"),
+    ("atlantis plan -- -var x -rf", "'-rf' is not allowed"),
+    ("atlantis plan -- -destroy x", "'x' is not allowed"),
+    ("atlantis version -p x", "version takes no arguments"),
     ("atlantis plan -- -target=", "'-target=' needs a value"),
     ("atlantis plan -- x", "'x' is not allowed"),
     ("atlantis plan -- -var-file=/etc/passwd", "-var-file '/etc/passwd' must be a relative"),

@@ -10,6 +10,8 @@ import pytest
 from atlantis_py.core.detect.atmos import AffectedProject
 from atlantis_py.core.selection import (
     Detection,
+    environment_of,
+    project_for,
     select_detected,
     select_projects,
     to_project,
@@ -119,3 +121,30 @@ def test_plain_selection_by_flag(tmp_path: Path, command: Command | None, names:
     found = select_projects(RepoConfig(explicit=False), tmp_path, ["b/main.tf"], command)
     assert [p.name for p in found.projects] == names
     assert found.problem == problem
+
+
+SHARED = RepoConfig(projects=(Project("default", ".", workflow="default", environment="dev"),
+                              Project("staging", ".", workflow="staging", environment="prod"),
+                              Project("other", "other")), explicit=True)
+
+
+@pytest.mark.parametrize(("command", "names"), [
+    (cmd(dir="."), ["default", "staging"]),
+    (cmd(workspace="default", dir="."), ["default", "staging"]),
+    (cmd(project="staging"), ["staging"]),
+])
+def test_projects_sharing_a_dir_and_workspace_are_all_picked(
+        tmp_path: Path, command: Command, names: list[str]) -> None:
+    (tmp_path / "main.tf").write_text("# x\n")
+    found = select_projects(SHARED, tmp_path, [], command)
+    assert [p.name for p in found.projects] == names
+
+
+def test_shared_dir_projects_keep_their_own_workflow_and_environment() -> None:
+    staging = _run("staging", ".")
+    assert project_for(staging, SHARED).workflow == "staging"
+    assert project_for(_run("default", "."), SHARED).workflow == "default"
+    assert environment_of(SHARED.projects[1], SHARED, SHARED) == "prod"
+    assert environment_of(SHARED.projects[0], SHARED, SHARED) == "dev"
+    # a project the rules don't name on that dir takes the dir's first entry
+    assert environment_of(Project("new", "."), RepoConfig(), SHARED) == "dev"

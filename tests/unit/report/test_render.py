@@ -193,9 +193,10 @@ def test_apply_failure(renderer: Renderer) -> None:
 def test_help(renderer: Renderer) -> None:
     body = renderer.help(["-target", "-var", "-var-file"])
     for command in (
-        "`atlantis plan [-p NAME | -d DIR [-w WORKSPACE]] [-- EXTRA_ARGS]`",
-        "`atlantis apply [-p NAME | -d DIR [-w WORKSPACE]]`",
+        "`atlantis plan [-p NAME | [-d DIR] [-w WORKSPACE]] [-- EXTRA_ARGS]`",
+        "`atlantis apply [-p NAME | [-d DIR] [-w WORKSPACE]]`",
         "`atlantis unlock`",
+        "`atlantis version`",
         "`atlantis help`",
     ):
         assert command in body
@@ -406,6 +407,8 @@ def test_help_lists_flags_and_extra_args_as_the_parser_takes_them(renderer: Rend
     assert "`-p` cannot be combined with `-d` or `-w`." in body
     assert "Allowed: `-target=...`, `-refresh=false`, `-destroy`." in body
     assert "(`apply` takes none)" in body
+    assert "the next word (`-var foo=bar`)" in body
+    assert "without `-d`, that workspace of the repository root" in body
 
 
 def test_review_approved_without_comment(renderer: Renderer) -> None:
@@ -486,6 +489,19 @@ def test_apply_without_plan(renderer: Renderer) -> None:
     assert "Nothing was applied." in body
     assert_golden("apply_without_plan", body)
     assert "Project `db` has no successful plan" in renderer.apply_without_plan(["db"])
+
+
+def test_version(renderer: Renderer) -> None:
+    body = renderer.version("1.2.3")
+    assert body == "atlantis-py 1.2.3\n"
+    assert_golden("version", body)
+
+
+def test_nothing_to_plan(renderer: Renderer) -> None:
+    body = renderer.nothing_to_plan()
+    assert body.startswith("Ran Plan for 0 projects")
+    assert "No plans to apply" not in body
+    assert_golden("nothing_to_plan", body)
 
 
 def test_nothing_to_apply(renderer: Renderer) -> None:

@@ -32,8 +32,11 @@ def test_paths_differ_by_commit_dir_and_workspace(tmp_path: Path) -> None:
              plans.path(GITHUB, 1, B, "infra", "default"),
              plans.path(GITHUB, 1, A, "infra", "staging"),
              plans.path(GITHUB, 1, A, "other", "default"),
-             plans.path(GITHUB, 2, A, "infra", "default")}
-    assert len(paths) == 5
+             plans.path(GITHUB, 2, A, "infra", "default"),
+             # projects sharing a dir and workspace (Atlantis's tfvars layout)
+             plans.path(GITHUB, 1, A, "infra", "default", "infra-prod"),
+             plans.path(GITHUB, 1, A, "infra", "default", "infra-dev")}
+    assert len(paths) == 7
     assert all(p.is_relative_to(tmp_path) and p.suffix == ".tfplan" for p in paths)
 
 

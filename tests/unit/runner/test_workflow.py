@@ -125,6 +125,43 @@ def test_run_and_env_steps_when_allowed(tf: Terraform, tmp_path: Path, worktree:
     assert result.counts == PlanCounts(add=1)
 
 
+def test_every_run_steps_output_beside_plan_and_apply(tf: Terraform, tmp_path: Path,
+                                                      worktree: Path) -> None:
+    """Atlantis shows each step's output: run steps before and after plan or apply."""
+    base = local_backend_workflow(tmp_path / "state")
+    workflow = Workflow("custom", plan=(Step("run", run="echo before-plan"), *base.plan,
+                                        Step("run", run="echo after-plan")),
+                        apply=(Step("run", run="echo before-apply"), *base.apply,
+                               Step("run", run="printf after-apply")))
+    plan_file = tmp_path / "p.tfplan"
+    planned = run_plan(PROJECT, workflow, worktree, plan_file, tf, allow_custom_steps=True)
+    assert planned.status is RunStatus.SUCCESS, planned.error
+    out = planned.output
+    assert out.startswith("before-plan\n\n") and out.endswith("\n\nafter-plan\n")
+    assert out.index("before-plan") < out.index("Plan: 1 to add") < out.index("after-plan")
+    assert "Initializing" not in out, "init's output shows only when it fails"
+    applied = run_apply(PROJECT, workflow, worktree, plan_file, tf, allow_custom_steps=True)
+    assert applied.status is RunStatus.SUCCESS, applied.error
+    assert applied.output.startswith("before-apply\n")
+    assert applied.output.index("Apply complete!") < applied.output.index("after-apply")
+    assert applied.output.endswith("after-apply\n")
+
+
+def test_projects_sharing_a_dir_each_init_their_own_backend(
+        tf: Terraform, tmp_path: Path, worktree: Path) -> None:
+    """Two projects on one dir with their own -backend-config (Atlantis's tfvars
+    layout): the second init replaces the first's backend instead of failing on
+    "Backend configuration changed", and each apply lands in its own state."""
+    first, second = (local_backend_workflow(tmp_path / name) for name in ("one", "two"))
+    for name, workflow in (("one", first), ("two", second), ("one", first)):
+        plan_file = tmp_path / f"{name}.tfplan"
+        planned = run_plan(Project(name, "infra"), workflow, worktree, plan_file, tf)
+        assert planned.status is RunStatus.SUCCESS, planned.output
+        applied = run_apply(Project(name, "infra"), workflow, worktree, plan_file, tf)
+        assert applied.status is RunStatus.SUCCESS, applied.output
+        assert _state_types(tmp_path / name / "terraform.tfstate") == ["terraform_data"]
+
+
 def test_failing_run_step(tf: Terraform, tmp_path: Path, worktree: Path) -> None:
     workflow = Workflow("custom", plan=(Step("run", run="false"),), apply=())
     result = run_plan(

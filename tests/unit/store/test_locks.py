@@ -112,3 +112,29 @@ def test_concurrent_acquire_has_exactly_one_winner(open_db: Callable[[], Databas
     [winner] = winners
     assert results[winner].pull_number == winner
     assert [lock.pull_number for lock in stores[0].all()] == [winner]
+
+
+def test_projects_sharing_a_dir_share_one_pull_requests_lock(locks: LockStore) -> None:
+    """Two projects on one dir and workspace (Atlantis's tfvars layout): the same
+    pull request holds the lock for both; another pull request still waits."""
+    first = locks.acquire("github", "acme/infra", ".", "default", pull_id(locks.db, 1), 1,
+                          "default")
+    second = locks.acquire("github", "acme/infra", ".", "default", pull_id(locks.db, 1), 1,
+                           "staging")
+    assert first.pull_number == second.pull_number == 1
+    other = locks.acquire("github", "acme/infra", ".", "default", pull_id(locks.db, 2), 2,
+                          "staging")
+    assert other.pull_number == 1
+
+
+def test_latest_runs_per_project_at_the_dirs_newest_commit(locks: LockStore) -> None:
+    pulls = PullStore(locks.db)
+    pid = pull_id(locks.db, 1)
+    old, new = "a" * 40, "b" * 40
+    pulls.start_run(pid, "renamed-away", ".", "default", "plan", old, "alice")
+    pulls.start_run(pid, "default", ".", "default", "plan", new, "alice")
+    pulls.start_run(pid, "staging", ".", "default", "plan", new, "alice")
+    pulls.start_run(pid, "net", "net", "default", "plan", old, "alice")
+    latest = pulls.latest_runs(pid, "plan")
+    assert sorted(latest) == [(".", "default", "default"), (".", "default", "staging"),
+                              ("net", "default", "net")]

@@ -1,0 +1,242 @@
+"""Atlantis's own atlantis.yaml (version 3) → RepoConfig, so a repository can
+move over without rewriting its file.
+
+Keys atlantis-py understands are read into the same model as workflows.yaml;
+Atlantis keys it does not support yet are refused one by one (file, line,
+key) rather than ignored, since a silently dropped `plan_requirements` or
+`branch` would plan or apply what the file's author meant to prevent. Keys
+Atlantis itself does not know get the usual "unknown key" answer.
+
+Atlantis's per-project `apply_requirements` become approval environments: one
+per distinct set of requirements (`approved` asks one approval, as in
+Atlantis), so the rules branch decides them like any environment. A project
+without requirements is in `default`, which asks none, again as Atlantis;
+the server's `--min-approvals` (1 unless lowered) still raises that floor.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+
+from atlantis_py.core.config.reader import NAME_RE, ConfigReader, Path, kind
+from atlantis_py.domain.projects import (
+    APPLY_REQUIREMENTS,
+    DEFAULT_WHEN_MODIFIED,
+    DEFAULT_WORKFLOW,
+    Environment,
+    Project,
+    RepoConfig,
+    RepoOptions,
+    Step,
+    Workflow,
+)
+
+ATLANTIS_CONFIG_FILE = "atlantis.yaml"
+ATLANTIS_VERSION = 3
+
+_TOP = ("version", "projects", "workflows", "automerge", "parallel_plan", "parallel_apply",
+        "delete_source_branch_on_merge")
+_TOP_LATER = ("autodiscover", "abort_on_execution_order_fail", "allowed_regexp_prefixes",
+              "parallel_policy_check", "repo_locks", "policies")
+_PROJECT = ("name", "dir", "workspace", "autoplan", "workflow", "terraform_version",
+            "apply_requirements", "execution_order_group", "depends_on")
+_PROJECT_LATER = ("branch", "terraform_distribution", "delete_source_branch_on_merge",
+                  "repo_locking", "repo_locks", "custom_policy_check", "plan_requirements",
+                  "import_requirements", "silence_pr_comments", "policy_check")
+_STAGES = ("plan", "apply")
+_STAGES_LATER = ("policy_check", "import", "state_rm")
+_TF_STEPS = ("init", "plan", "apply")
+_STEPS_LATER = ("show", "policy_check", "version", "import", "state_rm", "multienv")
+_ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LATER = "atlantis-py does not support it yet (README: Coming from Atlantis); remove it"
+
+
+def parse_atlantis_config(text: str, file: str = ATLANTIS_CONFIG_FILE) -> RepoConfig:
+    """Parse and validate an atlantis.yaml; raises RepoConfigError on the first problem."""
+    return _AtlantisReader(file, text).config()
+
+
+def is_atlantis_document(text: str, file: str) -> bool:
+    """True when the document says `version: 3` (or 2), Atlantis's versions: such
+    a file is read with Atlantis's schema whatever it is called."""
+    doc = ConfigReader(file, text).doc
+    return isinstance(doc, dict) and doc.get("version") in (2, ATLANTIS_VERSION)
+
+
+class _AtlantisReader(ConfigReader):
+
+    def known(self, value: object, path: Path, allowed: tuple[str, ...],
+              later: tuple[str, ...]) -> dict[str, object]:
+        """A mapping whose keys are ours, or Atlantis's we refuse by name."""
+        if isinstance(value, dict):
+            for key in value:
+                if key in later:
+                    self.fail((*path, key), f"Atlantis's {key!r} is not supported: {_LATER}",
+                              at_key=True)
+        return self.mapping(value, path, allowed)
+
+    def config(self) -> RepoConfig:
+        top = self.known({} if self.doc is None else self.doc, (), _TOP, _TOP_LATER)
+        version = top.get("version")
+        if version not in (2, ATLANTIS_VERSION) or type(version) is not int:
+            self.fail(("version",), f"unsupported version {version!r}; "
+                      f"atlantis.yaml needs `version: {ATLANTIS_VERSION}`")
+        workflows = self.named(top.get("workflows"), ("workflows",), self.workflow)
+        environments: dict[str, Environment] = {"default": Environment(
+            "default", required_approvals=0, apply_requirements=())}
+        raw = top.get("projects")
+        items = [] if raw is None else self.sequence(raw, ("projects",))
+        projects: list[Project] = []
+        named: list[bool] = []
+        for i, item in enumerate(items):
+            project, env = self.project(item, ("projects", i), workflows)
+            environments[env.name] = env
+            for j, other in enumerate(projects):
+                if other.name == project.name:
+                    self.fail(("projects", i), f"project name {project.name!r} is used twice")
+                shared = (other.dir, other.workspace) == (project.dir, project.workspace)
+                if shared and not (named[j] and isinstance(item, dict) and "name" in item):
+                    self.fail(("projects", i), f"projects on dir {project.dir!r} and workspace "
+                              f"{project.workspace!r} are listed twice; projects sharing a dir "
+                              "and workspace need a `name` each")
+            projects.append(project)
+            named.append(isinstance(item, dict) and "name" in item)
+        names = {p.name for p in projects}
+        for i, p in enumerate(projects):
+            for j, dep in enumerate(p.depends_on):
+                if dep not in names:
+                    self.fail(("projects", i, "depends_on", j),
+                              f"no project named {dep!r} in this file")
+        options = RepoOptions(
+            source=ATLANTIS_CONFIG_FILE,
+            automerge=self.flag(top, (), "automerge", False),
+            parallel_plan=self.flag(top, (), "parallel_plan", True),
+            parallel_apply=self.flag(top, (), "parallel_apply", False),
+            delete_source_branch_on_merge=self.flag(top, (), "delete_source_branch_on_merge",
+                                                    False))
+        return RepoConfig(projects=tuple(projects), workflows=workflows,
+                          environments=environments, explicit=True, options=options)
+
+    def project(self, value: object, path: Path, workflows: Mapping[str, Workflow]
+                ) -> tuple[Project, Environment]:
+        body = self.known(value, path, _PROJECT, _PROJECT_LATER)
+        if "dir" not in body:
+            self.fail(path, "missing 'dir'; give the directory relative to the repo root")
+        directory = self.directory(body["dir"], (*path, "dir"))
+        workspace = "default"
+        if "workspace" in body:
+            workspace = self.string(body["workspace"], (*path, "workspace"), NAME_RE)
+        if "name" in body:
+            name = self.string(body["name"], (*path, "name"), NAME_RE)
+        else:
+            name = "root" if directory == "." else directory.replace("/", "_")
+            name += "" if workspace == "default" else f"-{workspace}"
+        workflow = "default"
+        if "workflow" in body:
+            workflow = self.string(body["workflow"], (*path, "workflow"))
+            if workflow != "default" and workflow not in workflows:
+                known = ", ".join(["default", *sorted(n for n in workflows if n != "default")])
+                self.fail((*path, "workflow"), f"workflow {workflow!r} is not defined; "
+                          f"known: {known}")
+        enabled, when_modified = True, DEFAULT_WHEN_MODIFIED
+        if "autoplan" in body:
+            auto = self.mapping(body["autoplan"], (*path, "autoplan"),
+                                ("enabled", "when_modified"))
+            enabled = self.flag(auto, (*path, "autoplan"), "enabled", True)
+            if "when_modified" in auto:
+                when_modified = self.strings(auto["when_modified"],
+                                             (*path, "autoplan", "when_modified"))
+        version = None
+        if "terraform_version" in body:
+            version = self.string(body["terraform_version"], (*path, "terraform_version"))
+        depends: tuple[str, ...] = ()
+        if "depends_on" in body:
+            depends = self.strings(body["depends_on"], (*path, "depends_on"))
+        env = self.requirements(body, path)
+        return Project(
+            name=name, dir=directory, workspace=workspace, workflow=workflow,
+            environment=env.name, autoplan=enabled, when_modified=when_modified,
+            terraform_version=version, depends_on=depends,
+            execution_order_group=self.count(body, path, "execution_order_group", 0)), env
+
+    def requirements(self, body: Mapping[str, object], path: Path) -> Environment:
+        """Atlantis's apply_requirements as an environment named for them."""
+        at = (*path, "apply_requirements")
+        listed = self.strings(body.get("apply_requirements", []), at)
+        for i, item in enumerate(listed):
+            if item not in APPLY_REQUIREMENTS:
+                self.fail((*at, i), f"apply requirement {item!r} is not supported; "
+                          "supported: " + ", ".join(APPLY_REQUIREMENTS))
+        chosen = tuple(r for r in APPLY_REQUIREMENTS if r in listed)
+        if not chosen:
+            return Environment("default", required_approvals=0, apply_requirements=())
+        return Environment("+".join(chosen), required_approvals=int("approved" in chosen),
+                           apply_requirements=chosen)
+
+    def directory(self, value: object, path: Path) -> str:
+        raw = self.string(value, path)
+        if raw.startswith("/") or "\\" in raw:
+            self.fail(path, f"{raw!r} must be a relative path with '/' separators")
+        normal = posixpath.normpath(raw)
+        if normal == ".." or normal.startswith("../"):
+            self.fail(path, f"{raw!r} points outside the repository")
+        return normal
+
+    def workflow(self, name: str, value: object, path: Path) -> Workflow:
+        body = self.known({} if value is None else value, path, _STAGES, _STAGES_LATER)
+        plan, apply = DEFAULT_WORKFLOW.plan, DEFAULT_WORKFLOW.apply
+        if body.get("plan") is not None:
+            plan = self.stage(body["plan"], (*path, "plan"))
+            for i, step in enumerate(plan):
+                if step.name == "apply":
+                    self.fail((*path, "plan", "steps", i),
+                              "an apply step cannot run at plan time: it would skip approval")
+        if body.get("apply") is not None:
+            apply = self.stage(body["apply"], (*path, "apply"))
+        return Workflow(name=name, plan=plan, apply=apply)
+
+    def stage(self, value: object, path: Path) -> tuple[Step, ...]:
+        body = self.mapping(value, path, ("steps",))
+        steps = self.sequence(body.get("steps") or [], (*path, "steps"))
+        return tuple(self.step(item, (*path, "steps", i)) for i, item in enumerate(steps))
+
+    def step(self, value: object, path: Path) -> Step:
+        allowed = ", ".join((*_TF_STEPS, "run", "env"))
+        if isinstance(value, str):
+            if value in _TF_STEPS:
+                return Step(value)
+            if value in _STEPS_LATER:
+                self.fail(path, f"Atlantis's step {value!r} is not supported: {_LATER}")
+            self.fail(path, f"unknown step {value!r}; allowed steps: {allowed}")
+        if not isinstance(value, dict) or len(value) != 1:
+            self.fail(path, "a step is a step name or a mapping with exactly one step name, "
+                      f"got {kind(value)}")
+        [(name, arg)] = value.items()
+        at = (*path, name)
+        if name == "run":
+            if isinstance(arg, dict):
+                run = self.known(arg, at, ("command", "output"), ("shell", "shellArgs"))
+                if run.get("output", "show") != "show":
+                    self.fail((*at, "output"), f"output {run['output']!r} is not supported: "
+                              f"{_LATER} (every step's output is shown)")
+                return Step("run", run=self.string(run.get("command"), (*at, "command")))
+            return Step("run", run=self.string(arg, at))
+        if name == "env":
+            env = self.known(arg, at, ("name", "value"), ("command",))
+            for key in ("name", "value"):
+                if key not in env:
+                    self.fail(at, f"missing {key!r}; an env step needs name and value")
+            env_name = self.string(env["name"], (*at, "name"), _ENV_VAR_RE)
+            if not isinstance(env["value"], str):
+                self.fail((*at, "value"), f"expected a string (quote it), "
+                          f"got {kind(env['value'])}")
+            return Step("env", env_name=env_name, env_value=env["value"])
+        if name in _TF_STEPS:
+            options = self.mapping(arg, at, ("extra_args",))
+            extra = options.get("extra_args", [])
+            return Step(name, extra_args=self.strings(extra, (*at, "extra_args")))
+        if name in _STEPS_LATER:
+            self.fail(at, f"Atlantis's step {name!r} is not supported: {_LATER}", at_key=True)
+        self.fail(at, f"unknown step {name!r}; allowed steps: {allowed}", at_key=True)
