@@ -254,7 +254,8 @@ def create_web_app(service: Service) -> Flask:
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
                                          comments=local_comments(service)))
-    app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner))
+    app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner,
+                                           comments=local_comments(service)))
     return app
 
 

@@ -4,12 +4,14 @@ the testdrive's sample repository. No GitHub or GitLab, fake or real."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +84,14 @@ def drive(tmp_path: Path) -> Iterator[Drive]:
         server.stop()
 
 
+def console(drive: Drive, path: str) -> str:
+    login = base64.b64encode(f"alice:{drive.tokens['alice']}".encode()).decode()
+    req = urllib.request.Request(drive.server.url + path,
+                                 headers={"Authorization": f"Basic {login}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return str(resp.read().decode())
+
+
 def planned(head: str = "") -> Callable[[dict[str, Any]], bool]:
     def ready(ipr: dict[str, Any]) -> bool:
         return len(ipr["projects"]) == 2 and all(
@@ -105,6 +115,8 @@ def test_the_testdrive_steps_plan_refuse_approve_deploy_and_merge(drive: Drive) 
     assert "Ran Plan for 2 projects" in ipr["comments"][0]["body"]
     shown = drive.cli("alice", "show", str(ipr_id), "--comments")
     assert "Ran Plan for 2 projects" in shown.stdout and "--- atlantis at" in shown.stdout
+    page = console(drive, f"/ipr/{ipr_id}")
+    assert "<h2>Comments</h2>" in page and "Ran Plan for 2 projects" in page
 
     assert drive.cli("alice", "review", str(ipr_id), "--approve").returncode == 1  # the author
     assert drive.cli("bob", "review", str(ipr_id), "--approve", "--comment", "LGTM") \
