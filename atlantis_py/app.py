@@ -16,6 +16,8 @@ from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
+from atlantis_py.domain.local import LocalComment
+from atlantis_py.errors import Invalid
 from atlantis_py.flows.cleanup import forget_closed_plans
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notify import Announcer, Notifier, load_targets
@@ -66,6 +68,7 @@ class Service:
     pulls: PullStore
     lifecycle: Lifecycle
     verifiers: list[WebhookVerifier]
+    raw_forges: dict[str, Forge] = field(default_factory=dict)
     wakeups: PgWakeups | None = None
     _started: bool = False
     _web: Flask | None = None
@@ -96,15 +99,41 @@ class Service:
         self.services.pool.shutdown(wait=False, cancel_futures=True)
         self.db.dispose()
 
+    def listening(self, port: int) -> None:
+        """The HTTP server is up on `port`: point the local repositories' push
+        hooks at it (--local-repos)."""
+        if self.settings.local_repos is None:
+            return
+        from atlantis_py.forges.local_push import LocalPushes, install_hooks
+
+        pushes = next((v for v in self.verifiers if isinstance(v, LocalPushes)), None)
+        if pushes is None:
+            return
+        host = self.settings.host
+        loopback = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        names = install_hooks(self.settings.local_repos, f"http://{loopback}:{port}/events",
+                              pushes.secret)
+        log.info("local forge: serving %s from %s", ", ".join(names) or "no repositories yet",
+                 self.settings.local_repos)
+
     def settle(self, timeout: float = 120) -> bool:
         """Wait until every accepted job has finished (tests, benchmarks)."""
         return self.queue.wait_idle(timeout)
 
 
-def build_forges(settings: Settings) -> tuple[dict[str, Forge], dict[str, WebhookVerifier]]:
+def build_forges(settings: Settings, db: Database | None = None,
+                 ) -> tuple[dict[str, Forge], dict[str, WebhookVerifier]]:
     """Verifiers now; forge clients (and their libraries) on first use."""
     forges: dict[str, Forge] = {}
     verifiers: dict[str, WebhookVerifier] = {}
+    if settings.local_repos is not None and db is not None:
+        from atlantis_py.forges.local import LocalForge
+        from atlantis_py.forges.local_push import LocalPushes, new_secret
+        from atlantis_py.store.local_forge import LocalForgeStore
+
+        local = LocalForge(settings.local_repos, LocalForgeStore(db))
+        forges["local"] = local
+        verifiers["local"] = LocalPushes(local, new_secret())
     if settings.gh_token:
         from atlantis_py.forges.github_webhooks import GitHubWebhooks
 
@@ -157,9 +186,10 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     credentials = terraform_credentials(settings)
     db = Database(settings.db_url, checkpoints=checkpoints)
     db.migrate()
-    raw_forges, verifiers = build_forges(settings)
+    raw_forges, verifiers = build_forges(settings, db)
     outbox = Outbox(JournalStore(db), raw_forges,
-                    bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user})
+                    bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user,
+                               "local": "atlantis"})
     forges = outbox.forges
     pulls, audit = PullStore(db), AuditLog(db)
     notifier = (Notifier(load_targets(settings.notifications_file))
@@ -184,7 +214,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         ipr=IPRMachine(pulls, audit, [announcer]),
         renderer=Renderer(),
         pool=ThreadPoolExecutor(settings.parallel_pool_size, thread_name_prefix="atlantis-plan"),
-        bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user},
+        bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user,
+                   "local": "atlantis"},
         allow_custom_steps=settings.allow_custom_steps,
         repo_allowed=settings.repo_allowed,
         limits=PolicyLimits(min_approvals=settings.min_approvals,
@@ -206,7 +237,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
                          retry=retry or RetryPolicy(limit=settings.forge_retry_limit))
     return Service(settings=settings, db=db, queue=queue, workers=workers, pulls=pulls,
                    services=services, jobs=jobs, lifecycle=lifecycle,
-                   verifiers=list(verifiers.values()),
+                   verifiers=list(verifiers.values()), raw_forges=raw_forges,
                    wakeups=None if db.is_sqlite else PgWakeups(db))
 
 
@@ -232,9 +263,29 @@ def create_web_app(service: Service) -> Flask:
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
         service.pulls.state_counts, counts, spool))
     tokens = TokenStore(service.db)
-    app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner))
-    app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner))
+    app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
+                                         comments=local_comments(service)))
+    app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner,
+                                           comments=local_comments(service)))
     return app
+
+
+def local_comments(service: Service) -> Callable[[int], list[LocalComment]] | None:
+    """The comments of an IPR whose forge keeps them with us (--local-repos)."""
+    from atlantis_py.forges.local import LocalForge
+
+    local = service.raw_forges.get("local")
+    if not isinstance(local, LocalForge):
+        return None
+    forge = local
+
+    def read(ipr_id: int) -> list[LocalComment]:
+        record = service.lifecycle.record(ipr_id)
+        if record.forge != forge.name:
+            raise Invalid(f"the comments of IPR {ipr_id} are on {record.forge}")
+        return forge.comment_log(record.repo, record.number)
+
+    return read
 
 
 class HTTPServer:

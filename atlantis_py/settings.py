@@ -63,6 +63,7 @@ class Settings:
     tf_env_passthrough: tuple[str, ...] = ()
     credentials: CredentialsFile | None = None
     forge_retry_limit: timedelta = timedelta(minutes=30)
+    local_repos: Path | None = None
 
     @property
     def db_url(self) -> str:
@@ -145,6 +146,9 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("forge-retry-limit", "How long a job keeps retrying while the forge is down "
             "or rate limiting (e.g. 30m, 2h; 0: never retry) before it gives up and says "
             "so on the pull request.", default="30m"),
+    _Option("local-repos", "Serve the git repositories under this folder as a local forge "
+            "(DIR/infra is local/infra): no GitHub or GitLab account needed (see README).",
+            default=""),
 )
 
 
@@ -225,7 +229,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
 
     gh_token, gh_secret = text("gh-token"), text("gh-webhook-secret")
     gl_token, gl_secret = text("gitlab-token"), text("gitlab-webhook-secret")
-    if require_forge and not gh_token and not gl_token:
+    if require_forge and not gh_token and not gl_token and not text("local-repos"):
         raise ConfigError(f"--gh-token (or {env_name('gh-token')}) or --gitlab-token "
                           f"(or {env_name('gitlab-token')}) is required")
     if gl_token and not gl_secret:
@@ -312,7 +316,17 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         tf_env_passthrough=passthrough,
         credentials=credentials,
         forge_retry_limit=_retry_limit(text("forge-retry-limit")),
+        local_repos=_local_repos(text("local-repos")),
     )
+
+
+def _local_repos(raw: str) -> Path | None:
+    if not raw:
+        return None
+    folder = Path(raw).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"--local-repos: {raw!r} is not a folder")
+    return folder.resolve()
 
 
 _ENV_GLOB = re.compile(r"^[A-Za-z0-9_*?\[\]!-]+$")

@@ -11,6 +11,7 @@ from atlantis_py.cli.affected import add_affected_parser
 from atlantis_py.cli.ipr import add_ipr_parser
 from atlantis_py.cli.plan import add_plan_parser
 from atlantis_py.cli.server import add_server_parsers
+from atlantis_py.cli.testdrive import add_testdrive_parser
 from atlantis_py.cli.token import add_token_parser
 
 
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_affected_parser(sub)
     add_plan_parser(sub)
     add_token_parser(sub)
+    add_testdrive_parser(sub)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _a: print(__version__) or 0)
     return parser

@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         print("atlantis-py ipr: --token (or ATLANTIS_TOKEN) is required", file=sys.stderr)
         return 2
     if args.ipr_command == "create" and \
-            (problem := repo_name_problem(args.repo, args.forge)) is not None:
+            (problem := repo_name_problem(args.repo, args.forge or "")) is not None:
         print(f"atlantis-py ipr create: --repo: {problem}", file=sys.stderr)
         return 2
     api = ApiClient(args.server, args.token)
@@ -140,10 +140,18 @@ def _dispatch(api: ApiClient, args: argparse.Namespace) -> str | None:
             f"IPR {args.id}: deployment queued (job {queued['job']})"
     if cmd == "show":
         ipr = api.call("GET", f"/ipr/{args.id}")
+        if args.comments:
+            comments = api.call("GET", f"/ipr/{args.id}/comments")["items"]
+            if args.json:
+                return json.dumps({**ipr, "comments": comments}, indent=2)
+            return show(ipr) + "".join(f"\n\n--- {c['author']} at {c['at']}\n\n{c['body']}"
+                                       for c in comments)
     elif cmd == "create":
-        ipr = api.call("POST", "/ipr", {"forge": args.forge, "repo": args.repo,
-                                        "head": args.head, "base": args.base,
-                                        "title": args.title, "description": args.description})
+        fields = {"repo": args.repo, "head": args.head, "base": args.base, "title": args.title,
+                  "description": args.description}
+        if args.forge:
+            fields["forge"] = args.forge
+        ipr = api.call("POST", "/ipr", fields)
     elif cmd == "review":
         ipr = api.call("POST", f"/ipr/{args.id}/review",
                        {"decision": "approve" if args.approve else "reject",
@@ -180,9 +188,14 @@ def add_ipr_parser(sub: Any) -> None:
     p.add_argument("--base", default="main")
     p.add_argument("--title", required=True)
     p.add_argument("--description", default="")
-    p.add_argument("--forge", default="github")
-    for name, help in (("show", "show one IPR"), ("deploy", "apply an approved IPR")):
-        command(name, help).add_argument("id", type=int)
+    p.add_argument("--forge", default=None,
+                   help="github, gitlab or local; default: the server's only forge, else github")
+    p = command("show", "show one IPR")
+    p.add_argument("id", type=int)
+    p.add_argument("--comments", action="store_true",
+                   help="also print the pull request's comments (forges whose comments "
+                        "the server keeps: --local-repos)")
+    command("deploy", "apply an approved IPR").add_argument("id", type=int)
     p = command("review", "approve or reject")
     p.add_argument("id", type=int)
     verdict = p.add_mutually_exclusive_group(required=True)

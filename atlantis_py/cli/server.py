@@ -35,7 +35,7 @@ def run_server(args: argparse.Namespace) -> int:
     settings = _settings(args, "server")
     if settings is None:
         return 2
-    if not settings.gh_token and not settings.gitlab_token:
+    if not settings.gh_token and not settings.gitlab_token and settings.local_repos is None:
         log.warning("no forge configured: webhooks are refused until --gh-token or "
                     "--gitlab-token (with its webhook secret) is set")
     children = None
@@ -51,6 +51,7 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"atlantis-py server: {err}", file=sys.stderr)
         return 2
     http = HTTPServer(service, settings.host, settings.port)
+    service.listening(http.port)
     if children:
         children.start()
     else:

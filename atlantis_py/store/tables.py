@@ -194,3 +194,6 @@ class PlanBlobRow(Base):
     size: Mapped[int]
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+from atlantis_py.store import local_tables as _local_tables  # noqa: F401  (registers them)

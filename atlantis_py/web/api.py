@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from atlantis_py.domain.local import LocalComment
 from atlantis_py.domain.records import AuditEvent, PullRecord, Role, TokenOwner
 from atlantis_py.domain.views import IPRView
 from atlantis_py.errors import AtlantisError, Conflict, Forbidden, ForgeError, Invalid, NotFound
@@ -89,7 +90,9 @@ def http_error(err: HTTPException) -> HTTPException | tuple[Response, int]:
 
 
 def api_blueprint(lifecycle: Lifecycle,
-                  token_owner: Callable[[str], TokenOwner | None]) -> Blueprint:
+                  token_owner: Callable[[str], TokenOwner | None],
+                  comments: Callable[[int], list[LocalComment]] | None = None) -> Blueprint:
+    """`comments`: the comments of an IPR, for forges that keep them with us."""
     bp = Blueprint("api", __name__, url_prefix=PREFIX)
     bp.app_errorhandler(HTTPException)(http_error)
 
@@ -182,7 +185,9 @@ def api_blueprint(lifecycle: Lifecycle,
     @requires(Role.REVIEWER)
     def create_ipr() -> tuple[Response, int]:
         data = body()
-        view = lifecycle.create(forge=text(data, "forge", "github"), repo=text(data, "repo"),
+        forges = list(lifecycle.svc.forges)
+        default = forges[0] if len(forges) == 1 else "github"
+        view = lifecycle.create(forge=text(data, "forge", default), repo=text(data, "repo"),
                                 head=text(data, "head"), base=text(data, "base", "main"),
                                 title=text(data, "title"),
                                 description=text(data, "description", ""),
@@ -229,6 +234,17 @@ def api_blueprint(lifecycle: Lifecycle,
             lines = "".join(json.dumps(e, sort_keys=True) + "\n" for e in events)
             return Response(lines, mimetype="application/x-ndjson")
         return jsonify(items=events)
+
+    @bp.get("/ipr/<int(signed=True):ipr_id>/comments")
+    @requires(Role.VIEWER)
+    def ipr_comments(ipr_id: int) -> Response:
+        record = lifecycle.record(ipr_id)
+        if comments is None:
+            raise Invalid(f"the comments of IPR {ipr_id} are on {record.forge}, "
+                          "not kept by this server")
+        return jsonify(items=[{"author": c.author, "body": c.body,
+                               "at": c.created_at.isoformat() + "Z"}
+                              for c in comments(ipr_id)])
 
     return bp
 

@@ -100,10 +100,13 @@ SCHEMAS: dict[str, Any] = {
         "pull_number": INTEGER, "actor": STRING, "action": STRING, "head_sha": STRING,
         "project": STRING, "at": STRING, "detail": STRING}),
     "EventList": _object({"items": {"type": "array", "items": _ref("Event")}}),
+    "Comment": _object({"author": STRING, "body": STRING, "at": STRING}),
+    "CommentList": _object({"items": {"type": "array", "items": _ref("Comment")}}),
     "CreateIPR": {
         "type": "object", "required": ["repo", "head", "title"],
         "properties": {
-            "forge": {"enum": ["github", "gitlab"], "default": "github"},
+            "forge": {"enum": ["github", "gitlab", "local"],
+                      "description": "default: the server's only forge, else github"},
             "repo": {"type": "string", "pattern": REPO_PATTERN, "maxLength": 512,
                      "description": "GitHub: owner/name; GitLab: group/subgroup…/name. "
                                     "Letters, digits, '.', '-', '_'; no '.' or '..'"},
@@ -194,6 +197,15 @@ OPENAPI: dict[str, Any] = {
                     "application/json": {"schema": _ref("EventList")},
                     "application/x-ndjson": {"schema": STRING}}},
                     **_errors(401, 404, 413, 422)},
+            },
+        },
+        "/api/v1/ipr/{id}/comments": {
+            "get": {
+                "summary": "The pull request's comments, oldest first, where the server keeps "
+                           "them (--local-repos); 422 for a GitHub or GitLab IPR",
+                "parameters": [IPR_ID],
+                "responses": {"200": _json(_ref("CommentList"), "Comments"),
+                              **_errors(401, 404, 413, 422, 502)},
             },
         },
     },

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, render_template, request
 
+from atlantis_py.domain.local import LocalComment
 from atlantis_py.domain.records import IPRState, Role, TokenOwner
 from atlantis_py.errors import Invalid, NotFound
 from atlantis_py.flows.lifecycle import Lifecycle
@@ -20,7 +21,9 @@ CHALLENGE = {"WWW-Authenticate": 'Basic realm="atlantis-py (password: an API tok
 
 
 def pages_blueprint(lifecycle: Lifecycle,
-                    token_owner: Callable[[str], TokenOwner | None]) -> Blueprint:
+                    token_owner: Callable[[str], TokenOwner | None],
+                    comments: Callable[[int], list[LocalComment]] | None = None) -> Blueprint:
+    """`comments`: an IPR's comments, for forges that keep them with us."""
     bp = Blueprint("pages", __name__, template_folder="templates")
 
     def viewer() -> TokenOwner | None:
@@ -62,7 +65,13 @@ def pages_blueprint(lifecycle: Lifecycle,
             view = lifecycle.view(ipr_id)
         except NotFound as err:
             return Response(str(err), 404)
+        kept: list[LocalComment] | None = None
+        if comments is not None:
+            try:
+                kept = comments(ipr_id)
+            except Invalid:
+                kept = None  # on the forge, where the IPR links to
         return render_template("ipr.html", ipr=view, events=lifecycle.events(ipr_id),
-                               owner=owner)
+                               owner=owner, comments=kept)
 
     return bp

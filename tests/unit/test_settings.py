@@ -371,3 +371,15 @@ def test_child_environ_carries_the_flags_given(env: dict[str, str]) -> None:
                      "ATLANTIS_ALLOW_CUSTOM_STEPS": "true", "ATLANTIS_PORT": "9999"}
     # the child, started with no flags and this environment, has the parent's settings
     assert load(args(), {**env, **child}) == load(given, env)
+
+
+def test_local_repos_is_a_forge_of_its_own(tmp_path: Path, tf: str) -> None:
+    repos = tmp_path / "git"
+    repos.mkdir()
+    s = load(args("--local-repos", str(repos)), {"ATLANTIS_TERRAFORM_BIN": tf})
+    assert s.local_repos == repos.resolve()
+    assert s.gh_token == "" and s.gitlab_token == ""
+    assert load(args(), {"ATLANTIS_TERRAFORM_BIN": tf, "ATLANTIS_LOCAL_REPOS": str(repos)}
+                ).local_repos == repos.resolve()
+    with pytest.raises(ConfigError, match="--local-repos: .* is not a folder"):
+        load(args("--local-repos", str(tmp_path / "missing")), {"ATLANTIS_TERRAFORM_BIN": tf})

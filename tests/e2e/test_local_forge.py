@@ -1,0 +1,203 @@
+"""The local forge end to end, through the CLI only: `python -m atlantis_py …`
+subprocesses against a real server started with --local-repos on loopback, on
+the testdrive's sample repository. No GitHub or GitLab, fake or real."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atlantis_py.cli.testdrive import BRANCH, REPO, Sample, write_sample
+from tests.e2e.server_process import ServerProcess, free_port
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@dataclass
+class Drive:
+    server: ServerProcess
+    sample: Sample
+    tokens: dict[str, str]
+
+    def cli(self, user: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "ATLANTIS_URL": self.server.url,
+               "ATLANTIS_TOKEN": self.tokens[user]}
+        return subprocess.run([sys.executable, "-m", "atlantis_py", "ipr", *args], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    def show(self, ipr: int) -> dict[str, Any]:
+        done = self.cli("alice", "show", str(ipr), "--comments", "--json")
+        assert done.returncode == 0, done.stderr
+        found: dict[str, Any] = json.loads(done.stdout)
+        return found
+
+    def wait(self, ipr: int, ready: Callable[[dict[str, Any]], bool],
+             timeout: float = 180) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.show(ipr)
+            if ready(found):
+                return found
+            assert time.monotonic() < deadline, f"IPR {ipr} never got there: {found}"
+            time.sleep(0.3)
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+           "GIT_AUTHOR_NAME": "alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
+           "GIT_COMMITTER_NAME": "alice", "GIT_COMMITTER_EMAIL": "alice@example.com",
+           "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd)}
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          check=True)
+    return done.stdout + done.stderr
+
+
+@pytest.fixture
+def drive(tmp_path: Path) -> Iterator[Drive]:
+    sample = write_sample(tmp_path / "drive")
+    data = tmp_path / "data"
+    tokens = {}
+    for user in ("alice", "bob", "carol"):
+        made = subprocess.run(
+            [sys.executable, "-m", "atlantis_py", "token", "create", "--user", user,
+             "--role", "reviewer"], env={**os.environ, "ATLANTIS_DATA_DIR": str(data)},
+            capture_output=True, text=True, check=True)
+        tokens[user] = made.stdout.strip()
+    server = ServerProcess(data, {"ATLANTIS_REPO_ALLOWLIST": "local/*"}, free_port(),
+                           args=["--local-repos", str(sample.repos)])
+    server.start()
+    try:
+        yield Drive(server, sample, tokens)
+    finally:
+        server.stop()
+
+
+def console(drive: Drive, path: str) -> str:
+    login = base64.b64encode(f"alice:{drive.tokens['alice']}".encode()).decode()
+    req = urllib.request.Request(drive.server.url + path,
+                                 headers={"Authorization": f"Basic {login}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return str(resp.read().decode())
+
+
+def planned(head: str = "") -> Callable[[dict[str, Any]], bool]:
+    def ready(ipr: dict[str, Any]) -> bool:
+        return len(ipr["projects"]) == 2 and all(
+            p["head_sha"] == (head or ipr["head_sha"]) for p in ipr["projects"]) and \
+            ipr["state"] == "PENDING"
+    return ready
+
+
+def create(drive: Drive) -> int:
+    made = drive.cli("alice", "create", "--repo", REPO, "--head", BRANCH, "--base", "main",
+                     "--title", "Bump dev and prod", "--json")
+    assert made.returncode == 0, made.stderr
+    return int(json.loads(made.stdout)["id"])
+
+
+def test_the_testdrive_steps_plan_refuse_approve_deploy_and_merge(drive: Drive) -> None:
+    ipr_id = create(drive)
+    ipr = drive.wait(ipr_id, planned())
+    assert ipr["forge"] == "local" and ipr["author"] == "alice"
+    assert {p["environment"] for p in ipr["projects"]} == {"dev", "prod"}
+    assert "Ran Plan for 2 projects" in ipr["comments"][0]["body"]
+    shown = drive.cli("alice", "show", str(ipr_id), "--comments")
+    assert "Ran Plan for 2 projects" in shown.stdout and "--- atlantis at" in shown.stdout
+    page = console(drive, f"/ipr/{ipr_id}")
+    assert "<h2>Comments</h2>" in page and "Ran Plan for 2 projects" in page
+
+    assert drive.cli("alice", "review", str(ipr_id), "--approve").returncode == 1  # the author
+    assert drive.cli("bob", "review", str(ipr_id), "--approve", "--comment", "LGTM") \
+        .returncode == 0
+    refused = drive.cli("alice", "deploy", str(ipr_id))
+    assert refused.returncode == 1
+    assert "prod: needs 1 more approval" in refused.stderr
+
+    assert drive.cli("carol", "review", str(ipr_id), "--approve").returncode == 0
+    assert drive.show(ipr_id)["state"] == "APPROVED"
+    deployed = drive.cli("alice", "deploy", str(ipr_id))
+    assert deployed.returncode == 0, deployed.stderr
+    ipr = drive.wait(ipr_id, lambda i: i["state"] == "DEPLOYED" and not i["open"])
+    assert all(p["applied"] for p in ipr["projects"])
+    assert any("Apply complete!" in c["body"] for c in ipr["comments"])
+    for env in ("dev", "prod"):
+        state = json.loads((drive.sample.state / f"{env}.tfstate").read_text())
+        assert state["resources"][0]["instances"][0]["attributes"]["input"]["value"] == "v2"
+
+    bare = drive.sample.repos / "infra.git"
+    head = ipr["head_sha"]
+    git(bare, "merge-base", "--is-ancestor", head, "main")  # merged into main
+    assert git(bare, "log", "-1", "--format=%P", "main").split()[1] == head  # --no-ff
+    events = drive.cli("alice", "events", str(ipr_id), "--json")
+    actions = [e["action"] for e in json.loads(events.stdout)]
+    assert actions.index("deploy:requested") < actions.index("state:DEPLOYED") < \
+        actions.index("merged")
+    assert "review:approved" in actions
+
+
+def test_a_push_replans_and_voids_the_approvals(drive: Drive) -> None:
+    ipr_id = create(drive)
+    first = drive.wait(ipr_id, planned())
+    assert drive.cli("bob", "review", str(ipr_id), "--approve").returncode == 0
+    assert drive.cli("carol", "review", str(ipr_id), "--approve").returncode == 0
+    assert drive.show(ipr_id)["state"] == "APPROVED"
+
+    work = drive.sample.work
+    main_tf = work / "envs" / "prod" / "main.tf"
+    main_tf.write_text(main_tf.read_text().replace('"v2"', '"v3"'))
+    git(work, "commit", "-q", "-am", "prod to v3")
+    pushed = git(work, "push", "origin", BRANCH)
+    assert "will be planned again" in pushed  # the hook's answer, shown by git
+    new_head = git(work, "rev-parse", "HEAD").strip()
+    assert new_head != first["head_sha"]
+
+    ipr = drive.wait(ipr_id, lambda i: i["head_sha"] == new_head and planned(new_head)(i))
+    assert ipr["state"] == "PENDING"
+    assert all(not a["counted"] for a in ipr["approvals"])
+    assert {a["commit_sha"] for a in ipr["approvals"]} == {first["head_sha"]}
+    assert sum("Ran Plan for" in c["body"] for c in ipr["comments"]) == 2
+    refused = drive.cli("alice", "deploy", str(ipr_id))
+    assert refused.returncode == 1 and "PENDING" in refused.stderr
+
+
+def test_testdrive_runs_in_its_folder_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLANTIS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atlantis_py", "testdrive", "--port", str(free_port())],
+        cwd=cwd, env={**env, "HOME": str(home)}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C stops the server"):
+                break
+        out = "".join(lines)
+        assert "Ran Plan for 2 projects" in out, out
+        assert "ipr review 1 --approve" in out and "ipr deploy 1" in out
+        assert "Console: http://127.0.0.1:" in out
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "Server stopped." in rest
+    assert sorted(p.name for p in cwd.iterdir()) == ["atlantis-testdrive"]
+    assert list(home.iterdir()) == []
