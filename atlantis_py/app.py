@@ -45,6 +45,7 @@ from atlantis_py.store.pulls import PullStore
 from atlantis_py.store.reviews import ReviewStore
 from atlantis_py.store.tokens import TokenStore
 from atlantis_py.store.wakeups import PgWakeups
+from atlantis_py.store.web_sessions import WebSessionStore
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -210,8 +211,8 @@ def create_web_app(service: Service) -> Flask:
     from flask import Flask
 
     from atlantis_py.web.api import api_blueprint
+    from atlantis_py.web.console import console_blueprint
     from atlantis_py.web.health import WebhookCounts, health_blueprint
-    from atlantis_py.web.pages import pages_blueprint
     from atlantis_py.web.webhooks import webhooks_blueprint
 
     app = Flask("atlantis_py")
@@ -223,7 +224,9 @@ def create_web_app(service: Service) -> Flask:
         service.pulls.state_counts, counts))
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner))
-    app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner))
+    app.register_blueprint(console_blueprint(
+        service.lifecycle, WebSessionStore(service.db),
+        secure_cookies=service.settings.web_secure_cookies))
     return app
 
 

@@ -63,6 +63,7 @@ class Settings:
     tf_env_passthrough: tuple[str, ...] = ()
     credentials: CredentialsFile | None = None
     forge_retry_limit: timedelta = timedelta(minutes=30)
+    web_secure_cookies: bool = False
 
     @property
     def db_url(self) -> str:
@@ -145,6 +146,9 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("forge-retry-limit", "How long a job keeps retrying while the forge is down "
             "or rate limiting (e.g. 30m, 2h; 0: never retry) before it gives up and says "
             "so on the pull request.", default="30m"),
+    _Option("web-secure-cookies", "Mark the review console's session cookie Secure even "
+            "when requests arrive over plain HTTP (TLS ends at a proxy in front).",
+            kind=bool, default=False),
 )
 
 
@@ -269,6 +273,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
                           f"got {db_url!r}")
     custom = raw.get("allow-custom-steps")
     no_self = raw.get("disallow-self-approval")
+    secure_cookies = raw.get("web-secure-cookies")
     notifications = text("notifications")
     if notifications and not Path(notifications).is_file():
         raise ConfigError(f"--notifications: {notifications!r} is not a readable file")
@@ -312,6 +317,8 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         tf_env_passthrough=passthrough,
         credentials=credentials,
         forge_retry_limit=_retry_limit(text("forge-retry-limit")),
+        web_secure_cookies=secure_cookies if isinstance(secure_cookies, bool) else _bool(
+            "web-secure-cookies", str(secure_cookies)),
     )
 
 
