@@ -36,6 +36,7 @@ from atlantis_py.runner.terraform import Terraform, matching_env
 from atlantis_py.runner.workspace import Workspaces
 from atlantis_py.settings import Settings
 from atlantis_py.store.audit import AuditLog
+from atlantis_py.store.console import ConsoleQueries
 from atlantis_py.store.db import Database
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
@@ -225,7 +226,8 @@ def create_web_app(service: Service) -> Flask:
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner))
     app.register_blueprint(console_blueprint(
-        service.lifecycle, WebSessionStore(service.db),
+        service.lifecycle, WebSessionStore(service.db), ConsoleQueries(service.db),
+        lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         secure_cookies=service.settings.web_secure_cookies))
     return app
 

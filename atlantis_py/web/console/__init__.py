@@ -7,12 +7,15 @@ only from this app) and every form a CSRF token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from atlantis_py.domain.records import RunRecord
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.web.console.auth import Denied, Gate, LoginLimiter, Sessions, add_auth_routes
-from atlantis_py.web.console.iprs import add_ipr_routes
+from atlantis_py.web.console.iprs import IPRLister, add_ipr_routes
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -20,7 +23,9 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
 
 
-def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, *, secure_cookies: bool = False,
+def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, lister: IPRLister,
+                      plan_runs: Callable[[int], list[RunRecord]], *,
+                      secure_cookies: bool = False,
                       limiter: LoginLimiter | None = None) -> Blueprint:
     bp = Blueprint("console", __name__, template_folder="../templates",
                    static_folder="../static", static_url_path="/assets")
@@ -43,5 +48,5 @@ def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, *, secure_cookie
                                         session=gate.session()), err.status)
 
     add_auth_routes(bp, gate)
-    add_ipr_routes(bp, gate, lifecycle)
+    add_ipr_routes(bp, gate, lifecycle, lister, plan_runs)
     return bp
