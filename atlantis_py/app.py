@@ -22,6 +22,7 @@ from atlantis_py.flows.notify import Announcer, Notifier, load_targets
 from atlantis_py.flows.outbox import Outbox
 from atlantis_py.flows.runner import FlowRunner
 from atlantis_py.flows.services import Services
+from atlantis_py.flows.unlocks import Unlocks
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.forges.lazy import LazyForge
 from atlantis_py.logs import throttle_noisy_loggers
@@ -225,9 +226,11 @@ def create_web_app(service: Service) -> Flask:
         service.pulls.state_counts, counts))
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner))
+    console = ConsoleQueries(service.db)
     app.register_blueprint(console_blueprint(
-        service.lifecycle, WebSessionStore(service.db), ConsoleQueries(service.db),
+        service.lifecycle, WebSessionStore(service.db), console,
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
+        console.locks, Unlocks(service.services, console.release_lock),
         secure_cookies=service.settings.web_secure_cookies))
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 
 from atlantis_py.domain.records import IPRState, PullRecord
@@ -34,3 +35,20 @@ class IPRPage:
     total: int  # matching every filter
     counts: dict[str, int] = field(default_factory=dict)  # per state, other filters applied
     environments: tuple[str, ...] = ()  # every environment planned, for the filter
+
+
+@dataclass(frozen=True)
+class LockView:
+    """A project lock with the pull request holding it."""
+
+    id: int
+    forge: str
+    repo: str
+    dir: str
+    workspace: str
+    project: str
+    pull_id: int
+    pull_number: int
+    pull_title: str
+    pull_state: IPRState
+    created_at: datetime

@@ -3,13 +3,13 @@ each one query on indexed columns."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 
-from atlantis_py.domain.console import IPRPage, IPRQuery, Tab
+from atlantis_py.domain.console import IPRPage, IPRQuery, LockView, Tab
 from atlantis_py.domain.records import IPRState
 from atlantis_py.store.db import Database
 from atlantis_py.store.pulls import _pull
-from atlantis_py.store.tables import PullRow, ReviewRow, RunRow
+from atlantis_py.store.tables import LockRow, PullRow, ReviewRow, RunRow
 
 
 class ConsoleQueries:
@@ -34,6 +34,25 @@ class ConsoleQueries:
             return IPRPage(records=tuple(_pull(r) for r in rows), total=total, counts=counts,
                            environments=tuple(e for e in environments if e))
 
+    def locks(self) -> list[LockView]:
+        with self.db.session() as s:
+            rows = s.execute(select(LockRow, PullRow).join(PullRow, PullRow.id == LockRow.pull_id)
+                             .order_by(LockRow.repo, LockRow.dir, LockRow.workspace)).all()
+            return [_lock(lock, pull) for lock, pull in rows]
+
+    def release_lock(self, lock_id: int) -> LockView | None:
+        """Delete one lock; the lock as it was, or None when it was gone already."""
+        with self.db.session() as s:
+            found = s.execute(select(LockRow, PullRow)
+                              .join(PullRow, PullRow.id == LockRow.pull_id)
+                              .where(LockRow.id == lock_id)).first()
+            if found is None:
+                return None
+            lock, pull = found
+            view = _lock(lock, pull)
+            deleted = s.execute(delete(LockRow).where(LockRow.id == lock_id))
+            return view if getattr(deleted, "rowcount", 1) else None
+
     @staticmethod
     def _where(query: IPRQuery) -> list[ColumnElement[bool]]:
         """Every filter but the state: the counts are per state."""
@@ -54,3 +73,10 @@ class ConsoleQueries:
                                              RunRow.command == "plan",
                                              RunRow.environment == query.environment)))
         return where
+
+
+def _lock(lock: LockRow, pull: PullRow) -> LockView:
+    return LockView(id=lock.id, forge=lock.forge, repo=lock.repo, dir=lock.dir,
+                    workspace=lock.workspace, project=lock.project, pull_id=pull.id,
+                    pull_number=lock.pull_number, pull_title=pull.title,
+                    pull_state=IPRState(pull.state), created_at=lock.created_at)

@@ -12,10 +12,13 @@ from collections.abc import Callable
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from atlantis_py.domain.console import LockView
 from atlantis_py.domain.records import RunRecord
 from atlantis_py.flows.lifecycle import Lifecycle
+from atlantis_py.flows.unlocks import Unlocks
 from atlantis_py.web.console.auth import Denied, Gate, LoginLimiter, Sessions, add_auth_routes
 from atlantis_py.web.console.iprs import IPRLister, add_ipr_routes
+from atlantis_py.web.console.locks import add_lock_routes
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -24,7 +27,8 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
 
 
 def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, lister: IPRLister,
-                      plan_runs: Callable[[int], list[RunRecord]], *,
+                      plan_runs: Callable[[int], list[RunRecord]],
+                      locks: Callable[[], list[LockView]], unlocks: Unlocks, *,
                       secure_cookies: bool = False,
                       limiter: LoginLimiter | None = None) -> Blueprint:
     bp = Blueprint("console", __name__, template_folder="../templates",
@@ -49,4 +53,5 @@ def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, lister: IPRListe
 
     add_auth_routes(bp, gate)
     add_ipr_routes(bp, gate, lifecycle, lister, plan_runs)
+    add_lock_routes(bp, gate, locks, unlocks)
     return bp

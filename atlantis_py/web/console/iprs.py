@@ -37,6 +37,13 @@ class IPRLister(Protocol):
     def iprs(self, query: IPRQuery) -> IPRPage: ...
 
 
+def status_of(err: AtlantisError) -> int:
+    """The API's status for a refusal: the caller's fault, or the forge's (502)."""
+    if isinstance(err, ForgeError):
+        return 422 if err.status in (400, 404, 409, 422) else 502
+    return next((code for kind, code in STATUS.items() if isinstance(err, kind)), 502)
+
+
 def forge_link(record: PullRecord) -> str:
     """The pull request's page, from the repository's clone URL."""
     base = record.clone_url.removesuffix(".git")
@@ -138,11 +145,7 @@ def add_ipr_routes(bp: Blueprint, gate: Gate, lifecycle: Lifecycle, lister: IPRL
         try:
             done = action()
         except AtlantisError as err:
-            status = next((code for kind, code in STATUS.items() if isinstance(err, kind)),
-                          502)
-            if isinstance(err, ForgeError) and err.status in (400, 404, 409, 422):
-                status = 422
-            return detail_page(ipr_id, session, status=status, error=str(err))
+            return detail_page(ipr_id, session, status=status_of(err), error=str(err))
         return redirect(url_for("console.detail", ipr_id=ipr_id) + "?" + done, 303)
 
     @bp.post("/ipr/<int:ipr_id>/approve")
