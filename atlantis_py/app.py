@@ -230,7 +230,7 @@ def create_web_app(service: Service) -> Flask:
     app.register_blueprint(console_blueprint(
         service.lifecycle, WebSessionStore(service.db), console,
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
-        console.locks, Unlocks(service.services, console.release_lock),
+        console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies))
     return app
 

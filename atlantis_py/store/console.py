@@ -34,6 +34,13 @@ class ConsoleQueries:
             return IPRPage(records=tuple(_pull(r) for r in rows), total=total, counts=counts,
                            environments=tuple(e for e in environments if e))
 
+    def version(self) -> str:
+        """Changes whenever an IPR is added or changes state: for live lists."""
+        with self.db.session() as s:
+            count, newest = s.execute(select(func.count(PullRow.id),
+                                             func.max(PullRow.updated_at))).one()
+            return f"{count}-{newest.isoformat() if newest else ''}"
+
     def locks(self) -> list[LockView]:
         with self.db.session() as s:
             rows = s.execute(select(LockRow, PullRow).join(PullRow, PullRow.id == LockRow.pull_id)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -79,6 +79,6 @@ class Page:
 def _stale(element: WebElement) -> bool:
     try:
         element.tag_name  # noqa: B018 - touching it raises once the page is replaced
-    except StaleElementReferenceException:
+    except WebDriverException:  # stale; or, mid-navigation, chromium's "inspector error"
         return True
     return False

@@ -90,3 +90,7 @@ def _post_raw(req: urllib.request.Request) -> tuple[int, str]:
             return resp.status, resp.headers.get("Set-Cookie", "")
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Set-Cookie", "")
+
+
+def test_the_live_stream_needs_a_session(world: World) -> None:
+    assert ConsoleClient(world.url).get("/stream/iprs").status == 303

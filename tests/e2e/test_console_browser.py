@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.browser import Page, chromium
 from tests.e2e.conftest import World
 from tests.e2e.test_console_iprs import planned_ipr_on
-from tests.e2e.test_flow import FORGES
+from tests.e2e.test_flow import FORGES, base_files, tf_extra
 
 
 @pytest.fixture
@@ -115,3 +116,16 @@ def test_a_viewer_sees_no_buttons_and_a_hand_made_post_is_refused(world: World,
     assert "vera has role viewer; this needs reviewer" in refused.value.read().decode()
     page.open(f"/ipr/{ipr_id}")
     assert "review:approved" not in page.text
+
+
+def test_the_list_updates_itself_when_an_ipr_arrives(world: World, page: Page) -> None:
+    planned_ipr_on(world)
+    page.sign_in(world.token("bob", "reviewer"))
+    assert page.find("#ipr-table caption").text == "1 IPR"
+    marker = page.find("h1")  # the same page all along: no reload
+    repo = world.fake.create_repo("acme/other", base_files(world, "network"))
+    world.open_pr(repo, {"network/extra.tf": tf_extra("y")})
+    WebDriverWait(page.driver, 60).until(
+        lambda _: page.find("#ipr-table caption").text == "2 IPRs")
+    assert marker.text == "Infrastructure Pull Requests"
+    assert "PENDING 2" in page.find("#ipr-counts").text

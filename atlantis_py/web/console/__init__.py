@@ -19,6 +19,7 @@ from atlantis_py.flows.unlocks import Unlocks
 from atlantis_py.web.console.auth import Denied, Gate, LoginLimiter, Sessions, add_auth_routes
 from atlantis_py.web.console.iprs import IPRLister, add_ipr_routes
 from atlantis_py.web.console.locks import add_lock_routes
+from atlantis_py.web.console.stream import add_stream_routes
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -28,7 +29,8 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
 
 def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, lister: IPRLister,
                       plan_runs: Callable[[int], list[RunRecord]],
-                      locks: Callable[[], list[LockView]], unlocks: Unlocks, *,
+                      locks: Callable[[], list[LockView]], unlocks: Unlocks,
+                      version: Callable[[], str], *,
                       secure_cookies: bool = False,
                       limiter: LoginLimiter | None = None) -> Blueprint:
     bp = Blueprint("console", __name__, template_folder="../templates",
@@ -54,4 +56,5 @@ def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, lister: IPRListe
     add_auth_routes(bp, gate)
     add_ipr_routes(bp, gate, lifecycle, lister, plan_runs)
     add_lock_routes(bp, gate, locks, unlocks)
+    add_stream_routes(bp, gate, version)
     return bp
