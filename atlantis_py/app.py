@@ -24,6 +24,7 @@ from atlantis_py.flows.notify import Announcer, Notifier, load_targets
 from atlantis_py.flows.outbox import Outbox
 from atlantis_py.flows.runner import FlowRunner
 from atlantis_py.flows.services import Services
+from atlantis_py.flows.unlocks import Unlocks
 from atlantis_py.forges.base import Forge, WebhookVerifier
 from atlantis_py.forges.lazy import LazyForge
 from atlantis_py.logs import throttle_noisy_loggers
@@ -38,6 +39,7 @@ from atlantis_py.runner.terraform import Terraform, matching_env
 from atlantis_py.runner.workspace import Workspaces
 from atlantis_py.settings import Settings
 from atlantis_py.store.audit import AuditLog
+from atlantis_py.store.console import ConsoleQueries
 from atlantis_py.store.db import Database
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
@@ -47,6 +49,7 @@ from atlantis_py.store.pulls import PullStore
 from atlantis_py.store.reviews import ReviewStore
 from atlantis_py.store.tokens import TokenStore
 from atlantis_py.store.wakeups import PgWakeups
+from atlantis_py.store.web_sessions import WebSessionStore
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -245,8 +248,8 @@ def create_web_app(service: Service) -> Flask:
     from flask import Flask
 
     from atlantis_py.web.api import api_blueprint
+    from atlantis_py.web.console import console_blueprint
     from atlantis_py.web.health import WebhookCounts, health_blueprint
-    from atlantis_py.web.pages import pages_blueprint
     from atlantis_py.web.spool import Spool, SpoolReplayer
     from atlantis_py.web.webhooks import webhooks_blueprint
 
@@ -265,8 +268,13 @@ def create_web_app(service: Service) -> Flask:
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
                                          comments=local_comments(service)))
-    app.register_blueprint(pages_blueprint(service.lifecycle, tokens.owner,
-                                           comments=local_comments(service)))
+    console = ConsoleQueries(service.db)
+    app.register_blueprint(console_blueprint(
+        service.lifecycle, WebSessionStore(service.db), console,
+        lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
+        console.locks, Unlocks(service.services, console.release_lock), console.version,
+        secure_cookies=service.settings.web_secure_cookies,
+        comments=local_comments(service)))
     return app
 
 

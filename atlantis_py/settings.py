@@ -64,6 +64,7 @@ class Settings:
     credentials: CredentialsFile | None = None
     forge_retry_limit: timedelta = timedelta(minutes=30)
     local_repos: Path | None = None
+    web_secure_cookies: bool = False
 
     @property
     def db_url(self) -> str:
@@ -149,6 +150,9 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("local-repos", "Serve the git repositories under this folder as a local forge "
             "(DIR/infra is local/infra): no GitHub or GitLab account needed (see README).",
             default=""),
+    _Option("web-secure-cookies", "Mark the review console's session cookie Secure even "
+            "when requests arrive over plain HTTP (TLS ends at a proxy in front).",
+            kind=bool, default=False),
 )
 
 
@@ -273,6 +277,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
                           f"got {db_url!r}")
     custom = raw.get("allow-custom-steps")
     no_self = raw.get("disallow-self-approval")
+    secure_cookies = raw.get("web-secure-cookies")
     notifications = text("notifications")
     if notifications and not Path(notifications).is_file():
         raise ConfigError(f"--notifications: {notifications!r} is not a readable file")
@@ -317,6 +322,8 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         credentials=credentials,
         forge_retry_limit=_retry_limit(text("forge-retry-limit")),
         local_repos=_local_repos(text("local-repos")),
+        web_secure_cookies=secure_cookies if isinstance(secure_cookies, bool) else _bool(
+            "web-secure-cookies", str(secure_cookies)),
     )
 
 

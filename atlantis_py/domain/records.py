@@ -134,3 +134,13 @@ class Role(str, Enum):
 class TokenOwner:
     user: str
     role: Role
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser: whose token it was started with, and the CSRF token
+    every form of that session carries."""
+
+    owner: TokenOwner
+    csrf: str
+    expires_at: datetime

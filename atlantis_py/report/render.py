@@ -141,6 +141,12 @@ class Renderer:
         return self._render("cancelled.md.j2", actor=actor, released=released,
                             reason=reason.strip())
 
+    def lock_released(self, *, actor: str, dir: str, workspace: str, project: str,
+                      reason: str) -> str:
+        """An admin released one lock in the console; the reason is quoted."""
+        return self._render("lock_released.md.j2", actor=actor, dir=dir, workspace=workspace,
+                            project=project, reason=reason.strip())
+
     def review_expired(self, *, author: str, notice: str) -> str:
         """`notice` is the policy's sentence saying which deadline passed."""
         return self._render("review_expired.md.j2", author=author, notice=notice)

@@ -196,4 +196,16 @@ class PlanBlobRow(Base):
     created_at: Mapped[datetime]
 
 
+class WebSessionRow(Base):
+    """A browser session of the review console, started with an API token. Only
+    the SHA-256 of the cookie's value is stored; revoking the token ends it."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 from atlantis_py.store import local_tables as _local_tables  # noqa: F401  (registers them)

@@ -20,8 +20,8 @@ from atlantis_py.domain.records import IPRState, Job, JobStatus
 from atlantis_py.flows import recovery
 from atlantis_py.queue.payloads import ApplyJob
 from tests.e2e.conftest import World, running_world
+from tests.e2e.console_client import ConsoleClient
 from tests.e2e.test_flow import base_files, tf_extra
-from tests.e2e.test_pages import get
 from tests.fakeforge.neutral import NeutralPull
 from tests.support.tables import all_jobs
 
@@ -116,8 +116,10 @@ def test_reject_cancel_and_reviews_during_an_apply_leave_its_outcome(
 
     status, ipr = world.api("GET", f"/ipr/{ipr_id}", bob)
     assert ipr["state"] == "APPLYING"
-    status, html = get(world, f"/ipr/{ipr_id}", bob)
-    assert status == 200 and 'class="state APPLYING"' in html
+    browser = ConsoleClient(world.url)
+    browser.sign_in(bob)
+    page = browser.get(f"/ipr/{ipr_id}")
+    assert page.status == 200 and 'class="state APPLYING"' in page.body
     for who, body in ((carol, {"decision": "reject", "comment": "stop"}),
                       (carol, {"decision": "approve"})):
         status, refused = world.api("POST", f"/ipr/{ipr_id}/review", who, body)

@@ -4,14 +4,12 @@ the testdrive's sample repository. No GitHub or GitLab, fake or real."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 import pytest
 
 from atlantis_py.cli.testdrive import BRANCH, REPO, Sample, write_sample
+from tests.e2e.console_client import ConsoleClient
 from tests.e2e.server_process import ServerProcess, free_port
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -85,11 +84,11 @@ def drive(tmp_path: Path) -> Iterator[Drive]:
 
 
 def console(drive: Drive, path: str) -> str:
-    login = base64.b64encode(f"alice:{drive.tokens['alice']}".encode()).decode()
-    req = urllib.request.Request(drive.server.url + path,
-                                 headers={"Authorization": f"Basic {login}"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return str(resp.read().decode())
+    client = ConsoleClient(drive.server.url)
+    client.sign_in(drive.tokens["alice"])
+    page = client.get(path)
+    assert page.status == 200, page.body
+    return page.body
 
 
 def planned(head: str = "") -> Callable[[dict[str, Any]], bool]:
@@ -116,7 +115,7 @@ def test_the_testdrive_steps_plan_refuse_approve_deploy_and_merge(drive: Drive) 
     shown = drive.cli("alice", "show", str(ipr_id), "--comments")
     assert "Ran Plan for 2 projects" in shown.stdout and "--- atlantis at" in shown.stdout
     page = console(drive, f"/ipr/{ipr_id}")
-    assert "<h2>Comments</h2>" in page and "Ran Plan for 2 projects" in page
+    assert '<h2 id="comments">Comments</h2>' in page and "Ran Plan for 2 projects" in page
 
     assert drive.cli("alice", "review", str(ipr_id), "--approve").returncode == 1  # the author
     assert drive.cli("bob", "review", str(ipr_id), "--approve", "--comment", "LGTM") \

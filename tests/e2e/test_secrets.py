@@ -6,7 +6,6 @@ their command line."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.console_client import ConsoleClient
 from tests.e2e.server_process import ServerProcess, free_port
 from tests.fakeforge.github import FakeGitHub
 from tests.fakeforge.gitlab import FakeGitLab
@@ -193,7 +193,8 @@ def api_and_pages(server: ServerProcess, tmp_path: Path, number: int) -> list[st
         env={**os.environ, "ATLANTIS_DATA_DIR": str(tmp_path / "data")})
     token = made.stdout.strip()
     bearer = {"Authorization": f"Bearer {token}"}
-    basic = {"Authorization": "Basic " + base64.b64encode(f"me:{token}".encode()).decode()}
+    browser = ConsoleClient(server.url)
+    browser.sign_in(token)
     listing = http_get(f"{server.url}/api/v1/ipr", bearer)
     (ipr_id,) = [i["id"] for i in json.loads(listing)["items"] if i["pull_number"] == number]
     detail = http_get(f"{server.url}/api/v1/ipr/{ipr_id}", bearer)
@@ -201,8 +202,7 @@ def api_and_pages(server: ServerProcess, tmp_path: Path, number: int) -> list[st
     return [listing, detail,
             http_get(f"{server.url}/api/v1/ipr/{ipr_id}/events", bearer),
             http_get(f"{server.url}/api/v1/ipr/{ipr_id}/events?format=jsonl", bearer),
-            http_get(f"{server.url}/", basic),
-            http_get(f"{server.url}/ipr/{ipr_id}", basic)]
+            browser.get("/").body, browser.get(f"/ipr/{ipr_id}").body]
 
 
 def children_of(pid: int) -> list[int]:

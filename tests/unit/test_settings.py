@@ -140,6 +140,11 @@ SOURCES = [
                  timedelta(minutes=90), id="retry-limit-env"),
     pytest.param(["--forge-retry-limit", "0"], {}, "forge_retry_limit", timedelta(0),
                  id="retry-limit-zero-never-retries"),
+    pytest.param([], {}, "web_secure_cookies", False, id="secure-cookies-default-off"),
+    pytest.param(["--web-secure-cookies"], {}, "web_secure_cookies", True,
+                 id="secure-cookies-flag"),
+    pytest.param([], {"ATLANTIS_WEB_SECURE_COOKIES": "true"}, "web_secure_cookies", True,
+                 id="secure-cookies-env"),
 ]
 
 

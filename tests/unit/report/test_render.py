@@ -578,3 +578,12 @@ def test_waits_read_as_people_say_them(renderer: Renderer, seconds: float, text:
     body = renderer.job_failed(what="x", error="e", hint="h", job_id=1, delivery_id="",
                                gave_up=True, attempts=2, waited=seconds)
     assert f"after 2 attempts over {text}." in body
+
+
+def test_lock_released_names_the_lock_and_quotes_the_reason(renderer: Renderer) -> None:
+    body = renderer.lock_released(actor="root", dir="network", workspace="default",
+                                  project="network", reason="Stuck since the outage.\n# hi")
+    assert body.startswith("**`root`** released this pull request's lock on `network`")
+    reason = body.split("Reason:\n\n", 1)[1]
+    assert all(line == ">" or line.startswith("> ") for line in reason.splitlines())
+    assert_golden("lock_released", body)
