@@ -17,7 +17,6 @@ the server's `--min-approvals` (1 unless lowered) still raises that floor.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Mapping
 
 from atlantis_py.core.config.reader import NAME_RE, ConfigReader, Path, kind
@@ -49,7 +48,6 @@ _STAGES = ("plan", "apply")
 _STAGES_LATER = ("policy_check", "import", "state_rm")
 _TF_STEPS = ("init", "plan", "apply")
 _STEPS_LATER = ("show", "policy_check", "version", "import", "state_rm", "multienv")
-_ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LATER = "atlantis-py does not support it yet (README: Coming from Atlantis); remove it"
 
 
@@ -224,19 +222,9 @@ class _AtlantisReader(ConfigReader):
                 return Step("run", run=self.string(run.get("command"), (*at, "command")))
             return Step("run", run=self.string(arg, at))
         if name == "env":
-            env = self.known(arg, at, ("name", "value"), ("command",))
-            for key in ("name", "value"):
-                if key not in env:
-                    self.fail(at, f"missing {key!r}; an env step needs name and value")
-            env_name = self.string(env["name"], (*at, "name"), _ENV_VAR_RE)
-            if not isinstance(env["value"], str):
-                self.fail((*at, "value"), f"expected a string (quote it), "
-                          f"got {kind(env['value'])}")
-            return Step("env", env_name=env_name, env_value=env["value"])
+            return self.env_step(self.known(arg, at, ("name", "value"), ("command",)), at)
         if name in _TF_STEPS:
-            options = self.mapping(arg, at, ("extra_args",))
-            extra = options.get("extra_args", [])
-            return Step(name, extra_args=self.strings(extra, (*at, "extra_args")))
+            return self.terraform_step(name, arg, at)
         if name in _STEPS_LATER:
             self.fail(at, f"Atlantis's step {name!r} is not supported: {_LATER}", at_key=True)
         self.fail(at, f"unknown step {name!r}; allowed steps: {allowed}", at_key=True)

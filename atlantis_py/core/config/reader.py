@@ -14,12 +14,14 @@ from typing import NoReturn, TypeVar
 
 import yaml
 
+from atlantis_py.domain.projects import Step
 from atlantis_py.errors import RepoConfigError
 
 # Aliases share nodes, so a "billion laughs" file is small but expands when
 # walked; no honest config file comes near this.
 _MAX_NODES = 100_000
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NAME_RE = re.compile(r"^[^\s/]+$")
 
 Path = tuple[str | int, ...]
@@ -123,6 +125,23 @@ class ConfigReader:
         if pattern is not None and not pattern.match(value):
             self.fail(path, f"{value!r} is not allowed here (no spaces or '/')")
         return value
+
+    def env_step(self, env: Mapping[str, object], at: Path) -> Step:
+        """`env: {name, value}`, as workflows.yaml and atlantis.yaml write it."""
+        for key in ("name", "value"):
+            if key not in env:
+                self.fail(at, f"missing {key!r}; an env step needs name and value")
+        env_name = self.string(env["name"], (*at, "name"), ENV_VAR_RE)
+        value = env["value"]
+        if not isinstance(value, str):
+            self.fail((*at, "value"), f"expected a string (quote it), got {kind(value)}")
+        return Step("env", env_name=env_name, env_value=value)
+
+    def terraform_step(self, name: str, arg: object, at: Path) -> Step:
+        """init/validate/plan/apply, with their optional `extra_args`."""
+        options = self.mapping(arg, at, ("extra_args",))
+        extra = options.get("extra_args", [])
+        return Step(name, extra_args=self.strings(extra, (*at, "extra_args")))
 
     def strings(self, value: object, path: Path) -> tuple[str, ...]:
         items = self.sequence(value, path)

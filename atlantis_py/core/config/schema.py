@@ -10,7 +10,6 @@ rules in environment_config.py; this module holds the rest of the schema.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -33,7 +32,6 @@ REPO_CONFIG_FILE = "workflows.yaml"
 SCHEMA_VERSION = 1
 STEP_NAMES = ("init", "validate", "plan", "apply", "env", "run")
 TERRAFORM_STEPS = ("init", "validate", "plan", "apply")
-_ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 __all__ = ["REPO_CONFIG_FILE", "format_path", "load_default_config", "parse_repo_config"]
 
@@ -185,18 +183,8 @@ class _Validator(EnvironmentReader):
         if name == "run":
             return Step("run", run=self.string(arg, at))
         if name == "env":
-            env = self.mapping(arg, at, ("name", "value"))
-            for key in ("name", "value"):
-                if key not in env:
-                    self.fail(at, f"missing {key!r}; an env step needs name and value")
-            env_name = self.string(env["name"], (*at, "name"), _ENV_VAR_RE)
-            if not isinstance(env["value"], str):
-                self.fail((*at, "value"), f"expected a string (quote it), "
-                          f"got {kind(env['value'])}")
-            return Step("env", env_name=env_name, env_value=env["value"])
+            return self.env_step(self.mapping(arg, at, ("name", "value")), at)
         if name in TERRAFORM_STEPS:
-            options = self.mapping(arg, at, ("extra_args",))
-            extra = options.get("extra_args", [])
-            return Step(name, extra_args=self.strings(extra, (*at, "extra_args")))
+            return self.terraform_step(name, arg, at)
         self.fail(at, f"unknown step {name!r}; allowed steps: {allowed}", at_key=True)
 
