@@ -16,10 +16,9 @@ the server's `--min-approvals` (1 unless lowered) still raises that floor.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 
-from atlantis_py.core.config.reader import NAME_RE, ConfigReader, Path, kind
+from atlantis_py.core.config.reader import ConfigReader, Path, kind
 from atlantis_py.domain.projects import (
     APPLY_REQUIREMENTS,
     DEFAULT_WHEN_MODIFIED,
@@ -120,17 +119,7 @@ class _AtlantisReader(ConfigReader):
     def project(self, value: object, path: Path, workflows: Mapping[str, Workflow]
                 ) -> tuple[Project, Environment]:
         body = self.known(value, path, _PROJECT, _PROJECT_LATER)
-        if "dir" not in body:
-            self.fail(path, "missing 'dir'; give the directory relative to the repo root")
-        directory = self.directory(body["dir"], (*path, "dir"))
-        workspace = "default"
-        if "workspace" in body:
-            workspace = self.string(body["workspace"], (*path, "workspace"), NAME_RE)
-        if "name" in body:
-            name = self.string(body["name"], (*path, "name"), NAME_RE)
-        else:
-            name = "root" if directory == "." else directory.replace("/", "_")
-            name += "" if workspace == "default" else f"-{workspace}"
+        directory, workspace, name = self.place(body, path)
         workflow = "default"
         if "workflow" in body:
             workflow = self.string(body["workflow"], (*path, "workflow"))
@@ -172,15 +161,6 @@ class _AtlantisReader(ConfigReader):
             return Environment("default", required_approvals=0, apply_requirements=())
         return Environment("+".join(chosen), required_approvals=int("approved" in chosen),
                            apply_requirements=chosen)
-
-    def directory(self, value: object, path: Path) -> str:
-        raw = self.string(value, path)
-        if raw.startswith("/") or "\\" in raw:
-            self.fail(path, f"{raw!r} must be a relative path with '/' separators")
-        normal = posixpath.normpath(raw)
-        if normal == ".." or normal.startswith("../"):
-            self.fail(path, f"{raw!r} points outside the repository")
-        return normal
 
     def workflow(self, name: str, value: object, path: Path) -> Workflow:
         body = self.known({} if value is None else value, path, _STAGES, _STAGES_LATER)

@@ -8,12 +8,14 @@ every refusal can name the file, the line and the key path
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Mapping
 from typing import NoReturn, TypeVar
 
 import yaml
 
+from atlantis_py.core.detect.dirs import default_project_name
 from atlantis_py.domain.projects import Step
 from atlantis_py.errors import RepoConfigError
 
@@ -125,6 +127,28 @@ class ConfigReader:
         if pattern is not None and not pattern.match(value):
             self.fail(path, f"{value!r} is not allowed here (no spaces or '/')")
         return value
+
+    def place(self, body: Mapping[str, object], path: Path) -> tuple[str, str, str]:
+        """A project entry's (dir, workspace, name); the name defaults as for a
+        project found from a changed directory."""
+        if "dir" not in body:
+            self.fail(path, "missing 'dir'; give the directory relative to the repo root")
+        directory = self.directory(body["dir"], (*path, "dir"))
+        workspace = "default"
+        if "workspace" in body:
+            workspace = self.string(body["workspace"], (*path, "workspace"), NAME_RE)
+        if "name" in body:
+            return directory, workspace, self.string(body["name"], (*path, "name"), NAME_RE)
+        return directory, workspace, default_project_name(directory, workspace)
+
+    def directory(self, value: object, path: Path) -> str:
+        raw = self.string(value, path)
+        if raw.startswith("/") or "\\" in raw:
+            self.fail(path, f"{raw!r} must be a relative path with '/' separators")
+        normal = posixpath.normpath(raw)
+        if normal == ".." or normal.startswith("../"):
+            self.fail(path, f"{raw!r} points outside the repository")
+        return normal
 
     def env_step(self, env: Mapping[str, object], at: Path) -> Step:
         """`env: {name, value}`, as workflows.yaml and atlantis.yaml write it."""

@@ -9,12 +9,11 @@ rules in environment_config.py; this module holds the rest of the schema.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from types import MappingProxyType
 
 from atlantis_py.core.config.environments import EnvironmentReader
-from atlantis_py.core.config.reader import NAME_RE, Path, format_path, kind
+from atlantis_py.core.config.reader import Path, format_path, kind
 from atlantis_py.core.detect.atmos.config import SECTION_KEYS as ATMOS_KEYS
 from atlantis_py.core.detect.atmos.config import settings_from_section
 from atlantis_py.core.detect.atmos.errors import StackError, TemplateError
@@ -98,17 +97,7 @@ class _Validator(EnvironmentReader):
                 environments: Mapping[str, Environment]) -> Project:
         body = self.mapping(value, path, ("name", "dir", "workspace", "autoplan",
                                           "workflow", "environment"))
-        if "dir" not in body:
-            self.fail(path, "missing 'dir'; give the directory relative to the repo root")
-        directory = self.directory(body["dir"], (*path, "dir"))
-        workspace = "default"
-        if "workspace" in body:
-            workspace = self.string(body["workspace"], (*path, "workspace"), NAME_RE)
-        if "name" in body:
-            name = self.string(body["name"], (*path, "name"), NAME_RE)
-        else:
-            name = "root" if directory == "." else directory.replace("/", "_")
-            name += "" if workspace == "default" else f"-{workspace}"
+        directory, workspace, name = self.place(body, path)
         workflow = self.reference(body, path, "workflow", workflows)
         environment = self.reference(body, path, "environment", environments)
         enabled, when_modified = True, DEFAULT_WHEN_MODIFIED
@@ -125,15 +114,6 @@ class _Validator(EnvironmentReader):
                                              (*path, "autoplan", "when_modified"))
         return Project(name=name, dir=directory, workspace=workspace, workflow=workflow,
                        environment=environment, autoplan=enabled, when_modified=when_modified)
-
-    def directory(self, value: object, path: Path) -> str:
-        raw = self.string(value, path)
-        if raw.startswith("/") or "\\" in raw:
-            self.fail(path, f"{raw!r} must be a relative path with '/' separators")
-        normal = posixpath.normpath(raw)
-        if normal == ".." or normal.startswith("../"):
-            self.fail(path, f"{raw!r} points outside the repository")
-        return normal
 
     def reference(self, body: Mapping[str, object], path: Path, key: str,
                   defined: Mapping[str, object]) -> str:
