@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from atlantis_py.domain.rules import ApplyWindow, DestroyRule
@@ -13,13 +13,16 @@ from atlantis_py.domain.rules import ApplyWindow, DestroyRule
 class Step:
     """One workflow step. `name` is init|validate|plan|apply|env|run.
     `extra_args` go to terraform; `run` holds an argv-ish command for `run` steps
-    (split with shlex, never passed to a shell); env steps set `env_name`/`env_value`."""
+    (split with shlex, never passed to a shell); env steps set `env_name`/`env_value`.
+    `trusted` steps come from the server's own repos.yaml: their `run` needs no
+    --allow-custom-steps."""
 
     name: str
     extra_args: tuple[str, ...] = ()
     run: str | None = None
     env_name: str | None = None
     env_value: str | None = None
+    trusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class RepoConfig:
     explicit: bool = False
     atmos: Mapping[str, object] | None = None
     options: RepoOptions = field(default_factory=RepoOptions)
+    apply_floor: tuple[str, ...] = ()  # repos.yaml's apply_requirements: every env keeps them
 
     def workflow_for(self, project: Project) -> Workflow:
         return self.workflows.get(project.workflow, DEFAULT_WORKFLOW)
@@ -132,5 +136,17 @@ class RepoConfig:
     def environment_for(self, project: Project) -> Environment:
         env = self.environments.get(project.environment)
         if env is None:
-            return Environment(name=project.environment)
+            env = Environment(name=project.environment)
+        return floored(env, self.apply_floor)
+
+
+def floored(env: Environment, floor: tuple[str, ...]) -> Environment:
+    """`env` keeping at least the requirements `floor` names (the server's, from
+    repos.yaml); `approved` in the floor asks at least one approval."""
+    if not floor:
         return env
+    wanted = tuple(r for r in APPLY_REQUIREMENTS
+                   if r in floor or r in env.apply_requirements)
+    extra = tuple(r for r in env.apply_requirements if r not in wanted)
+    approvals = max(env.required_approvals, 1) if "approved" in floor else env.required_approvals
+    return replace(env, apply_requirements=(*wanted, *extra), required_approvals=approvals)

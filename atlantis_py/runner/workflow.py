@@ -123,7 +123,7 @@ def _run_steps(
     for step in steps:
         if step.name not in allowed:
             return fail(f"step {step.name!r} is not allowed in a {command} workflow")
-        if step.run is not None and not allow_custom_steps:
+        if step.run is not None and not (allow_custom_steps or step.trusted):
             return fail(CUSTOM_STEPS_DISABLED)
     project_dir = (worktree / project.dir).resolve()
     if not project_dir.is_relative_to(worktree.resolve()):

@@ -16,7 +16,7 @@ the server's `--min-approvals` (1 unless lowered) still raises that floor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from atlantis_py.core.config.reader import ConfigReader, Path, kind
 from atlantis_py.domain.projects import (
@@ -50,9 +50,13 @@ _STEPS_LATER = ("show", "policy_check", "version", "import", "state_rm", "multie
 _LATER = "atlantis-py does not support it yet (README: Coming from Atlantis); remove it"
 
 
-def parse_atlantis_config(text: str, file: str = ATLANTIS_CONFIG_FILE) -> RepoConfig:
-    """Parse and validate an atlantis.yaml; raises RepoConfigError on the first problem."""
-    return _AtlantisReader(file, text).config()
+def parse_atlantis_config(text: str, file: str = ATLANTIS_CONFIG_FILE,
+                          known_workflows: Collection[str] = ()) -> RepoConfig:
+    """Parse and validate an atlantis.yaml; raises RepoConfigError on the first
+    problem. Projects may also name `known_workflows` (the server's)."""
+    reader = _AtlantisReader(file, text)
+    reader.extra_workflows = frozenset(known_workflows)
+    return reader.config()
 
 
 def is_atlantis_document(text: str, file: str) -> bool:
@@ -123,8 +127,10 @@ class _AtlantisReader(ConfigReader):
         workflow = "default"
         if "workflow" in body:
             workflow = self.string(body["workflow"], (*path, "workflow"))
-            if workflow != "default" and workflow not in workflows:
-                known = ", ".join(["default", *sorted(n for n in workflows if n != "default")])
+            if workflow != "default" and workflow not in workflows \
+                    and workflow not in self.extra_workflows:
+                known = ", ".join(["default", *sorted(
+                    n for n in {*workflows, *self.extra_workflows} if n != "default")])
                 self.fail((*path, "workflow"), f"workflow {workflow!r} is not defined; "
                           f"known: {known}")
         enabled, when_modified = True, DEFAULT_WHEN_MODIFIED

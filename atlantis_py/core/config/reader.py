@@ -39,7 +39,11 @@ def format_path(path: Path) -> str:
 
 
 class ConfigReader:
-    """Holds the positions of one document while its values are checked."""
+    """Holds the positions of one document while its values are checked.
+    `extra_workflows` are names a project may use beyond the document's own
+    (the server's, from repos.yaml)."""
+
+    extra_workflows: frozenset[str] = frozenset()
 
     def __init__(self, file: str, text: str) -> None:
         self.file = file

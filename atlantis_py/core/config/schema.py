@@ -9,7 +9,7 @@ rules in environment_config.py; this module holds the rest of the schema.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
 from atlantis_py.core.config.environments import EnvironmentReader
@@ -40,9 +40,13 @@ def load_default_config() -> RepoConfig:
     return RepoConfig(explicit=False)
 
 
-def parse_repo_config(text: str, file: str = REPO_CONFIG_FILE) -> RepoConfig:
-    """Parse and validate workflows.yaml; raises RepoConfigError on the first problem."""
-    return _Validator(file, text).config()
+def parse_repo_config(text: str, file: str = REPO_CONFIG_FILE,
+                      known_workflows: Collection[str] = ()) -> RepoConfig:
+    """Parse and validate workflows.yaml; raises RepoConfigError on the first
+    problem. Projects may also name `known_workflows` (the server's)."""
+    validator = _Validator(file, text)
+    validator.extra_workflows = frozenset(known_workflows)
+    return validator.config()
 
 
 
@@ -98,7 +102,8 @@ class _Validator(EnvironmentReader):
         body = self.mapping(value, path, ("name", "dir", "workspace", "autoplan",
                                           "workflow", "environment"))
         directory, workspace, name = self.place(body, path)
-        workflow = self.reference(body, path, "workflow", workflows)
+        workflow = self.reference(body, path, "workflow",
+                                  {**workflows, **dict.fromkeys(self.extra_workflows)})
         environment = self.reference(body, path, "environment", environments)
         enabled, when_modified = True, DEFAULT_WHEN_MODIFIED
         if "autoplan" in body:
