@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
+from atlantis_py.core.config.repo_policy import RepoPolicies
 from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.domain.local import LocalComment
@@ -228,6 +229,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         announcer=announcer,
         rules_branch=settings.rules_branch,
         apply_base_branches=settings.apply_base_branches,
+        repo_policies=RepoPolicies(settings.repo_config, settings.forge_hosts),
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)

@@ -17,9 +17,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from atlantis_py.core.config.credentials import parse_credentials
+from atlantis_py.core.config.server import JSON_SOURCE, parse_server_config
 from atlantis_py.domain.credentials import CredentialsFile
 from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
+from atlantis_py.domain.server_config import ServerRepoConfig
 from atlantis_py.errors import ConfigError, RepoConfigError
 
 DEFAULT_GH_API_URL = "https://api.github.com"
@@ -65,12 +67,20 @@ class Settings:
     forge_retry_limit: timedelta = timedelta(minutes=30)
     local_repos: Path | None = None
     web_secure_cookies: bool = False
+    repo_config: ServerRepoConfig | None = None
 
     @property
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'atlantis.db').resolve()}"
+
+    @property
+    def forge_hosts(self) -> dict[str, str]:
+        """The host each forge's repository ids carry in repos.yaml (github.com/acme/x)."""
+        github = urlparse(self.gh_api_url).hostname or "github.com"
+        return {"github": "github.com" if github == "api.github.com" else github,
+                "gitlab": urlparse(self.gitlab_url).hostname or "gitlab.com", "local": "local"}
 
     def repo_allowed(self, full_name: str) -> bool:
         """Whole segments: `acme/*` allows acme/infra, not acme/x/y (see repo_names)."""
@@ -153,6 +163,10 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("web-secure-cookies", "Mark the review console's session cookie Secure even "
             "when requests arrive over plain HTTP (TLS ends at a proxy in front).",
             kind=bool, default=False),
+    _Option("repo-config", "Server-side repo config, Atlantis's repos.yaml format (see README).",
+            default=""),
+    _Option("repo-config-json", "The server-side repo config as JSON, instead of "
+            "--repo-config.", default=""),
 )
 
 
@@ -283,6 +297,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         raise ConfigError(f"--notifications: {notifications!r} is not a readable file")
     passthrough = _env_globs(text("tf-env-passthrough"))
     credentials = _credentials(text("credentials"))
+    repo_config = _repo_config(text("repo-config"), text("repo-config-json"))
     return Settings(
         gh_token=gh_token,
         gh_webhook_secret=gh_secret,
@@ -324,6 +339,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         local_repos=_local_repos(text("local-repos")),
         web_secure_cookies=secure_cookies if isinstance(secure_cookies, bool) else _bool(
             "web-secure-cookies", str(secure_cookies)),
+        repo_config=repo_config,
     )
 
 
@@ -363,6 +379,25 @@ def _credentials(file: str) -> CredentialsFile | None:
         return parse_credentials(file, text)
     except RepoConfigError as err:
         raise ConfigError(f"--credentials {err}") from None
+
+
+def _repo_config(file: str, raw_json: str) -> ServerRepoConfig | None:
+    """repos.yaml, read at start: a bad one stops the server naming file, line and key."""
+    if file and raw_json:
+        raise ConfigError("--repo-config and --repo-config-json: give one, not both")
+    if not file and not raw_json:
+        return None
+    text, flag = raw_json, "--repo-config-json"
+    if file:
+        flag = "--repo-config"
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"--repo-config: cannot read {file!r}: {err}") from None
+    try:
+        return parse_server_config(text, file or JSON_SOURCE)
+    except RepoConfigError as err:
+        raise ConfigError(f"{flag}: {err}") from None
 
 
 def _duration(flag: str, raw: str) -> timedelta | None:

@@ -27,11 +27,14 @@ class Hook:
     """A pre or post workflow hook: `argv` runs with no shell (a `run:` string is
     split like a shell would, with nothing interpreted; an explicit list such as
     `[sh, -c, "…"]` is the only way to a shell). `commands` limits it to those
-    commands (plan, apply); empty means every command."""
+    commands (plan, apply); empty means every command. `expand`: `$NAME` in an
+    argument is replaced from the hook's environment (a string `run:`; a list
+    is left for the shell it names)."""
 
     argv: tuple[str, ...]
     description: str = ""
     commands: tuple[str, ...] = ()
+    expand: bool = True
 
     def runs_for(self, command: str) -> bool:
         return not self.commands or command in self.commands

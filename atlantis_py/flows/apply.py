@@ -19,6 +19,7 @@ from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
+from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
 from atlantis_py.runner.workflow import run_apply
@@ -37,6 +38,9 @@ class Applier:
         forge = svc.forges[pull.repo.forge]
         repo, number = pull.repo.full_name, pull.number
         record = svc.pulls.upsert(pull)
+        policy = svc.policy_of(pull.repo.forge, repo)
+        if refuse_branch(svc, pull, record, policy, actor, command, "applied"):
+            return
         wrong_base = base_refusal(svc, pull.base_ref)
         if wrong_base is not None:
             svc.ipr.note(record, actor, "apply:refused", detail=wrong_base)
@@ -69,8 +73,14 @@ class Applier:
         with ExitStack() as held:
             tree = held.enter_context(
                 svc.workspaces.checkout(pull.repo, number, pull.head_sha, env))
+            hook_failed = run_workflow_hooks(svc, pull, policy, "pre", "apply", tree, actor,
+                                             command)
+            if hook_failed is not None:
+                svc.ipr.note(record, actor, "apply:refused", detail="a pre workflow hook failed")
+                svc.say(pull.repo.forge, repo, number, hook_failed)
+                return
             try:
-                head_cfg, rules = config_in(tree), svc.rules(pull)
+                head_cfg, rules = config_in(tree, policy), svc.rules(pull)
             except RepoConfigError as err:
                 svc.say(pull.repo.forge, repo, number, svc.renderer.config_error(err))
                 return
@@ -99,6 +109,9 @@ class Applier:
                         svc.workspaces.checkout_base(pull.repo, number, source, env))
                 results = [self._apply_one(record, pull, trees[run.source_sha or ""], head_cfg,
                                            run, actor) for run in plans]
+                post_failed = run_workflow_hooks(
+                    svc, pull, policy, "post", "apply", tree, actor, command,
+                    has_errors=any(r.status is not RunStatus.SUCCESS for r in results))
             except Exception as exc:
                 svc.ipr.move(Transition(record, IPRState.FAILED, actor,
                                         f"apply stopped by {type(exc).__name__}; "
@@ -108,6 +121,8 @@ class Applier:
             svc.ipr.move(Transition(record, after_apply(results), actor, description))
         svc.say(pull.repo.forge, repo, number, svc.renderer.apply(results))
         forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state, description)
+        if post_failed is not None:
+            svc.say(pull.repo.forge, repo, number, post_failed)
 
     def _start(self, record: PullRecord, actor: str, count: int) -> PullRecord | None:
         """Move the IPR to APPLYING, judged on its stored state at this moment: from

@@ -207,7 +207,8 @@ class Lifecycle:
                 continue
             since = record.pending_since.replace(tzinfo=UTC)
             try:
-                rules = rules_config(record.base_config)
+                rules = rules_config(record.base_config,
+                                     policy=self.svc.policy_of(record.forge, record.repo))
             except RepoConfigError:
                 continue
             envs = [environment(self.svc, rules, name)
@@ -232,7 +233,8 @@ class Lifecycle:
     def _verdicts(self, record: PullRecord, reviews: Sequence[Review],
                   requester: str | None = None) -> list[EnvVerdict]:
         try:
-            rules = rules_config(record.base_config)  # the rules branch's, as planned
+            rules = rules_config(record.base_config,  # the rules branch's, as planned
+                                 policy=self.svc.policy_of(record.forge, record.repo))
         except RepoConfigError:
             return []
         return verdicts(self.svc, record, rules, current_plans(self.svc, record), reviews,

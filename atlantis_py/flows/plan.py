@@ -26,6 +26,7 @@ from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import ForgeError, RepoConfigError
 from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.gate import environment
+from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
 from atlantis_py.runner.workflow import run_plan
@@ -60,6 +61,9 @@ class Planner:
         forge = svc.forges[pull.repo.forge]
         record = svc.pulls.upsert(pull)
         repo = pull.repo.full_name
+        policy = svc.policy_of(pull.repo.forge, repo)
+        if refuse_branch(svc, pull, record, policy, actor, command, "planned"):
+            return
         env = forge.clone_env
         # the forge lists the changed files and names the rules branch while git
         # fetches and checks out
@@ -69,13 +73,22 @@ class Planner:
         with ExitStack() as held:
             tree = held.enter_context(
                 svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env))
+            hook_failed = run_workflow_hooks(svc, pull, policy, "pre", "plan", tree, actor,
+                                             command)
+            if hook_failed is not None:
+                svc.say(pull.repo.forge, repo, pull.number, hook_failed)
+                forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.FAILURE,
+                                 "a pre workflow hook failed")
+                svc.ipr.note(record, actor, "hook:failed", detail="pre workflow hook")
+                return
             try:
-                config = config_in(tree)
+                config = config_in(tree, policy)
                 branch = rules_branch.result()
                 rules_text = svc.config_text(pull.repo, branch)
-                rules = rules_config(rules_text, branch)
+                rules = rules_config(rules_text, branch, policy)
                 base = rules if branch == pull.base_ref else \
-                    base_config(svc.config_text(pull.repo, pull.base_ref), pull.base_ref)
+                    base_config(svc.config_text(pull.repo, pull.base_ref), pull.base_ref,
+                                policy)
             except RepoConfigError as err:
                 svc.say(pull.repo.forge, repo, pull.number, svc.renderer.config_error(err))
                 forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.FAILURE,
@@ -103,6 +116,10 @@ class Planner:
                     svc.say(pull.repo.forge, repo, pull.number, svc.renderer.nothing_to_plan())
                 forge.set_status(repo, pull.head_sha, PLAN_CONTEXT, StatusState.SUCCESS,
                                  "no Terraform projects changed")
+                post_failed = run_workflow_hooks(svc, pull, policy, "post", "plan", tree,
+                                                 actor, command, has_errors=False)
+                if post_failed is not None:
+                    svc.say(pull.repo.forge, repo, pull.number, post_failed)
                 return
             # the pending status goes out beside the plans, not before them; it is
             # joined before the final status so the two can't arrive out of order
@@ -119,11 +136,16 @@ class Planner:
                     svc.workspaces.checkout_base(pull.repo, pull.number, source, env))
             results = self._run_all(record, pull, config, trees, selection.projects, extra,
                                     actor, envs)
+            post_failed = run_workflow_hooks(
+                svc, pull, policy, "post", "plan", tree, actor, command,
+                has_errors=any(r.status is not RunStatus.SUCCESS for r in results))
         try:
             pending.result()
         except ForgeError as err:
             log.warning("the pending status was not set: %s", err)
         self._report(pull, results, review_request(svc, rules, pull.author, results, envs))
+        if post_failed is not None:
+            svc.say(pull.repo.forge, repo, pull.number, post_failed)
 
     def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig,
                  trees: dict[str, Path], projects: Sequence[Project], extra: Sequence[str],

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.config.load import config_text, rules_config
+from atlantis_py.core.config.repo_policy import RepoPolicies
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.projects import RepoConfig
 from atlantis_py.domain.results import ProjectResult
+from atlantis_py.domain.server_config import RepoPolicy
 from atlantis_py.errors import RepoConfigError, WorkspaceError
 from atlantis_py.flows.notify import Announcer
 from atlantis_py.forges.base import Forge, WebhookVerifier
@@ -63,6 +65,12 @@ class Services:
     apply_base_branches: tuple[str, ...] = ("*",)
     credentials: Credentials = field(default_factory=Credentials)
     secrets: logs.Secrets = field(default_factory=lambda: logs.SECRETS)
+    repo_policies: RepoPolicies = field(default_factory=RepoPolicies)
+
+    def policy_of(self, forge: str, full_name: str) -> RepoPolicy | None:
+        """What the server-side repo config (repos.yaml) says for this repository;
+        None without one."""
+        return self.repo_policies.for_repo(forge, full_name)
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit.
@@ -94,11 +102,12 @@ class Services:
                 "read; its administrator finds why in the server's log") from None
 
     def config_text(self, repo: Repo, branch: str) -> str:
-        """workflows.yaml (or atlantis.yaml) on `branch` in the mirror, as text
-        ("" when it has none). A branch the mirror lacks is a RepoConfigError naming it."""
+        """workflows.yaml (or atlantis.yaml, or repos.yaml's repo_config_file) on
+        `branch` in the mirror, as text ("" when it has none). A branch the
+        mirror lacks is a RepoConfigError naming it."""
         try:
             return config_text(lambda name: self.workspaces.read_file(repo, branch, name),
-                               f" (branch {branch})")
+                               f" (branch {branch})", self.policy_of(repo.forge, repo.full_name))
         except WorkspaceError as err:
             raise RepoConfigError(f"{REPO_CONFIG_FILE} (branch {branch})", None, "(branch)",
                                   f"cannot read branch `{branch}` of {repo.full_name}: {err}"
@@ -107,4 +116,5 @@ class Services:
     def rules(self, pull: PullRequest) -> RepoConfig:
         """The rules branch's workflows.yaml; fetch the mirror first."""
         branch = self.rules_branch_of(pull.repo)
-        return rules_config(self.config_text(pull.repo, branch), branch)
+        return rules_config(self.config_text(pull.repo, branch), branch,
+                            self.policy_of(pull.repo.forge, pull.repo.full_name))

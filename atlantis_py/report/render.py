@@ -172,6 +172,16 @@ class Renderer:
         """`error` is the stack parser's "file:line: message", shown fenced."""
         return self._render("stacks_invalid.md.j2", error=error)
 
+    def hook_failed(self, *, kind: str, name: str, argv: Sequence[str], returncode: int,
+                    output: str, command: str) -> str:
+        """A repos.yaml workflow hook (`kind` pre or post) of `command` failed."""
+        return self._render("hook_failed.md.j2", kind=kind, hook=name, argv=argv,
+                            returncode=returncode, output=output, command=command)
+
+    def branch_not_served(self, *, base: str, pattern: str, what: str) -> str:
+        """repos.yaml's `branch` regex does not take pull requests into `base`."""
+        return self._render("branch_not_served.md.j2", base=base, pattern=pattern, what=what)
+
     def error(self, title: str, message: str) -> str:
         return self._render("error.md.j2", title=title, message=message)
 

@@ -388,3 +388,53 @@ def test_local_repos_is_a_forge_of_its_own(tmp_path: Path, tf: str) -> None:
                 ).local_repos == repos.resolve()
     with pytest.raises(ConfigError, match="--local-repos: .* is not a folder"):
         load(args("--local-repos", str(tmp_path / "missing")), {"ATLANTIS_TERRAFORM_BIN": tf})
+
+
+def test_repo_config_file_or_json_is_parsed_at_start(tmp_path: Path, env: dict[str, str]
+                                                      ) -> None:
+    path = tmp_path / "repos.yaml"
+    path.write_text("repos:\n- id: /.*/\n  workflow: default\n")
+    s = load(args("--repo-config", str(path)), env)
+    assert s.repo_config is not None and s.repo_config.file == str(path)
+    assert s.repo_config.repos[0].workflow == "default"
+    from_env = load(args(), {**env, "ATLANTIS_REPO_CONFIG_JSON": '{"repos": [{"id": "a/b"}]}'})
+    assert from_env.repo_config is not None and from_env.repo_config.repos[0].id == "a/b"
+    assert from_env.repo_config.file == "--repo-config-json"
+    assert load(args(), env).repo_config is None
+
+
+@pytest.mark.parametrize("argv, text, detail", [
+    pytest.param(["--repo-config", "{file}"], "repos:\n- id: a/b\n  repo_locks: {}\n",
+                 "--repo-config: {file}:3: repos[0].repo_locks: Atlantis's 'repo_locks' is "
+                 "not supported", id="unsupported-key"),
+    pytest.param(["--repo-config", "{file}"], "repos:\n- id: a/b\n  workflow: nope\n",
+                 "--repo-config: {file}:3: repos[0].workflow: workflow 'nope' is not defined",
+                 id="undefined-workflow"),
+    pytest.param(["--repo-config", "{file}.missing"], "", "--repo-config: cannot read",
+                 id="missing"),
+    pytest.param(["--repo-config-json", '{"repos": 1}'], "",
+                 "--repo-config-json: --repo-config-json:1: repos: expected a list",
+                 id="json"),
+    pytest.param(["--repo-config", "{file}", "--repo-config-json", "{}"], "",
+                 "--repo-config and --repo-config-json: give one", id="both"),
+])
+def test_repo_config_errors_name_file_line_and_key(tmp_path: Path, env: dict[str, str],
+                                                   argv: list[str], text: str,
+                                                   detail: str) -> None:
+    path = tmp_path / "repos.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load(args(*[a.replace("{file}", str(path)) for a in argv]), env)
+    assert str(err.value).startswith(detail.format(file=path)), str(err.value)
+
+
+@pytest.mark.parametrize("changes, hosts", [
+    ({}, {"github": "github.com", "gitlab": "gitlab.com"}),
+    ({"ATLANTIS_GH_API_URL": "https://ghe.acme.dev/api/v3",
+      "ATLANTIS_GITLAB_URL": "https://git.acme.dev"},
+     {"github": "ghe.acme.dev", "gitlab": "git.acme.dev"}),
+])
+def test_forge_hosts_qualify_repo_ids(env: dict[str, str], changes: dict[str, str],
+                                      hosts: dict[str, str]) -> None:
+    found = load(args(), {**env, **changes}).forge_hosts
+    assert {k: found[k] for k in hosts} == hosts

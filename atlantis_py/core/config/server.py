@@ -191,7 +191,8 @@ class _ServerReader(_AtlantisReader):
                 if name not in _HOOK_COMMANDS:
                     self.fail((*path, "commands"), f"hooks run for {', '.join(_HOOK_COMMANDS)}"
                               f"; {name!r} is not one of them")
-        return Hook(argv=argv, description=description, commands=commands)
+        return Hook(argv=argv, description=description, commands=commands,
+                    expand=not isinstance(raw, list))
 
 
 def _trusted(step: Step) -> Step:

@@ -63,7 +63,8 @@ def test_parses_every_supported_key_and_keeps_policies_raw() -> None:
     assert parsed.repos[0].id_regex == ".*" and parsed.repos[1].branch == "^main$"
     assert parsed.repos[0].pre_workflow_hooks == (
         Hook(argv=("./generate.sh", "--all"), description="generate"),)
-    assert parsed.repos[1].post_workflow_hooks[0].argv == ("sh", "-c", "echo done > $DIR/done")
+    post = parsed.repos[1].post_workflow_hooks[0]
+    assert post.argv == ("sh", "-c", "echo done > $DIR/done") and not post.expand
     custom = parsed.workflows["custom"]
     assert [s.name for s in custom.plan] == ["init", "run", "plan"]
     assert all(step.trusted for step in custom.plan)

@@ -587,3 +587,22 @@ def test_lock_released_names_the_lock_and_quotes_the_reason(renderer: Renderer) 
     reason = body.split("Reason:\n\n", 1)[1]
     assert all(line == ">" or line.startswith("> ") for line in reason.splitlines())
     assert_golden("lock_released", body)
+
+
+def test_hook_failed(renderer: Renderer) -> None:
+    body = renderer.hook_failed(kind="pre", name="generate tfvars",
+                                argv=["./gen.sh", "--all"], returncode=3,
+                                output="…(earlier output cut)\nno such stack\n", command="plan")
+    assert body.startswith("**Pre workflow hook failed: generate tfvars**")
+    assert "`./gen.sh --all` exited with code 3, so nothing was planned" in body
+    assert "no such stack" in body
+    assert_golden("hook_failed", body)
+    post = renderer.hook_failed(kind="post", name="post workflow hook #0", argv=["x"],
+                                returncode=1, output="", command="apply")
+    assert "nothing was" not in post and "the apply itself finished" in post
+
+
+def test_branch_not_served(renderer: Renderer) -> None:
+    body = renderer.branch_not_served(base="develop", pattern="^main$", what="planned")
+    assert "`/^main$/`" in body and "`develop`" in body and "Nothing was planned" in body
+    assert_golden("branch_not_served", body)
