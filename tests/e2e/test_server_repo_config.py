@@ -144,3 +144,19 @@ def test_branch_regex_refuses_other_bases_once_and_failing_pre_hook(served: Worl
     assert "cannot reach the inventory" in failed
     assert world.statuses(pull2)["atlantis/plan"] == ("failure", "a pre workflow hook failed")
     assert world.service.services.pulls.latest_runs(world.record(pull2).id, "plan") == {}
+
+
+def test_the_server_does_not_start_with_an_invalid_repos_yaml(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from atlantis_py.cli import main
+
+    bad = tmp_path / "repos.yaml"
+    bad.write_text("repos:\n- id: /.*/\n  pre_workflow_hooks:\n  - run: ./x.sh\n"
+                   "    shell: bash\n")
+    code = main(["server", "--repo-config", str(bad), "--data-dir", str(tmp_path / "d"),
+                 "--port", "0"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"--repo-config: {bad}:5: repos[0].pre_workflow_hooks[0].shell:" in err
+    assert "without a shell" in err
+    assert not (tmp_path / "d").exists()  # stopped before it made anything
