@@ -17,7 +17,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from atlantis_py.core.config.credentials import parse_credentials
+from atlantis_py.core.config.policies import load_policies
 from atlantis_py.domain.credentials import CredentialsFile
+from atlantis_py.domain.policies import PolicySets
 from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
 from atlantis_py.errors import ConfigError, RepoConfigError
@@ -65,6 +67,7 @@ class Settings:
     forge_retry_limit: timedelta = timedelta(minutes=30)
     local_repos: Path | None = None
     web_secure_cookies: bool = False
+    policies: PolicySets | None = None
 
     @property
     def db_url(self) -> str:
@@ -153,6 +156,8 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("web-secure-cookies", "Mark the review console's session cookie Secure even "
             "when requests arrive over plain HTTP (TLS ends at a proxy in front).",
             kind=bool, default=False),
+    _Option("policies", "YAML file of policy sets (Rego) every plan is checked against, "
+            "in Atlantis's repos.yaml `policies:` shape (see README).", default=""),
 )
 
 
@@ -283,6 +288,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         raise ConfigError(f"--notifications: {notifications!r} is not a readable file")
     passthrough = _env_globs(text("tf-env-passthrough"))
     credentials = _credentials(text("credentials"))
+    policies = _policies(text("policies"))
     return Settings(
         gh_token=gh_token,
         gh_webhook_secret=gh_secret,
@@ -324,6 +330,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         local_repos=_local_repos(text("local-repos")),
         web_secure_cookies=secure_cookies if isinstance(secure_cookies, bool) else _bool(
             "web-secure-cookies", str(secure_cookies)),
+        policies=policies,
     )
 
 
@@ -363,6 +370,21 @@ def _credentials(file: str) -> CredentialsFile | None:
         return parse_credentials(file, text)
     except RepoConfigError as err:
         raise ConfigError(f"--credentials {err}") from None
+
+
+def _policies(file: str) -> PolicySets | None:
+    """Parsed at start so a bad file stops the server; the Rego files are read
+    (and checked) by the policy engine, at start and at each plan."""
+    if not file:
+        return None
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"--policies: cannot read {file!r}: {err}") from None
+    try:
+        return load_policies(str(Path(file).absolute()), text)
+    except RepoConfigError as err:
+        raise ConfigError(f"--policies {err}") from None
 
 
 def _duration(flag: str, raw: str) -> timedelta | None:

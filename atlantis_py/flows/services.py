@@ -13,8 +13,9 @@ from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.config.load import config_text, rules_config
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.ipr import IPRMachine
-from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
+from atlantis_py.core.ports import Audit, Locks, PolicyRecords, Pulls, Reviews
 from atlantis_py.domain.events import PullRequest, Repo
+from atlantis_py.domain.policies import PolicySets
 from atlantis_py.domain.projects import RepoConfig
 from atlantis_py.domain.results import ProjectResult
 from atlantis_py.errors import RepoConfigError, WorkspaceError
@@ -25,6 +26,7 @@ from atlantis_py.report.split import split_comment
 from atlantis_py.runner.credentials import CredentialError, Credentials
 from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.terraform import Terraform
+from atlantis_py.runner.workflow import PolicyCheck
 from atlantis_py.runner.workspace import Workspaces
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,10 @@ class Services:
     apply_base_branches: tuple[str, ...] = ("*",)
     credentials: Credentials = field(default_factory=Credentials)
     secrets: logs.Secrets = field(default_factory=lambda: logs.SECRETS)
+    # --policies: the sets, their check of a plan's JSON, and the verdicts' store
+    policy_sets: PolicySets | None = None
+    policy_check: PolicyCheck | None = None
+    policy_records: PolicyRecords | None = None
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit.
