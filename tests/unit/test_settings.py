@@ -367,6 +367,39 @@ def test_credentials_errors_name_file_line_and_key(tmp_path: Path, env: dict[str
     assert str(err.value).startswith(detail.format(file=path)), str(err.value)
 
 
+def test_policies_file_is_parsed_at_start_with_paths_from_its_folder(
+        tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "policies.yaml").write_text(
+        "policies:\n  policy_sets:\n    - {name: cost, path: rego/cost}\n")
+    monkeypatch.chdir(tmp_path)
+    s = load(args("--policies", "conf/policies.yaml"), env)
+    assert s.policies is not None
+    assert [(p.name, p.path) for p in s.policies.sets] == [
+        ("cost", str(tmp_path / "conf" / "rego" / "cost"))]
+    assert load(args(), env).policies is None
+    env["ATLANTIS_POLICIES"] = "conf/policies.yaml"
+    assert load(args(), env).policies == s.policies
+
+
+@pytest.mark.parametrize("text, detail", [
+    pytest.param(None, "--policies: cannot read", id="missing"),
+    pytest.param("policies:\n  policy_sets:\n    - {name: a}\n",
+                 "--policies {file}:3: policies.policy_sets[0]: missing key 'path'",
+                 id="no-path"),
+    pytest.param("policy_sets: []\n", "--policies {file}:1: (document): missing key "
+                 "'policies'", id="no-section"),
+])
+def test_policies_errors_name_file_line_and_key(tmp_path: Path, env: dict[str, str],
+                                                text: str | None, detail: str) -> None:
+    path = tmp_path / "policies.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load(args("--policies", str(path)), env)
+    assert str(err.value).startswith(detail.format(file=path)), str(err.value)
+
+
 def test_child_environ_carries_the_flags_given(env: dict[str, str]) -> None:
     given = args("--gh-token", "ghp_flag_token", "--gh-webhook-secret", "flag-secret",
                  "--allow-custom-steps", "--port", "9999")
