@@ -58,12 +58,14 @@ class PolicySetResult:
 @dataclass(frozen=True)
 class PolicyApproval:
     """An owner's `atlantis approve_policies` for one failing set of one project,
-    counted only while the pull request's head is `head_sha`."""
+    counted only while the pull request's head is `head_sha` and the project's
+    plan is still the run `run_id` (a new plan is judged afresh)."""
 
     project: str
     policy_set: str
     user: str
     head_sha: str
+    run_id: int
     at: datetime | None = None
 
 

@@ -46,10 +46,15 @@ def verdicts(svc: Services, plans: Iterable[RunRecord]) -> dict[str, tuple[Polic
 
 
 def failing(svc: Services, record: PullRecord, plans: Iterable[RunRecord]) -> list[FailingSet]:
+    """The failing sets of `plans`, with the approvals given on the head commit
+    for those very plans (a new plan of the project needs new approvals)."""
     if svc.policy_records is None:
         return []
-    approvals = svc.policy_records.approvals(record.id, record.head_sha)
-    return failing_sets(verdicts(svc, plans), approvals)
+    runs = list(plans)
+    current = {(r.project, r.id) for r in runs}
+    approvals = [a for a in svc.policy_records.approvals(record.id, record.head_sha)
+                 if (a.project, a.run_id) in current]
+    return failing_sets(verdicts(svc, runs), approvals)
 
 
 def apply_blocked(svc: Services, record: PullRecord, plans: Sequence[RunRecord]
@@ -115,6 +120,7 @@ class PolicyApprovals:
         plans = [r for r in current_plans(svc, record) if wanted(r, command)]
         found = failing(svc, record, plans)
         pending = blocking(found)
+        run_of = {r.project: r.id for r in plans}
         if not pending:
             self._say(pull, say(actor=actor, head_sha=pull.head_sha, configured=True,
                                 already=[f for f in found if f.approved]))
@@ -131,7 +137,7 @@ class PolicyApprovals:
                 continue
             svc.policy_records.approve(record.id, PolicyApproval(
                 project=f.project, policy_set=f.result.name, user=actor,
-                head_sha=pull.head_sha))
+                head_sha=pull.head_sha, run_id=run_of[f.project]))
             svc.ipr.note(record, actor, "policy:approved", project=f.project,
                          detail=f"policy set {f.result.name} approved")
             approved.append(f)

@@ -43,7 +43,7 @@ class PolicyStore:
     def approve(self, pull_id: int, approval: PolicyApproval) -> None:
         with self.db.session() as s:
             s.add(PolicyApprovalRow(pull_id=pull_id, head_sha=approval.head_sha,
-                                    project=approval.project, policy_set=approval.policy_set,
+                                    run_id=approval.run_id, project=approval.project, policy_set=approval.policy_set,
                                     user=approval.user, at=utcnow()))
 
     def approvals(self, pull_id: int, head_sha: str) -> list[PolicyApproval]:
@@ -53,4 +53,5 @@ class PolicyStore:
                 PolicyApprovalRow.pull_id == pull_id, PolicyApprovalRow.head_sha == head_sha)
                 .order_by(PolicyApprovalRow.id)).all()
             return [PolicyApproval(project=r.project, policy_set=r.policy_set, user=r.user,
-                                   head_sha=r.head_sha, at=r.at) for r in rows]
+                                   head_sha=r.head_sha, run_id=r.run_id, at=r.at)
+                    for r in rows]

@@ -32,6 +32,7 @@ class PolicyApprovalRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     pull_id: Mapped[int] = mapped_column(ForeignKey("pull_requests.id"))
     head_sha: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int] = mapped_column(ForeignKey("project_runs.id"))
     project: Mapped[str] = mapped_column(String(255))
     policy_set: Mapped[str] = mapped_column(String(255))
     user: Mapped[str] = mapped_column(String(255))

@@ -14,6 +14,8 @@ import pytest
 from atlantis_py.core.config.policies import load_policies
 from atlantis_py.domain.policies import PolicySets
 from tests.e2e.conftest import World, running_world, tf_project
+from tests.e2e.server_process import ServerProcess, free_port
+from tests.e2e.test_restart import SECRET, server_env
 from tests.fakeforge.github import FakeGitHub
 from tests.fakeforge.gitlab import FakeGitLab
 from tests.fakeforge.neutral import NeutralPull
@@ -155,6 +157,10 @@ def test_a_push_voids_the_policy_approval(policed: World) -> None:
     world = policed
     pull = open_forbidden(world)
     assert "Every failing policy set" in world.comment(pull, "bob", "atlantis approve_policies")
+    assert world.statuses(pull)["atlantis/policy_check"][0] == "success"
+    world.comment(pull, "bob", "atlantis plan")  # a new plan is judged afresh
+    assert world.statuses(pull)["atlantis/policy_check"][0] == "failure"
+    assert "Every failing policy set" in world.comment(pull, "bob", "atlantis approve_policies")
     world.push(pull, {"network/more.tf": resource("cache", "small")})
     replanned = world.bot_comments(pull)[-1]
     assert "deny: `terraform_data.db: input must not be forbidden`" in replanned
@@ -206,3 +212,30 @@ def test_broken_policy_fails_closed(tmp_path: Path) -> None:
         refused = world.comment(pull, "alice", "atlantis apply")
         assert "`naming` for project `network`: the policy could not be evaluated" in refused
         assert world.state_resources("network") == []
+
+
+def test_the_server_process_and_its_worker_read_policies_from_the_flag(tmp_path: Path) -> None:
+    """`atlantis-py server --policies FILE`: the web process checks the sets at start
+    (log, /healthz) and its worker process judges plans with them."""
+    broken = "package main\n\ndeny[msg] {\n"
+    sets = policy_files(tmp_path, naming=broken)
+    state = tmp_path / "state"
+    state.mkdir()
+    with FakeGitHub(tmp_path) as fake:
+        repo = fake.create_repo("acme/infra", {"network/main.tf": tf_project(state, "network")})
+        server = ServerProcess(tmp_path / "data", server_env(fake), free_port(),
+                               args=["--policies", sets.file])
+        fake.webhook_url, fake.webhook_secret = f"{server.url}/events", SECRET
+        server.start()
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=30) as resp:
+                assert "naming.rego:3:" in json.loads(resp.read())["policies"]["problems"]["naming"]
+            assert "policy set naming" in server.log_path.read_text()
+            pull = fake.open_pull(repo, changes={"network/extra.tf": resource("db", "forbidden")})
+            assert fake.deliver("pull_request", fake.pull_request_payload(pull, "opened"))[0] == 202
+            server.settle()
+            plan = fake.comments(pull)[0]
+            assert "deny: `terraform_data.db: input must not be forbidden`" in plan
+            assert "* :x: `naming` could not be evaluated" in plan
+        finally:
+            server.stop()

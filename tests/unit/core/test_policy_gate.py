@@ -32,8 +32,8 @@ BROKEN = PolicySetResult("tags", False, error="tags.rego:3:1: unclosed")
 
 def test_failing_sets_and_the_approvals_that_lift_them() -> None:
     results = {"net": (DENY, PASS), "app": (DENY, BROKEN)}
-    approvals = [PolicyApproval("net", "cost", "bob", "sha1"),
-                 PolicyApproval("app", "tags", "root", "sha1")]
+    approvals = [PolicyApproval("net", "cost", "bob", "sha1", 1),
+                 PolicyApproval("app", "tags", "root", "sha1", 2)]
     found = failing_sets(results, approvals)
     assert [(f.project, f.result.name, f.approved_by) for f in found] == [
         ("app", "cost", ()), ("app", "tags", ("root",)), ("net", "cost", ("bob",))]

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("pull_id", sa.Integer, sa.ForeignKey("pull_requests.id"), nullable=False),
         sa.Column("head_sha", sa.String(64), nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("project_runs.id"), nullable=False),
         sa.Column("project", sa.String(255), nullable=False),
         sa.Column("policy_set", sa.String(255), nullable=False),
         sa.Column("user", sa.String(255), nullable=False),
