@@ -190,7 +190,7 @@ class Planner:
                 result = replace(result, status=RunStatus.FAILURE, counts=None, error=str(err))
         result = svc.masked(result)
         svc.pulls.finish_run(run_id, result)
-        record_checks(svc, run_id, result.policies)
+        record_checks(svc, record, actor, run_id, project.name, result.policies)
         summary = result.counts.summary() if result.counts else (result.error or "")
         svc.ipr.note(record, actor, f"plan:{result.status.value}", project=project.name,
                      detail=summary)

@@ -71,9 +71,15 @@ def owners_of(sets: PolicySets, found: Iterable[FailingSet]) -> dict[str, str]:
     return {f.result.name: who_may(sets, f.result.name) for f in found}
 
 
-def record_checks(svc: Services, run_id: int, results: Sequence[PolicySetResult]) -> None:
-    if svc.policy_records is not None and results:
-        svc.policy_records.record(run_id, results)
+def record_checks(svc: Services, record: PullRecord, actor: str, run_id: int,
+                  project: str, results: Sequence[PolicySetResult]) -> None:
+    """Keep a plan's verdicts, and put the failing sets in the audit log."""
+    if svc.policy_records is None or not results:
+        return
+    svc.policy_records.record(run_id, results)
+    failed = [r.name for r in results if not r.passed]
+    svc.ipr.note(record, actor, "policy_check:failure" if failed else "policy_check:success",
+                 project=project, detail=", ".join(failed) or f"{len(results)} sets passed")
 
 
 def report_status(svc: Services, pull: PullRequest) -> None:

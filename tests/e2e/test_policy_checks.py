@@ -70,15 +70,15 @@ policies:
 """
 
 
-def policy_files(tmp_path: Path, naming: str = NAMING) -> PolicySets:
+def policy_files(tmp_path: Path, naming: str = NAMING, config: str = POLICIES) -> PolicySets:
     root = tmp_path / "policy-config"
     (root / "rego" / "inputs").mkdir(parents=True)
     (root / "rego" / "naming").mkdir(parents=True)
     (root / "rego" / "inputs" / "inputs.rego").write_text(FORBIDDEN_INPUTS)
     (root / "rego" / "naming" / "naming.rego").write_text(naming)
     file = root / "policies.yaml"
-    file.write_text(POLICIES)
-    return load_policies(str(file), POLICIES)
+    file.write_text(config)
+    return load_policies(str(file), config)
 
 
 @pytest.fixture
@@ -148,6 +148,7 @@ def test_failing_set_blocks_apply_until_an_owner_approves(policed: World) -> Non
     assert {"db", "web"} <= set(world.state_resources("network"))
     actions = [(e.actor, e.action, e.project) for e in
                world.service.services.audit.events(world.record(pull).id)]
+    assert ("alice", "policy_check:failure", "network") in actions
     assert ("carol", "policy:refused", "network") in actions
     assert ("dave", "policy:approved", "network") in actions
 
@@ -182,6 +183,20 @@ def test_prevent_self_approve_refuses_the_author(policed: World) -> None:
     assert "it may be approved by erin or alice (not the pull request's author)" in refused
     assert "Every failing policy set of this commit is approved" in world.comment(
         pull, "erin", "atlantis approve_policies")
+
+
+def test_a_github_team_written_as_atlantis_does_is_the_repository_owners(
+        tmp_path: Path) -> None:
+    """Atlantis names GitHub teams by slug: `security` on acme/infra is acme/security."""
+    config = POLICIES.replace("teams: [acme/security]", "teams: [security]")
+    with running_world(tmp_path, policies=policy_files(tmp_path, config=config)) as world:
+        pull = open_forbidden(world)
+        add_to_team(world, "acme/security", "dave")
+        add_to_team(world, "other/security", "carol")
+        refused = world.comment(pull, "carol", "atlantis approve_policies")
+        assert "carol is not an owner of policy set `inputs`" in refused
+        assert "Every failing policy set" in world.comment(pull, "dave",
+                                                          "atlantis approve_policies")
 
 
 def test_nothing_to_approve_when_every_set_passes(policed: World) -> None:
