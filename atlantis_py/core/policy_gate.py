@@ -44,7 +44,7 @@ def owner_entries(sets: PolicySets, name: str) -> tuple[str, ...]:
     """Users and teams that may approve the set `name` (the top-level owners
     too), teams as written in the file."""
     own = sets.named(name)
-    return _entries(sets.owners) + (_entries(own.owners) if own else ())
+    return tuple(dict.fromkeys(_entries(sets.owners) + (_entries(own.owners) if own else ())))
 
 
 def owner_teams(sets: PolicySets, names: Iterable[str]) -> tuple[str, ...]:

@@ -67,3 +67,8 @@ def test_owner_teams_are_those_of_the_named_sets_and_the_top_level() -> None:
     sets = PolicySets(file="f", owners=PolicyOwners(teams=("acme/sec",)), sets=SETS.sets)
     assert owner_teams(sets, ["cost"]) == ("acme/sec", "acme/finops")
     assert owner_teams(sets, ["tags"]) == ("acme/sec",)
+
+
+def test_an_owner_named_twice_is_listed_once() -> None:
+    sets = PolicySets(file="f", owners=PolicyOwners(users=("bob",)), sets=SETS.sets)
+    assert who_may(sets, "cost") == "it may be approved by bob or a member of acme/finops"
