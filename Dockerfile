@@ -4,6 +4,7 @@ FROM python:3.11-slim
 ARG TERRAFORM_VERSION=1.11.4
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates curl unzip \
+      libatomic1 libstdc++6 \
  && curl -fsSLo /tmp/tf.zip \
       "https://releases.hashicorp.com/terraform/${TERRAFORM_VERSION}/terraform_${TERRAFORM_VERSION}_linux_amd64.zip" \
  && unzip /tmp/tf.zip -d /usr/local/bin terraform \

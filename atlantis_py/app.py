@@ -36,6 +36,7 @@ from atlantis_py.queue.worker import WorkerPool
 from atlantis_py.report.render import Renderer
 from atlantis_py.runner.credentials import Credentials
 from atlantis_py.runner.plans import SavedPlans
+from atlantis_py.runner.policies import PolicyEngine
 from atlantis_py.runner.terraform import Terraform, matching_env
 from atlantis_py.runner.workspace import Workspaces
 from atlantis_py.settings import Settings
@@ -46,6 +47,7 @@ from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
 from atlantis_py.store.locks import LockStore
 from atlantis_py.store.plan_blobs import PlanBlobStore
+from atlantis_py.store.policies import PolicyStore
 from atlantis_py.store.pulls import PullStore
 from atlantis_py.store.reviews import ReviewStore
 from atlantis_py.store.tokens import TokenStore
@@ -74,6 +76,7 @@ class Service:
     verifiers: list[WebhookVerifier]
     raw_forges: dict[str, Forge] = field(default_factory=dict)
     wakeups: PgWakeups | None = None
+    policy_engine: PolicyEngine | None = None
     _started: bool = False
     _web: Flask | None = None
     _web_stops: list[Callable[[], None]] = field(default_factory=list)
@@ -201,6 +204,9 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     announcer = Announcer(pulls, notifier)
     plugin_cache = data / "plugin-cache"
     plugin_cache.mkdir(exist_ok=True)
+    engine = PolicyEngine(settings.policies) if settings.policies else None
+    if engine is not None:
+        engine.check()  # broken sets are logged now and shown in /healthz
     services = Services(
         forges=forges,
         verifiers=verifiers,
@@ -230,6 +236,9 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         rules_branch=settings.rules_branch,
         apply_base_branches=settings.apply_base_branches,
         repo_policies=RepoPolicies(settings.repo_config, settings.forge_hosts),
+        policy_sets=settings.policies,
+        policy_check=engine.evaluate if engine else None,
+        policy_records=PolicyStore(db) if engine else None,
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)
@@ -243,7 +252,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     return Service(settings=settings, db=db, queue=queue, workers=workers, pulls=pulls,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()), raw_forges=raw_forges,
-                   wakeups=None if db.is_sqlite else PgWakeups(db))
+                   wakeups=None if db.is_sqlite else PgWakeups(db), policy_engine=engine)
 
 
 def create_web_app(service: Service) -> Flask:
@@ -266,7 +275,8 @@ def create_web_app(service: Service) -> Flask:
                                               spool, replayer))
     app.register_blueprint(health_blueprint(
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
-        service.pulls.state_counts, counts, spool))
+        service.pulls.state_counts, counts, spool,
+        service.policy_engine.recent_problems if service.policy_engine else None))
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
                                          comments=local_comments(service)))

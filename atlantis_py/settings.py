@@ -17,8 +17,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from atlantis_py.core.config.credentials import parse_credentials
+from atlantis_py.core.config.policies import load_policies
 from atlantis_py.core.config.server import JSON_SOURCE, parse_server_config
 from atlantis_py.domain.credentials import CredentialsFile
+from atlantis_py.domain.policies import PolicySets
 from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
 from atlantis_py.domain.server_config import ServerRepoConfig
@@ -68,6 +70,7 @@ class Settings:
     local_repos: Path | None = None
     web_secure_cookies: bool = False
     repo_config: ServerRepoConfig | None = None
+    policies: PolicySets | None = None
 
     @property
     def db_url(self) -> str:
@@ -167,6 +170,8 @@ OPTIONS: tuple[_Option, ...] = (
             default=""),
     _Option("repo-config-json", "The server-side repo config as JSON, instead of "
             "--repo-config.", default=""),
+    _Option("policies", "YAML file of policy sets (Rego) every plan is checked against, "
+            "in Atlantis's repos.yaml `policies:` shape (see README).", default=""),
 )
 
 
@@ -298,6 +303,12 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     passthrough = _env_globs(text("tf-env-passthrough"))
     credentials = _credentials(text("credentials"))
     repo_config = _repo_config(text("repo-config"), text("repo-config-json"))
+    policies = _policies(text("policies"))
+    if repo_config is not None and repo_config.policies is not None:
+        if policies is not None:
+            raise ConfigError("--policies and the `policies:` section of the server-side "
+                              "repo config: declare policy sets in one place, not both")
+        policies = repo_config.policies
     return Settings(
         gh_token=gh_token,
         gh_webhook_secret=gh_secret,
@@ -340,6 +351,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         web_secure_cookies=secure_cookies if isinstance(secure_cookies, bool) else _bool(
             "web-secure-cookies", str(secure_cookies)),
         repo_config=repo_config,
+        policies=policies,
     )
 
 
@@ -398,6 +410,19 @@ def _repo_config(file: str, raw_json: str) -> ServerRepoConfig | None:
         return parse_server_config(text, file or JSON_SOURCE)
     except RepoConfigError as err:
         raise ConfigError(f"{flag}: {err}") from None
+def _policies(file: str) -> PolicySets | None:
+    """Parsed at start so a bad file stops the server; the Rego files are read
+    (and checked) by the policy engine, at start and at each plan."""
+    if not file:
+        return None
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"--policies: cannot read {file!r}: {err}") from None
+    try:
+        return load_policies(str(Path(file).absolute()), text)
+    except RepoConfigError as err:
+        raise ConfigError(f"--policies {err}") from None
 
 
 def _duration(flag: str, raw: str) -> timedelta | None:

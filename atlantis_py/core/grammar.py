@@ -92,6 +92,8 @@ def _command(tokens: list[str]) -> Command:
     directory = _directory(values["dir"], "-d") if "dir" in values else None
     if "--" in args and name is CommandName.APPLY:
         raise CommandParseError("apply takes no extra arguments: it applies the saved plan")
+    if "--" in args and name is CommandName.APPROVE_POLICIES:
+        raise CommandParseError("approve_policies takes no extra arguments")
     return Command(
         name,
         project=values.get("project"),

@@ -5,12 +5,13 @@ Keeps core free of SQLAlchemy and lets the import direction stay one way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import Review, ReviewState
+from atlantis_py.domain.policies import PolicyApproval, PolicySetResult
 from atlantis_py.domain.records import (
     AuditEvent,
     DeployRequest,
@@ -81,3 +82,12 @@ class Journal(Protocol):
     def mark_posted(self, entry_id: int) -> None: ...
     def work_done(self, job_id: int) -> bool: ...
     def set_work_done(self, job_id: int) -> None: ...
+
+
+class PolicyRecords(Protocol):
+    """Each plan run's policy verdicts, and owners' approvals per head commit."""
+
+    def record(self, run_id: int, results: Sequence[PolicySetResult]) -> None: ...
+    def results(self, run_ids: Iterable[int]) -> dict[int, tuple[PolicySetResult, ...]]: ...
+    def approve(self, pull_id: int, approval: PolicyApproval) -> None: ...
+    def approvals(self, pull_id: int, head_sha: str) -> list[PolicyApproval]: ...

@@ -12,6 +12,7 @@ class CommandName(str, Enum):
     UNLOCK = "unlock"
     HELP = "help"
     VERSION = "version"
+    APPROVE_POLICIES = "approve_policies"
 
 
 @dataclass(frozen=True)

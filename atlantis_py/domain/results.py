@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from atlantis_py.domain.policies import PolicySetResult
+
 
 class RunStatus(str, Enum):
     SUCCESS = "success"
@@ -56,3 +58,4 @@ class ProjectResult:
     deleted: bool = False
     skipped_vars: tuple[str, ...] = ()  # stack vars Atmos resolves at run time
     locked_by: int | None = None  # number of the pull request holding this dir's lock
+    policies: tuple[PolicySetResult, ...] = ()  # the policy sets' verdicts on this plan

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from atlantis_py.domain.policies import PolicySets
 from atlantis_py.domain.projects import Workflow
 
 # the repo-side keys repos.yaml may let a repository set (allowed_overrides)
@@ -63,13 +64,13 @@ class RepoRule:
 @dataclass(frozen=True)
 class ServerRepoConfig:
     """repos.yaml after validation. `file` names it in messages (the path, or
-    `--repo-config-json`). `policies` is the raw `policies:` mapping, kept for
-    the policy-check parser; None when absent."""
+    `--repo-config-json`). `policies` are its `policies:` section's policy sets;
+    None when absent."""
 
     file: str
     repos: tuple[RepoRule, ...] = ()
     workflows: Mapping[str, Workflow] = field(default_factory=dict)
-    policies: Mapping[str, object] | None = None
+    policies: PolicySets | None = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
+from atlantis_py.flows.policy import apply_blocked
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
@@ -67,6 +68,13 @@ class Applier:
         plans = [r for r in plans if r.plan_path not in used]
         if not plans:
             svc.say(pull.repo.forge, repo, number, svc.renderer.nothing_to_apply())
+            return
+        blocked, owners = apply_blocked(svc, record, plans)
+        if blocked:
+            sets = ", ".join(dict.fromkeys(f"{f.project}/{f.result.name}" for f in blocked))
+            svc.ipr.note(record, actor, "apply:refused", detail=f"policy checks failed: {sets}")
+            svc.say(pull.repo.forge, repo, number, svc.renderer.policy_refused(
+                head_sha=pull.head_sha, blocked=blocked, owners=owners))
             return
         env = forge.clone_env
         svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)

@@ -1,6 +1,6 @@
-"""Comment commands: `atlantis help|version|plan|apply|unlock`, the permission check
-in front of them, and the help text for anything else that starts with
-`atlantis`."""
+"""Comment commands: `atlantis help|version|plan|apply|unlock|approve_policies`,
+the permission check in front of them, and the help text for anything else that
+starts with `atlantis`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from atlantis_py.domain.events import CommentEvent
 from atlantis_py.flows.apply import Applier
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.plan import Planner
+from atlantis_py.flows.policy import PolicyApprovals
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.payloads import ApplyJob
 
@@ -23,6 +24,7 @@ class Commands:
         self.lifecycle = lifecycle
         self.planner = planner
         self.applier = applier
+        self.policies = PolicyApprovals(svc)
 
     def run(self, action: RunCommand) -> None:
         ev, command = action.event, action.command
@@ -32,7 +34,8 @@ class Commands:
             self._reply(ev, self.svc.renderer.version(__version__))
         elif self._permitted(ev, command):
             {CommandName.UNLOCK: self._unlock, CommandName.PLAN: self._plan,
-             CommandName.APPLY: self._apply}[command.name](ev, command)
+             CommandName.APPLY: self._apply,
+             CommandName.APPROVE_POLICIES: self._approve_policies}[command.name](ev, command)
 
     def unknown(self, action: ReplyHelp) -> None:
         ev = action.event
@@ -70,6 +73,10 @@ class Commands:
     def _apply(self, ev: CommentEvent, command: Command) -> None:
         pull = self.svc.forges[ev.repo.forge].pull_request(ev.repo.full_name, ev.pull_number)
         self.applier.apply(pull, ev.author, command)
+
+    def _approve_policies(self, ev: CommentEvent, command: Command) -> None:
+        pull = self.svc.forges[ev.repo.forge].pull_request(ev.repo.full_name, ev.pull_number)
+        self.policies.approve(pull, ev.author, command)
 
     def _reply(self, ev: CommentEvent, body: str) -> None:
         self.svc.say(ev.repo.forge, ev.repo.full_name, ev.pull_number, body)

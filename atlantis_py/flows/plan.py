@@ -26,6 +26,7 @@ from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import ForgeError, RepoConfigError
 from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.gate import environment
+from atlantis_py.flows.policy import record_checks, report_status
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
@@ -192,7 +193,8 @@ class Planner:
             result = run_plan(project, config.workflow_for(project), tree, plan_file,
                               svc.terraform, extra_args=extra,
                               allow_custom_steps=svc.allow_custom_steps,
-                              env=svc.terraform_env(environment), head_sha=pull.head_sha)
+                              env=svc.terraform_env(environment), head_sha=pull.head_sha,
+                              policy_check=svc.policy_check)
         except Exception as exc:
             error = str(exc)
             if not isinstance(exc, CredentialsUnavailable):
@@ -210,6 +212,7 @@ class Planner:
                 result = replace(result, status=RunStatus.FAILURE, counts=None, error=str(err))
         result = svc.masked(result)
         svc.pulls.finish_run(run_id, result)
+        record_checks(svc, record, actor, run_id, project.name, result.policies)
         summary = result.counts.summary() if result.counts else (result.error or "")
         svc.ipr.note(record, actor, f"plan:{result.status.value}", project=project.name,
                      detail=summary)
@@ -222,6 +225,7 @@ class Planner:
                      self.svc.renderer.plan(results, extra=extra))
         state, description = plan_status(results)
         forge.set_status(pull.repo.full_name, pull.head_sha, PLAN_CONTEXT, state, description)
+        report_status(self.svc, pull)
 
 
 def review_request(svc: Services, rules: RepoConfig, author: str,

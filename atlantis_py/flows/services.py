@@ -14,8 +14,9 @@ from atlantis_py.core.config.load import config_text, rules_config
 from atlantis_py.core.config.repo_policy import RepoPolicies
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.ipr import IPRMachine
-from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
+from atlantis_py.core.ports import Audit, Locks, PolicyRecords, Pulls, Reviews
 from atlantis_py.domain.events import PullRequest, Repo
+from atlantis_py.domain.policies import PolicySets
 from atlantis_py.domain.projects import RepoConfig
 from atlantis_py.domain.results import ProjectResult
 from atlantis_py.domain.server_config import RepoPolicy
@@ -27,6 +28,7 @@ from atlantis_py.report.split import split_comment
 from atlantis_py.runner.credentials import CredentialError, Credentials
 from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.terraform import Terraform
+from atlantis_py.runner.workflow import PolicyCheck
 from atlantis_py.runner.workspace import Workspaces
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,10 @@ class Services:
         """What the server-side repo config (repos.yaml) says for this repository;
         None without one."""
         return self.repo_policies.for_repo(forge, full_name)
+    # --policies: the sets, their check of a plan's JSON, and the verdicts' store
+    policy_sets: PolicySets | None = None
+    policy_check: PolicyCheck | None = None
+    policy_records: PolicyRecords | None = None
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit.

@@ -9,11 +9,12 @@ reasons) and registers the few filters that keep the markdown well-formed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from atlantis_py.domain.policies import FailingSet
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 
@@ -114,6 +115,24 @@ class Renderer:
             approvals=[_ApprovalLine(user, sha) for user, sha in approvals],
             ignored=[_ApprovalLine(user, sha, reason) for user, sha, reason in ignored],
         )
+
+    def policy_refused(self, *, head_sha: str, blocked: Sequence[FailingSet],
+                       owners: Mapping[str, str]) -> str:
+        """The apply is blocked by failing policy sets; `owners` says, per set,
+        who may approve it (a clause: "it may be approved by alice")."""
+        return self._render("policy_refused.md.j2", head_sha=head_sha, blocked=blocked,
+                            owners=owners)
+
+    def policy_approval(self, *, actor: str, head_sha: str, configured: bool,
+                        approved: Sequence[FailingSet] = (), refused: Sequence[str] = (),
+                        remaining: Sequence[FailingSet] = (),
+                        owners: Mapping[str, str] | None = None,
+                        already: Sequence[FailingSet] = ()) -> str:
+        """The answer to `atlantis approve_policies`: what `actor` approved, what
+        they may not (each reason says who may), and what still blocks the apply."""
+        return self._render("policy_approval.md.j2", actor=actor, head_sha=head_sha,
+                            configured=configured, approved=approved, refused=refused,
+                            remaining=remaining, owners=owners or {}, already=already)
 
     def plan_outdated(self, planned_sha: str, head_sha: str) -> str:
         return self._render("plan_outdated.md.j2", planned_sha=planned_sha, head_sha=head_sha)

@@ -5,11 +5,12 @@ every `run` step printed, in step order (init's and validate's only on failure).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from atlantis_py.domain.policies import PolicySetResult
 from atlantis_py.domain.projects import Project, Step, Workflow
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.runner.steps import (
@@ -22,6 +23,7 @@ from atlantis_py.runner.steps import (
 from atlantis_py.runner.terraform import Terraform, TerraformError, plan_counts
 
 __all__ = ["CUSTOM_STEPS_DISABLED", "plan_arguments", "run_apply", "run_plan"]
+PolicyCheck = Callable[[Mapping[str, object]], tuple[PolicySetResult, ...]]
 PLAN_STEPS = frozenset({"init", "validate", "plan", "env", "run"})
 APPLY_STEPS = frozenset({"init", "validate", "apply", "env", "run"})
 
@@ -53,10 +55,12 @@ def run_plan(
     allow_custom_steps: bool = False,
     env: Mapping[str, str] | None = None,
     head_sha: str = "",
+    policy_check: PolicyCheck | None = None,
 ) -> ProjectResult:
     """Run the plan steps; on success the plan is saved in `plan_file` and
     summarised in `counts`. A previous plan file is deleted first, so a
-    failed plan never leaves an older plan behind to be applied."""
+    failed plan never leaves an older plan behind to be applied.
+    `policy_check` judges the plan's JSON (the server's policy sets)."""
     plan_file = plan_file.absolute()
     plan_file.unlink(missing_ok=True)
     plan_file.parent.mkdir(parents=True, exist_ok=True)
@@ -70,10 +74,11 @@ def run_plan(
     if not plan_file.is_file():
         return replace(result, status=RunStatus.FAILURE, error=f"no plan file at {plan_file}")
     try:
-        counts = plan_counts(tf.show_json((worktree / project.dir).resolve(), plan_file, env))
+        shown = tf.show_json((worktree / project.dir).resolve(), plan_file, env)
     except TerraformError as e:
         return replace(result, status=RunStatus.FAILURE, error=str(e))
-    return replace(result, counts=counts)
+    policies = policy_check(shown) if policy_check is not None else ()
+    return replace(result, counts=plan_counts(shown), policies=policies)
 
 
 def run_apply(

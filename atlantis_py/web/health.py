@@ -41,8 +41,21 @@ def _gauge(name: str, help: str, label: str, values: Mapping[str, int]) -> list[
 def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool],
                      job_counts: Callable[[], Mapping[str, int]],
                      ipr_counts: Callable[[], Mapping[str, int]],
-                     webhooks: WebhookCounts, spool: Spool) -> Blueprint:
+                     webhooks: WebhookCounts, spool: Spool,
+                     policy_problems: Callable[[], Mapping[str, str]] | None = None
+                     ) -> Blueprint:
+    """`policy_problems`: broken policy sets (--policies), name → error."""
     bp = Blueprint("health", __name__)
+
+    def policies() -> dict[str, object]:
+        if policy_problems is None:
+            return {}
+        broken = dict(policy_problems())
+        if not broken:
+            return {"policies": {"status": "ok"}}
+        return {"policies": {
+            "status": "broken", "problems": broken,
+            "detail": "these policy sets fail every plan (fail closed) until fixed"}}
 
     @bp.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -52,13 +65,15 @@ def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool]
         that can keep them."""
         spooled = spool.count()
         if database_ok():
-            return jsonify(status="ok", database="ok", spooled=spooled), 200
+            return jsonify(status="ok", database="ok", spooled=spooled, **policies()), 200
         problem = spool.problem()
         if problem is None:
             return jsonify(status="spooling", database="unavailable", spooled=spooled,
+                           **policies(),
                            detail="database unavailable; webhooks are spooled to disk "
                                   "and stored when it is back"), 200
         return jsonify(status="unavailable", database="unavailable", spooled=spooled,
+                       **policies(),
                        detail=f"database unavailable and the webhook spool cannot be "
                               f"written ({problem}): webhooks are refused with 503"), 503
 

@@ -367,6 +367,39 @@ def test_credentials_errors_name_file_line_and_key(tmp_path: Path, env: dict[str
     assert str(err.value).startswith(detail.format(file=path)), str(err.value)
 
 
+def test_policies_file_is_parsed_at_start_with_paths_from_its_folder(
+        tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "policies.yaml").write_text(
+        "policies:\n  policy_sets:\n    - {name: cost, path: rego/cost}\n")
+    monkeypatch.chdir(tmp_path)
+    s = load(args("--policies", "conf/policies.yaml"), env)
+    assert s.policies is not None
+    assert [(p.name, p.path) for p in s.policies.sets] == [
+        ("cost", str(tmp_path / "conf" / "rego" / "cost"))]
+    assert load(args(), env).policies is None
+    env["ATLANTIS_POLICIES"] = "conf/policies.yaml"
+    assert load(args(), env).policies == s.policies
+
+
+@pytest.mark.parametrize("text, detail", [
+    pytest.param(None, "--policies: cannot read", id="missing"),
+    pytest.param("policies:\n  policy_sets:\n    - {name: a}\n",
+                 "--policies {file}:3: policies.policy_sets[0]: missing key 'path'",
+                 id="no-path"),
+    pytest.param("policy_sets: []\n", "--policies {file}:1: (document): missing key "
+                 "'policies'", id="no-section"),
+])
+def test_policies_errors_name_file_line_and_key(tmp_path: Path, env: dict[str, str],
+                                                text: str | None, detail: str) -> None:
+    path = tmp_path / "policies.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load(args("--policies", str(path)), env)
+    assert str(err.value).startswith(detail.format(file=path)), str(err.value)
+
+
 def test_child_environ_carries_the_flags_given(env: dict[str, str]) -> None:
     given = args("--gh-token", "ghp_flag_token", "--gh-webhook-secret", "flag-secret",
                  "--allow-custom-steps", "--port", "9999")
@@ -401,6 +434,24 @@ def test_repo_config_file_or_json_is_parsed_at_start(tmp_path: Path, env: dict[s
     assert from_env.repo_config is not None and from_env.repo_config.repos[0].id == "a/b"
     assert from_env.repo_config.file == "--repo-config-json"
     assert load(args(), env).repo_config is None
+
+
+def test_repo_config_policies_section_gives_the_policy_sets(tmp_path: Path,
+                                                           env: dict[str, str]) -> None:
+    path = tmp_path / "repos.yaml"
+    path.write_text("repos:\n- id: /.*/\npolicies:\n  owners: {users: [alice]}\n"
+                    "  policy_sets:\n    - {name: cost, path: rego}\n")
+    s = load(args("--repo-config", str(path)), env)
+    assert s.policies is not None and s.policies.owners.users == ("alice",)
+    assert [(p.name, p.path) for p in s.policies.sets] == [("cost", str(tmp_path / "rego"))]
+    other = tmp_path / "policies.yaml"
+    other.write_text("policies:\n  policy_sets:\n    - {name: x, path: rego}\n")
+    with pytest.raises(ConfigError, match="declare policy sets in one place"):
+        load(args("--repo-config", str(path), "--policies", str(other)), env)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("repos: []\npolicies:\n  policy_sets: []\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:3"):
+        load(args("--repo-config", str(bad)), env)
 
 
 @pytest.mark.parametrize("argv, text, detail", [

@@ -6,7 +6,7 @@ trusted; but a mistake in it must stop the server at start rather than show
 up on some pull request later, so every refusal names the file, the line and
 the key. JSON is read by the same YAML walk (JSON is YAML), so it gets line
 numbers too. Atlantis keys atlantis-py does not support yet are refused by
-name; `policies:` is kept raw for the policy-check parser.
+name; `policies:` is read by the policy-set parser (core/config/policies.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import shlex
 from types import MappingProxyType
 
 from atlantis_py.core.config.atlantis import _AtlantisReader
-from atlantis_py.core.config.reader import Path, kind
+from atlantis_py.core.config.policies import parse_policies
+from atlantis_py.core.config.reader import Path
 from atlantis_py.domain.projects import APPLY_REQUIREMENTS, Step, Workflow
 from atlantis_py.domain.server_config import (
     OVERRIDABLE,
@@ -66,12 +67,12 @@ class _ServerReader(_AtlantisReader):
         raw = top.get("repos")
         items = [] if raw is None else self.sequence(raw, ("repos",))
         repos = tuple(self.repo(item, ("repos", i), workflows) for i, item in enumerate(items))
-        policies = top.get("policies")
-        if policies is not None and not isinstance(policies, dict):
-            self.fail(("policies",), f"expected a mapping, got {kind(policies)}")
+        raw_policies = top.get("policies")
+        policies = (None if raw_policies is None
+                    else parse_policies(raw_policies, self.file, reader=self))
         return ServerRepoConfig(
             file=self.file, repos=repos, workflows=MappingProxyType(workflows),
-            policies=None if policies is None else MappingProxyType(policies))
+            policies=policies)
 
     def trusted_workflow(self, name: str, value: object, path: Path) -> Workflow:
         """A server-side workflow: the administrator's `run` steps run without

@@ -199,3 +199,11 @@ def test_trailing_blanks_of_the_first_line_do_not_depend_on_the_lines_after() ->
     for body in ("atlantis plan -d net\\ ", "atlantis plan -d net\\ \nwhy: a new subnet"):
         with pytest.raises(CommandParseError, match="No escaped character"):
             parse_comment(body)
+
+
+def test_approve_policies_takes_the_project_flags_and_no_extra_args() -> None:
+    policies = CommandName.APPROVE_POLICIES
+    assert parse_comment("atlantis approve_policies") == Command(policies)
+    assert parse_comment("atlantis approve_policies -p net") == Command(policies, project="net")
+    with pytest.raises(CommandParseError, match="approve_policies takes no extra arguments"):
+        parse_comment("atlantis approve_policies -- -var=x")

@@ -57,7 +57,7 @@ def policy(name: str, host: str = "github.com") -> RepoPolicy:
     return found
 
 
-def test_parses_every_supported_key_and_keeps_policies_raw() -> None:
+def test_parses_every_supported_key_and_its_policy_sets() -> None:
     parsed = server()
     assert [r.id for r in parsed.repos] == ["/.*/", "github.com/acme/infra", "acme/special"]
     assert parsed.repos[0].id_regex == ".*" and parsed.repos[1].branch == "^main$"
@@ -68,7 +68,7 @@ def test_parses_every_supported_key_and_keeps_policies_raw() -> None:
     custom = parsed.workflows["custom"]
     assert [s.name for s in custom.plan] == ["init", "run", "plan"]
     assert all(step.trusted for step in custom.plan)
-    assert parsed.policies is not None and parsed.policies["owners"] == {"users": ["alice"]}
+    assert parsed.policies is not None and parsed.policies.owners.users == ("alice",)
     assert server("repos: []\n").policies is None
 
 
