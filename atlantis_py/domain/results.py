@@ -56,3 +56,6 @@ class ProjectResult:
     deleted: bool = False
     skipped_vars: tuple[str, ...] = ()  # stack vars Atmos resolves at run time
     locked_by: int | None = None  # number of the pull request holding this dir's lock
+    # did not run, and why (a dependency not applied, an earlier execution
+    # order group failed): never stored as a run, only said in the comment
+    skipped: str | None = None
