@@ -211,6 +211,19 @@ def test_apply_in_order_with_projects_not_run(renderer: Renderer) -> None:
     assert_golden("apply_order_not_run", body)
 
 
+def test_plan_lists_a_project_not_planned_with_why(renderer: Renderer) -> None:
+    why = ("execution order group 0 failed (`net`) and `abort_on_execution_order_fail` "
+           "is set, so later groups did not run. Fix the failure, then comment "
+           "`atlantis plan` again.")
+    body = renderer.plan([
+        result("net", "net", RunStatus.FAILURE, output=PLAN_ERROR_OUTPUT, error="exit 1"),
+        replace(result("app", "app", RunStatus.ERROR, error=why), skipped=why),
+    ])
+    _, app = body.split("### 2. project:")
+    assert f"**Not planned**: {why}" in app and "Plan Error" not in app
+    assert "2 projects: 0 with changes, 0 with no changes, 2 failed." in body
+
+
 def test_apply_automerged_and_branch_deleted(renderer: Renderer) -> None:
     merge = renderer.merge(merged=True, base_ref="main", head_ref="feature",
                            branch_deleted=True)
