@@ -64,15 +64,16 @@ class Applier:
         used = {r.plan_path for r in svc.pulls.runs(record.id, "apply")}
         plans = [r for r in plans if r.plan_path not in used]
         env = forge.clone_env
+        refs = [pull.base_ref, pull.head_ref, pull.head_sha]
         if not plans:
-            svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
-            merge = merge_again(svc, record, pull, actor)
+            merge = merge_again(svc, record, pull, actor,
+                                lambda: svc.workspaces.fetch(pull.repo, refs, env))
             svc.say(pull.repo.forge, repo, number,
                     merge.text or svc.renderer.nothing_to_apply())
             if merge.retry is not None:
                 raise merge.retry
             return
-        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
+        svc.workspaces.fetch(pull.repo, refs, env)
         with ExitStack() as held:
             tree = held.enter_context(
                 svc.workspaces.checkout(pull.repo, number, pull.head_sha, env))

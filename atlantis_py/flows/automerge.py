@@ -10,6 +10,7 @@ tries the merge again without applying anything."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from atlantis_py.core.config.load import head_config
@@ -72,13 +73,14 @@ def maybe_merge(svc: Services, record: PullRecord, pull: PullRequest, options: R
                               branch_error=merged.branch_error))
 
 
-def merge_again(svc: Services, record: PullRecord, pull: PullRequest, actor: str
-                ) -> MergeReport:
+def merge_again(svc: Services, record: PullRecord, pull: PullRequest, actor: str,
+                fetch: Callable[[], None]) -> MergeReport:
     """Nothing is left to apply: if automerge is on and every project is
     applied (an earlier merge was refused or waits for the forge), merge now.
-    Reads the head's config from the mirror (fetch it first)."""
-    if not every_project_applied(svc, record, pull.head_sha):
+    `fetch` brings the mirror up to date, to read the head's config from it."""
+    if not record.open or not every_project_applied(svc, record, pull.head_sha):
         return MergeReport()
+    fetch()
     try:
         options = head_config(svc.config_text(pull.repo, pull.head_sha)).options
     except RepoConfigError:
