@@ -297,16 +297,19 @@ class GitHubForge:
                     raise
         if not delete_branch:
             return Merged()
-        branch, owner = pr.head.ref, pr.head.repo.full_name if pr.head.repo else ""
-        if owner != repo:
-            return Merged(False, f"the branch is in {owner or 'a deleted fork'}, not {repo}")
         try:
-            with _api(f"deleting branch {branch} of {repo}"):
+            with _api(f"deleting the branch of {repo}#{number}"):
+                pr = self._repo(repo).get_pull(number)
+                branch, owner = pr.head.ref, (pr.head.repo.full_name if pr.head.repo else "")
+                if owner.lower() != repo.lower():
+                    return Merged(False, f"it is in {owner or 'a deleted fork'}, not {repo}")
                 gh_repo = self._repo(repo)
                 GitRef(gh_repo.requester, url=f"{gh_repo.url}/git/refs/heads/"
                        f"{quote(branch, safe='/')}", attributes={"ref": f"refs/heads/{branch}"}
                        ).delete()
         except ForgeError as err:
+            if err.status == 422:  # gone already: the repository deletes merged branches
+                return Merged(True)
             return Merged(False, str(err))
         return Merged(True)
 

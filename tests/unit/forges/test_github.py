@@ -244,6 +244,13 @@ def test_merge_pull_as_of_the_applied_head(forge: GitHubForge, fake: FakeGitHub,
     assert ("DELETE", f"/api/v3/repos/{REPO}/git/refs/heads/feature") in fake.requests
 
 
+def test_a_branch_the_repository_deleted_on_merge_counts_as_deleted(
+        forge: GitHubForge, repo: FakeRepo, pull: FakePull) -> None:
+    repo.git.git("update-ref", "-d", "refs/heads/feature")  # "delete head branches" is on
+    assert forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=True) \
+        == Merged(True)
+
+
 def test_a_merge_whose_answer_was_lost_is_found_merged(forge: GitHubForge, fake: FakeGitHub,
                                                        pull: FakePull) -> None:
     fake.outage(requests=1, only=["merge"], lands=True)
