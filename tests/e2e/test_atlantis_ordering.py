@@ -266,3 +266,55 @@ def test_execution_order_groups_abort_and_depends_on(compat: World) -> None:
     assert world.state_resources("app") == [] and world.state_resources("net") == []
     assert world.statuses(pull)["atlantis/apply"] == ("failure", "1/3 projects applied")
     assert world.record(pull).state is IPRState.FAILED
+
+
+DEPENDS_YAML = """\
+version: 3
+projects:
+- name: net
+  dir: net
+  execution_order_group: 1
+  workflow: {net_workflow}
+- name: app
+  dir: app
+  execution_order_group: 2
+  depends_on: [net]
+- name: web
+  dir: web
+  execution_order_group: 2
+workflows:
+  breaks-on-apply:
+    apply:
+      steps:
+      - run: "false"
+      - apply
+"""
+
+
+@pytest.mark.parametrize("net_breaks", [False, True], ids=["net-applies", "net-fails"])
+def test_depends_on_within_one_apply(compat: World, net_breaks: bool) -> None:
+    """`app` depends on `net` from a lower group: one `atlantis apply` applies
+    `net`, then `app`. When `net` fails (and nothing aborts), `app` is not
+    applied, naming `net`, while `web` in the same group is."""
+    world = compat
+    state = world.state_dir
+    yaml = DEPENDS_YAML.format(net_workflow="breaks-on-apply" if net_breaks else "default")
+    dirs = ("net", "app", "web")
+    repo = world.repo({"atlantis.yaml": yaml,
+                       **{f"{d}/main.tf": workspace_tf(state, d) for d in dirs}})
+    pull = world.open_pr(repo, {f"{d}/main.tf": workspace_tf(state, d, "v2") for d in dirs})
+    world.approve(pull, "bob")
+    applied = world.comment(pull, "alice", "atlantis apply")
+    assert [p for p, _, _ in listed(applied)] == ["net", "app", "web"]
+    net, app, web = applied.split("\n### ")[1:]
+    assert "Apply complete! Resources: 1 added" in web
+    if not net_breaks:
+        assert "Apply complete! Resources: 1 added" in net and "Apply complete" in app
+        assert world.state_resources("app") == ["this"]
+        assert world.statuses(pull)["atlantis/apply"] == ("success", "3/3 projects applied")
+        return
+    assert "**Apply Error**" in net
+    assert ("**Not applied**: it depends on `net` (`depends_on`), which did not apply "
+            "successfully in this apply.") in app
+    assert world.state_resources("app") == []
+    assert world.statuses(pull)["atlantis/apply"] == ("failure", "1/3 projects applied")
