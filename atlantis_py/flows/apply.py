@@ -111,7 +111,7 @@ class Applier:
                     trees[source] = held.enter_context(
                         svc.workspaces.checkout_base(pull.repo, number, source, env))
                 results = order.run(lambda run: self._apply_one(
-                    record, pull, trees[run.source_sha or ""], head_cfg, run, actor))
+                    record, pull, trees[run.source_sha or ""], head_cfg, run, actor), actor)
             except Exception as exc:
                 svc.ipr.move(Transition(record, IPRState.FAILED, actor,
                                         f"apply stopped by {type(exc).__name__}; "

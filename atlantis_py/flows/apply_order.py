@@ -20,6 +20,7 @@ class ApplyOrder:
     def __init__(self, svc: Services, record: PullRecord, head_sha: str,
                  plans: Sequence[RunRecord], head_cfg: RepoConfig) -> None:
         self.svc = svc
+        self.record = record
         self.options = head_cfg.options
         self.head_sha = head_sha
         self.projects: dict[str, Project] = {r.project: project_for(r, head_cfg) for r in plans}
@@ -56,7 +57,9 @@ class ApplyOrder:
                              command="apply", status=RunStatus.ERROR, head_sha=self.head_sha,
                              error=reason, skipped=reason, deleted=run.deleted)
 
-    def run(self, apply_one: Callable[[RunRecord], ProjectResult]) -> list[ProjectResult]:
+    def run(self, apply_one: Callable[[RunRecord], ProjectResult], actor: str
+            ) -> list[ProjectResult]:
+        """Every plan applied or, with the reason, not: each written to the audit trail."""
         refused = self.refusals()
 
         def check(run: RunRecord, succeeded: set[str]) -> str | None:
@@ -67,6 +70,12 @@ class ApplyOrder:
 
         order = Order(name=lambda r: r.project, group=self._group,
                       serial=lambda r: (r.source_sha or "", r.dir), skipped=self.skipped)
-        return run_ordered(self.plans, order, apply_one, parallel=self.options.parallel_apply,
-                           pool=self.svc.pool, abort=self.options.abort_on_execution_order_fail,
-                           command="apply", check=check)
+        results = run_ordered(self.plans, order, apply_one,
+                              parallel=self.options.parallel_apply, pool=self.svc.pool,
+                              abort=self.options.abort_on_execution_order_fail,
+                              command="apply", check=check)
+        for result in results:
+            if result.skipped is not None:
+                self.svc.ipr.note(self.record, actor, "apply:not_run", project=result.project,
+                                  detail=result.skipped)
+        return results

@@ -266,6 +266,9 @@ def test_execution_order_groups_abort_and_depends_on(compat: World) -> None:
     assert world.state_resources("app") == [] and world.state_resources("net") == []
     assert world.statuses(pull)["atlantis/apply"] == ("failure", "1/3 projects applied")
     assert world.record(pull).state is IPRState.FAILED
+    trail = world.service.services.audit.events(world.record(pull).id)
+    assert [(e.action, e.project) for e in trail if e.action == "apply:not_run"] \
+        == [("apply:not_run", "app")]
 
 
 DEPENDS_YAML = """\
