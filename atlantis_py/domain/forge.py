@@ -55,6 +55,16 @@ class Mergeability:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Merged:
+    """A pull request the forge merged for us (automerge). `branch_deleted`:
+    None when deleting its source branch was not asked, else whether it went;
+    `branch_error` says why not."""
+
+    branch_deleted: bool | None = None
+    branch_error: str = ""
+
+
 class StatusState(str, Enum):
     PENDING = "pending"
     SUCCESS = "success"

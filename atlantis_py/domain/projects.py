@@ -104,15 +104,18 @@ class Project:
 
 @dataclass(frozen=True)
 class RepoOptions:
-    """Atlantis's repo-wide switches from atlantis.yaml, parsed and recorded so
-    a repository moving over keeps its file as it is; `source` names the file
-    the config came from (workflows.yaml or atlantis.yaml)."""
+    """Atlantis's repo-wide switches (atlantis.yaml, or the same keys at the top
+    of workflows.yaml); `source` names the file the config came from. Projects
+    run group by group (`execution_order_group`), at once within a group when
+    parallel; `abort_on_execution_order_fail` stops later groups after a
+    failure; `automerge` merges once every project is applied."""
 
     source: str = "workflows.yaml"
     automerge: bool = False
     parallel_plan: bool = True
     parallel_apply: bool = False
     delete_source_branch_on_merge: bool = False
+    abort_on_execution_order_fail: bool = False
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,6 @@ class ProjectResult:
     skipped_vars: tuple[str, ...] = ()  # stack vars Atmos resolves at run time
     locked_by: int | None = None  # number of the pull request holding this dir's lock
     policies: tuple[PolicySetResult, ...] = ()  # the policy sets' verdicts on this plan
+    # did not run, and why (a dependency not applied, an earlier execution
+    # order group failed): never stored as a run, only said in the comment
+    skipped: str | None = None

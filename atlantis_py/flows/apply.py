@@ -18,6 +18,8 @@ from atlantis_py.domain.projects import RepoConfig
 from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
+from atlantis_py.flows.apply_order import ApplyOrder
+from atlantis_py.flows.automerge import maybe_merge, merge_again
 from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
 from atlantis_py.flows.policy import apply_blocked
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
@@ -66,8 +68,15 @@ class Applier:
             return
         used = {r.plan_path for r in svc.pulls.runs(record.id, "apply")}
         plans = [r for r in plans if r.plan_path not in used]
+        env = forge.clone_env
+        refs = [pull.base_ref, pull.head_ref, pull.head_sha]
         if not plans:
-            svc.say(pull.repo.forge, repo, number, svc.renderer.nothing_to_apply())
+            merge = merge_again(svc, record, pull, actor,
+                                lambda: svc.workspaces.fetch(pull.repo, refs, env))
+            svc.say(pull.repo.forge, repo, number,
+                    merge.text or svc.renderer.nothing_to_apply())
+            if merge.retry is not None:
+                raise merge.retry
             return
         blocked, owners = apply_blocked(svc, record, plans)
         if blocked:
@@ -76,8 +85,7 @@ class Applier:
             svc.say(pull.repo.forge, repo, number, svc.renderer.policy_refused(
                 head_sha=pull.head_sha, blocked=blocked, owners=owners))
             return
-        env = forge.clone_env
-        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
+        svc.workspaces.fetch(pull.repo, refs, env)
         with ExitStack() as held:
             tree = held.enter_context(
                 svc.workspaces.checkout(pull.repo, number, pull.head_sha, env))
@@ -103,7 +111,12 @@ class Applier:
                     ignored=[(n.user, n.commit_sha, n.reason)
                              for n in verdict.decision.not_counted]))
                 return
-            started = self._start(record, actor, len(plans))
+            order = ApplyOrder(svc, record, pull.head_sha, plans, head_cfg)
+            waiting = order.refusals()
+            if len(waiting) == len(plans):
+                self._refuse_all(pull, record, actor, order, waiting)
+                return
+            started = self._start(record, actor, len(plans) - len(waiting))
             if started is None:
                 return
             record = started
@@ -115,8 +128,8 @@ class Applier:
                     # a destroy applies where it was planned: the base commit's worktree
                     trees[source] = held.enter_context(
                         svc.workspaces.checkout_base(pull.repo, number, source, env))
-                results = [self._apply_one(record, pull, trees[run.source_sha or ""], head_cfg,
-                                           run, actor) for run in plans]
+                results = order.run(lambda run: self._apply_one(
+                    record, pull, trees[run.source_sha or ""], head_cfg, run, actor), actor)
                 post_failed = run_workflow_hooks(
                     svc, pull, policy, "post", "apply", tree, actor, command,
                     has_errors=any(r.status is not RunStatus.SUCCESS for r in results))
@@ -126,11 +139,28 @@ class Applier:
                                         "the server log has the details"))
                 raise
             state, description = apply_status(results)
-            svc.ipr.move(Transition(record, after_apply(results), actor, description))
-        svc.say(pull.repo.forge, repo, number, svc.renderer.apply(results))
+            ran = [r for r in results if r.skipped is None]
+            svc.ipr.move(Transition(record, after_apply(ran), actor, description))
+        merge = maybe_merge(svc, record, pull, head_cfg.options, actor)
+        svc.say(pull.repo.forge, repo, number, svc.renderer.apply(results, merge=merge.text))
         forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state, description)
         if post_failed is not None:
             svc.say(pull.repo.forge, repo, number, post_failed)
+        if merge.retry is not None:
+            raise merge.retry
+
+    def _refuse_all(self, pull: PullRequest, record: PullRecord, actor: str,
+                    order: ApplyOrder, refused: dict[str, str]) -> None:
+        """Every plan waits for a dependency: nothing starts, the IPR keeps its state."""
+        svc = self.svc
+        results = [order.skipped(run, refused[run.project]) for run in order.plans]
+        for run in order.plans:
+            svc.ipr.note(record, actor, "apply:refused", project=run.project,
+                         detail=refused[run.project])
+        svc.say(pull.repo.forge, pull.repo.full_name, pull.number, svc.renderer.apply(results))
+        state, description = apply_status(results)
+        svc.forges[pull.repo.forge].set_status(pull.repo.full_name, pull.head_sha,
+                                               APPLY_CONTEXT, state, description)
 
     def _start(self, record: PullRecord, actor: str, count: int) -> PullRecord | None:
         """Move the IPR to APPLYING, judged on its stored state at this moment: from

@@ -27,7 +27,14 @@ from dataclasses import dataclass, field, replace
 
 from atlantis_py.core.ports import Journal
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Review, StatusState
+from atlantis_py.domain.forge import (
+    ChangedFile,
+    Comment,
+    Mergeability,
+    Merged,
+    Review,
+    StatusState,
+)
 from atlantis_py.domain.records import Job
 from atlantis_py.domain.writes import MARKER_ROOM, ForgeWrite, WriteKind, marker
 from atlantis_py.errors import TransientError, TransientForgeError
@@ -212,3 +219,7 @@ class JournaledForge:
 
     def mergeable(self, repo: str, number: int) -> Mergeability:
         return self.inner.mergeable(repo, number)
+
+    def merge_pull(self, repo: str, number: int, head_sha: str, *,
+                   delete_branch: bool) -> Merged:
+        return self.inner.merge_pull(repo, number, head_sha, delete_branch=delete_branch)

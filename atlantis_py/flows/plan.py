@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -26,6 +25,7 @@ from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import ForgeError, RepoConfigError
 from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.gate import environment
+from atlantis_py.flows.ordered import Order, run_ordered
 from atlantis_py.flows.policy import record_checks, report_status
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
@@ -151,24 +151,23 @@ class Planner:
     def _run_all(self, record: PullRecord, pull: PullRequest, config: RepoConfig,
                  trees: dict[str, Path], projects: Sequence[Project], extra: Sequence[str],
                  actor: str, envs: dict[str, str]) -> list[ProjectResult]:
-        """Dirs plan in parallel (up to the pool size); workspaces of one dir in turn,
-        since they share its .terraform folder. Deleted projects run in the
-        worktree of the commit they still exist at (`trees[source_ref]`)."""
-        by_dir: dict[tuple[str, str], list[Project]] = defaultdict(list)
-        for p in projects:
-            by_dir[(p.source_ref or "", p.dir)].append(p)
-
-        def run_dir(group: list[Project]) -> list[ProjectResult]:
-            return [self._plan_one(record, pull, config, trees[p.source_ref or ""], p, extra,
-                                   actor, envs[p.name]) for p in group]
-
-        futures = [self.svc.pool.submit(contextvars.copy_context().run, run_dir, group)
-                   for group in by_dir.values()]
-        done: dict[str, ProjectResult] = {}
-        for fut in futures:
-            for r in fut.result():
-                done[r.project] = r
-        return [done[p.name] for p in projects]
+        """Projects plan group by group (execution_order_group); within a group,
+        with `parallel_plan` (the default), dirs plan at once (up to the pool
+        size) and workspaces of one dir in turn, since they share its .terraform
+        folder. Deleted projects run in the worktree of the commit they still
+        exist at (`trees[source_ref]`)."""
+        order: Order[Project] = Order(name=lambda p: p.name, group=lambda p: p.execution_order_group,
+                      serial=lambda p: (p.source_ref or "", p.dir),
+                      skipped=lambda p, why: ProjectResult(
+                          project=p.name, dir=p.dir, workspace=p.workspace, command="plan",
+                          status=RunStatus.ERROR, head_sha=pull.head_sha, error=why,
+                          skipped=why, reasons=p.reasons, deleted=p.deleted))
+        return run_ordered(
+            projects, order, lambda p: self._plan_one(record, pull, config,
+                                                      trees[p.source_ref or ""], p, extra,
+                                                      actor, envs[p.name]),
+            parallel=config.options.parallel_plan, pool=self.svc.pool,
+            abort=config.options.abort_on_execution_order_fail, command="plan")
 
     def _plan_one(self, record: PullRecord, pull: PullRequest, config: RepoConfig, tree: Path,
                   project: Project, extra: Sequence[str], actor: str,

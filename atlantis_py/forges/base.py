@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from atlantis_py.domain.events import Event, PullRequest
-from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Review, StatusState
+from atlantis_py.domain.forge import (
+    ChangedFile,
+    Comment,
+    Mergeability,
+    Merged,
+    Review,
+    StatusState,
+)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -89,6 +96,12 @@ class Forge(Protocol):
 
     def mergeable(self, repo: str, number: int) -> Mergeability:
         """Whether the forge would merge the pull request as it stands."""
+
+    def merge_pull(self, repo: str, number: int, head_sha: str, *,
+                   delete_branch: bool) -> Merged:
+        """Merge the pull request as of `head_sha` (refused by the forge if its
+        head moved since), then, when asked, delete its source branch. Raises
+        ForgeError when the forge does not merge it (conflict, not mergeable)."""
 
     def in_team(self, team: str, user: str) -> bool:
         """Whether `user` belongs to `team` ("org/team" on GitHub, a group path on

@@ -23,6 +23,7 @@ from github import (
     RateLimitExceededException,
     UnknownObjectException,
 )
+from github.GitRef import GitRef
 from github.PullRequest import PullRequest as GhPullRequest
 from github.Repository import Repository
 from urllib3.util import Retry
@@ -33,6 +34,7 @@ from atlantis_py.domain.forge import (
     Comment,
     FileStatus,
     Mergeability,
+    Merged,
     Review,
     ReviewState,
     StatusState,
@@ -272,6 +274,44 @@ class GitHubForge:
                     break
                 time.sleep(MERGEABLE_WAIT)
             return Mergeability(pr.mergeable, pr.mergeable_state or "")
+
+    def merge_pull(self, repo: str, number: int, head_sha: str, *,
+                   delete_branch: bool) -> Merged:
+        """PUT /pulls/{number}/merge with the applied head's sha (GitHub refuses
+        with 409 if the branch moved since), then, as Atlantis does, DELETE the
+        head ref when it lives in this repository (a fork's branch is not ours)."""
+        try:
+            with _api(f"merging {repo}#{number}"):
+                pr = self._repo(repo).get_pull(number)
+                status = pr.merge(sha=head_sha, merge_method="merge")
+                if not status.merged:
+                    raise ForgeError(f"GitHub: merging {repo}#{number} failed: "
+                                     f"{status.message or 'not merged'}", 405)
+        except TransientForgeError:
+            raise
+        except ForgeError:
+            # a merge retried after its answer was lost finds it merged already
+            with _api(f"reading pull request {repo}#{number}"):
+                pr = self._repo(repo).get_pull(number)
+                if not (pr.merged and pr.head.sha == head_sha):
+                    raise
+        if not delete_branch:
+            return Merged()
+        try:
+            with _api(f"deleting the branch of {repo}#{number}"):
+                pr = self._repo(repo).get_pull(number)
+                branch, owner = pr.head.ref, (pr.head.repo.full_name if pr.head.repo else "")
+                if owner.lower() != repo.lower():
+                    return Merged(False, f"it is in {owner or 'a deleted fork'}, not {repo}")
+                gh_repo = self._repo(repo)
+                GitRef(gh_repo.requester, url=f"{gh_repo.url}/git/refs/heads/"
+                       f"{quote(branch, safe='/')}", attributes={"ref": f"refs/heads/{branch}"}
+                       ).delete()
+        except ForgeError as err:
+            if err.status == 422:  # gone already: the repository deletes merged branches
+                return Merged(True)
+            return Merged(False, str(err))
+        return Merged(True)
 
     def in_team(self, team: str, user: str) -> bool:
         org, _, slug = team.partition("/")

@@ -29,6 +29,7 @@ from atlantis_py.domain.forge import (
     Comment,
     FileStatus,
     Mergeability,
+    Merged,
     Review,
     ReviewState,
     StatusState,
@@ -353,6 +354,32 @@ class GitLabForge:
                     break
                 time.sleep(MERGEABLE_WAIT)
             return found
+
+    def merge_pull(self, repo: str, number: int, head_sha: str, *,
+                   delete_branch: bool) -> Merged:
+        """PUT /merge_requests/{iid}/merge with the applied head's `sha` (GitLab
+        answers 409 if the branch moved since) and, as Atlantis does,
+        `should_remove_source_branch`: GitLab deletes the branch itself."""
+        path = f"{self._mr(repo, number)}/merge"
+        data: dict[str, Any] = {"sha": head_sha}
+        if delete_branch:
+            data["should_remove_source_branch"] = True
+        try:
+            with _api(f"merging {repo}!{number}"):
+                result = self._gl.http_put(path, post_data=data, obey_rate_limit=False,
+                                           retry_transient_errors=False)
+        except TransientForgeError:
+            raise
+        except ForgeError:
+            # a merge retried after its answer was lost finds it merged already
+            with _api(f"reading merge request {repo}!{number}"):
+                result = self._get(self._mr(repo, number))
+            if result.get("state") != "merged" or result.get("sha") != head_sha:
+                raise
+        if not isinstance(result, dict) or result.get("state") != "merged":
+            state = result.get("state") if isinstance(result, dict) else None
+            raise ForgeError(f"GitLab: merging {repo}!{number} left it {state or 'unmerged'}")
+        return Merged(True) if delete_branch else Merged()
 
     def in_team(self, team: str, user: str) -> bool:
         if not team:

@@ -11,7 +11,14 @@ import threading
 from collections.abc import Callable
 
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Review, StatusState
+from atlantis_py.domain.forge import (
+    ChangedFile,
+    Comment,
+    Mergeability,
+    Merged,
+    Review,
+    StatusState,
+)
 from atlantis_py.forges.base import Forge
 
 
@@ -60,6 +67,10 @@ class LazyForge:
 
     def mergeable(self, repo: str, number: int) -> Mergeability:
         return self.forge.mergeable(repo, number)
+
+    def merge_pull(self, repo: str, number: int, head_sha: str, *,
+                   delete_branch: bool) -> Merged:
+        return self.forge.merge_pull(repo, number, head_sha, delete_branch=delete_branch)
 
     def in_team(self, team: str, user: str) -> bool:
         return self.forge.in_team(team, user)

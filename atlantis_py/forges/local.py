@@ -22,6 +22,7 @@ from atlantis_py.domain.forge import (
     Comment,
     FileStatus,
     Mergeability,
+    Merged,
     Review,
     StatusState,
 )
@@ -209,6 +210,28 @@ class LocalForge:
                               f"Merged into `{found.base_ref}` at `{merged[:12]}`, but the "
                               "server could not be told (its log says why): the IPR stays open "
                               "and keeps its locks.")
+
+    def merge_pull(self, repo: str, number: int, head_sha: str, *,
+                   delete_branch: bool) -> Merged:
+        """What a deploy does here anyway (local_merge.py), asked for by automerge;
+        the source branch is deleted only if it still points at `head_sha`."""
+        from atlantis_py.forges.local_merge import announce_merge, merge
+        from atlantis_py.forges.local_push import hooks_dir
+
+        found = self._pull_record(repo, number)
+        if found.state != "open":
+            raise ForgeError(f"local: {repo}#{number} is {found.state}", 405)
+        path = self.path(repo)
+        merge(path, found, head_sha, self.head_sha(repo, found.base_ref))
+        self.store.set_state(repo, number, "merged")
+        announce_merge(hooks_dir(path), repo, number)
+        if not delete_branch:
+            return Merged()
+        gone = git(path, "update-ref", "-d", f"refs/heads/{found.head_ref}", head_sha,
+                   check=False)
+        if gone.returncode != 0:
+            return Merged(False, gone.stderr.strip() or "git update-ref failed")
+        return Merged(True)
 
     def reviews(self, repo: str, number: int) -> list[Review]:
         """None here: reviews of local pull requests are given through the API or

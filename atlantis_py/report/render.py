@@ -72,8 +72,18 @@ class Renderer:
     def plan(self, results: Sequence[ProjectResult], *, extra: str = "") -> str:
         return self._render("plan.md.j2", results=results, tally=_tally(results), extra=extra)
 
-    def apply(self, results: Sequence[ProjectResult]) -> str:
-        return self._render("apply.md.j2", results=results)
+    def apply(self, results: Sequence[ProjectResult], *, merge: str = "") -> str:
+        """`merge`: what automerge did, after every project applied (merge.md.j2)."""
+        return self._render("apply.md.j2", results=results, merge=merge)
+
+    def merge(self, *, merged: bool, base_ref: str, head_ref: str, error: str = "",
+              retrying: bool = False, branch_deleted: bool | None = None,
+              branch_error: str = "") -> str:
+        """Automerge's outcome: merged (and the branch deleted), or why not and
+        what to do."""
+        return self._render("merge.md.j2", merged=merged, base_ref=base_ref,
+                            head_ref=head_ref, error=error, retrying=retrying,
+                            branch_deleted=branch_deleted, branch_error=branch_error)
 
     def help(self, allowed_extra_args: Sequence[str] = ()) -> str:
         return self._render("help.md.j2", allowed_extra_args=allowed_extra_args)

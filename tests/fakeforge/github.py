@@ -66,6 +66,7 @@ class FakeGitHub(FakeForge[FakeRepo, FakePull]):
         "reviews": frozenset({"pull_reviews"}),
         "comment": frozenset({"create_comment"}),
         "status": frozenset({"create_status"}),
+        "merge": frozenset({"merge_pull"}),
         "permission": frozenset({"permission"}),
     }
     SECONDARY_LIMIT: ClassVar[tuple[int, str]] = (

@@ -40,6 +40,8 @@ _RULES = [
     (REPO + "/commits/<ref>/statuses", "commit_statuses", ["GET"]),
     (REPO + "/collaborators/<user>/permission", "permission", ["GET"]),
     (REPO + "/pulls", "create_pull", ["POST"]),
+    (REPO + "/pulls/<int:number>/merge", "merge_pull", ["PUT"]),
+    (REPO + "/git/refs/<path:ref>", "delete_ref", ["DELETE"]),
     ("/orgs/<org>", "org", ["GET"]),
     ("/orgs/<org>/teams/<slug>", "team", ["GET"]),
     ("/orgs/<org>/teams/<slug>/memberships/<user>", "team_membership", ["GET"]),
@@ -210,6 +212,32 @@ class GitHubApi(RestApi, GitHubShapes):
         pull = self.fake.adopt_pull(repo, head, base, self.fake.bot_login,
                                     str(data.get("title", "")), str(data.get("body") or ""))
         return 201, self.pull_json(pull)
+
+    def on_merge_pull(self, request: Request, owner: str, name: str,
+                      number: int) -> tuple[int, Any]:
+        """PUT /pulls/{number}/merge: 405 when it cannot be merged (closed, merged,
+        conflicting), 409 when `sha` is not the head any more, as GitHub answers."""
+        pull = self.find_pull(owner, name, number)
+        data = self.body(request)
+        if pull.state != "open" or pull.mergeable is False:
+            raise ApiError(405, "Pull Request is not mergeable")
+        sha = data.get("sha")
+        if sha is not None and sha != pull.head_sha:
+            raise ApiError(409, "Head branch was modified. Review and try the merge again.")
+        if data.get("merge_method", "merge") not in ("merge", "squash", "rebase"):
+            raise ApiError(422, "Validation Failed: merge_method")
+        self.fake.close_pull(pull, merged=True)
+        return 200, {"sha": pull.merge_sha, "merged": True,
+                     "message": "Pull Request successfully merged"}
+
+    def on_delete_ref(self, request: Request, owner: str, name: str,
+                      ref: str) -> tuple[int, Any]:
+        """DELETE /git/refs/heads/{branch}: 204, or 422 when there is no such ref."""
+        repo = self.find_repo(owner, name)
+        if not ref.startswith("heads/") or repo.git.branch_sha(ref.removeprefix("heads/")) is None:
+            raise ApiError(422, "Reference does not exist")
+        repo.git.git("update-ref", "-d", f"refs/{ref}")
+        return 204, None
 
     def on_org(self, request: Request, org: str) -> tuple[int, Any]:
         return 200, {"login": org, "id": 1, "url": self.api(f"/orgs/{org}")}

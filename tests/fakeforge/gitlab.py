@@ -126,6 +126,7 @@ class FakeGitLab(FakeForge[FakeProject, FakeMergeRequest]):
         "reviews": frozenset({"mr_approvals", "mr_versions", "mr_reviewers"}),
         "comment": frozenset({"create_note"}),
         "status": frozenset({"create_status"}),
+        "merge": frozenset({"merge_mr"}),
         "permission": frozenset({"users", "project_member"}),
     }
     SECONDARY_LIMIT: ClassVar[tuple[int, str]] = (429, "429 Too Many Requests")

@@ -36,6 +36,7 @@ _ROUTES = [
     ("POST", "projects/{project}/merge_requests", "create_mr"),
     ("GET", MR, "mr"),
     ("GET", MR + "/diffs", "mr_diffs"),
+    ("PUT", MR + "/merge", "merge_mr"),
     ("GET", MR + "/notes", "mr_notes"),
     ("POST", MR + "/notes", "create_note"),
     ("GET", MR + "/approvals", "mr_approvals"),
@@ -138,6 +139,21 @@ class GitLabApi(RestApi, GitLabShapes):
 
     def on_mr(self, request: Request, project: str, iid: str) -> tuple[int, Any]:
         return 200, self.mr_json(self.find_mr(project, iid))
+
+    def on_merge_mr(self, request: Request, project: str, iid: str) -> tuple[int, Any]:
+        """PUT …/merge: 405 when it is not open or cannot be merged, 409 when `sha`
+        is not its head; `should_remove_source_branch` deletes the branch."""
+        pull = self.find_mr(project, iid)
+        values = self.body(request)
+        if pull.state != "opened" or pull.mergeable is False:
+            raise ApiError(405, "405 Method Not Allowed")
+        sha = values.get("sha")
+        if sha is not None and sha != pull.head_sha:
+            raise ApiError(409, "SHA does not match HEAD of source branch: " + str(sha))
+        self.fake.close_pull(pull, merged=True)
+        if values.get("should_remove_source_branch") in (True, "true"):
+            pull.repo.git.git("update-ref", "-d", f"refs/heads/{pull.branch}")
+        return 200, self.mr_json(pull)
 
     def on_mr_diffs(self, request: Request, project: str, iid: str) -> tuple[int, Any]:
         pull = self.find_mr(project, iid)

@@ -110,6 +110,8 @@ class RestApi:
             response = json_response(status, body.items)
             response.headers.update(body.headers)
             return response
+        if status == 204:
+            return Response(status=204)
         return json_response(status, body)
 
     @staticmethod

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from atlantis_py.core.config.reader import ConfigReader, Path, kind
+from atlantis_py.core.config.reader import OPTION_KEYS, ORDER_KEYS, ConfigReader, Path, kind
 from atlantis_py.domain.projects import (
     APPLY_REQUIREMENTS,
     DEFAULT_WHEN_MODIFIED,
@@ -26,7 +26,6 @@ from atlantis_py.domain.projects import (
     Environment,
     Project,
     RepoConfig,
-    RepoOptions,
     Step,
     Workflow,
 )
@@ -34,12 +33,11 @@ from atlantis_py.domain.projects import (
 ATLANTIS_CONFIG_FILE = "atlantis.yaml"
 ATLANTIS_VERSION = 3
 
-_TOP = ("version", "projects", "workflows", "automerge", "parallel_plan", "parallel_apply",
-        "delete_source_branch_on_merge")
-_TOP_LATER = ("autodiscover", "abort_on_execution_order_fail", "allowed_regexp_prefixes",
+_TOP = ("version", "projects", "workflows", *OPTION_KEYS)
+_TOP_LATER = ("autodiscover", "allowed_regexp_prefixes",
               "parallel_policy_check", "repo_locks", "policies")
 _PROJECT = ("name", "dir", "workspace", "autoplan", "workflow", "terraform_version",
-            "apply_requirements", "execution_order_group", "depends_on")
+            "apply_requirements", *ORDER_KEYS)
 _PROJECT_LATER = ("branch", "terraform_distribution", "delete_source_branch_on_merge",
                   "repo_locking", "repo_locks", "custom_policy_check", "plan_requirements",
                   "import_requirements", "silence_pr_comments", "policy_check")
@@ -104,19 +102,8 @@ class _AtlantisReader(ConfigReader):
                               "and workspace need a `name` each")
             projects.append(project)
             named.append(isinstance(item, dict) and "name" in item)
-        names = {p.name for p in projects}
-        for i, p in enumerate(projects):
-            for j, dep in enumerate(p.depends_on):
-                if dep not in names:
-                    self.fail(("projects", i, "depends_on", j),
-                              f"no project named {dep!r} in this file")
-        options = RepoOptions(
-            source=ATLANTIS_CONFIG_FILE,
-            automerge=self.flag(top, (), "automerge", False),
-            parallel_plan=self.flag(top, (), "parallel_plan", True),
-            parallel_apply=self.flag(top, (), "parallel_apply", False),
-            delete_source_branch_on_merge=self.flag(top, (), "delete_source_branch_on_merge",
-                                                    False))
+        self.dependencies_known(tuple(projects))
+        options = self.options(top, ATLANTIS_CONFIG_FILE)
         return RepoConfig(projects=tuple(projects), workflows=workflows,
                           environments=environments, explicit=True, options=options)
 
@@ -144,15 +131,12 @@ class _AtlantisReader(ConfigReader):
         version = None
         if "terraform_version" in body:
             version = self.string(body["terraform_version"], (*path, "terraform_version"))
-        depends: tuple[str, ...] = ()
-        if "depends_on" in body:
-            depends = self.strings(body["depends_on"], (*path, "depends_on"))
+        group, depends = self.order(body, path)
         env = self.requirements(body, path)
         return Project(
             name=name, dir=directory, workspace=workspace, workflow=workflow,
             environment=env.name, autoplan=enabled, when_modified=when_modified,
-            terraform_version=version, depends_on=depends,
-            execution_order_group=self.count(body, path, "execution_order_group", 0)), env
+            terraform_version=version, depends_on=depends, execution_order_group=group), env
 
     def requirements(self, body: Mapping[str, object], path: Path) -> Environment:
         """Atlantis's apply_requirements as an environment named for them."""

@@ -16,7 +16,7 @@ from typing import NoReturn, TypeVar
 import yaml
 
 from atlantis_py.core.detect.dirs import default_project_name
-from atlantis_py.domain.projects import Step
+from atlantis_py.domain.projects import Project, RepoOptions, Step
 from atlantis_py.errors import RepoConfigError
 
 # Aliases share nodes, so a "billion laughs" file is small but expands when
@@ -28,6 +28,12 @@ NAME_RE = re.compile(r"^[^\s/]+$")
 
 Path = tuple[str | int, ...]
 _T = TypeVar("_T")
+
+# Atlantis's repo-wide switches, at the top of atlantis.yaml and workflows.yaml alike
+OPTION_KEYS = ("automerge", "parallel_plan", "parallel_apply", "delete_source_branch_on_merge",
+               "abort_on_execution_order_fail")
+# per project: the order projects run in (core/ordering.py)
+ORDER_KEYS = ("execution_order_group", "depends_on")
 
 
 def format_path(path: Path) -> str:
@@ -201,6 +207,32 @@ class ConfigReader:
         if not isinstance(raw, bool):
             self.fail((*path, key), f"expected true or false, got {kind(raw)}")
         return raw
+
+    def options(self, top: Mapping[str, object], source: str) -> RepoOptions:
+        """The OPTION_KEYS of a document's top level, with Atlantis's defaults
+        (but parallel planning, which atlantis-py always did)."""
+        defaults = RepoOptions()
+        return RepoOptions(source=source, **{
+            key: self.flag(top, (), key, getattr(defaults, key)) for key in OPTION_KEYS})
+
+    def order(self, body: Mapping[str, object], path: Path) -> tuple[int, tuple[str, ...]]:
+        """A project's `execution_order_group` (default 0) and `depends_on` names."""
+        depends: tuple[str, ...] = ()
+        if "depends_on" in body:
+            depends = self.strings(body["depends_on"], (*path, "depends_on"))
+        return self.count(body, path, "execution_order_group", 0), depends
+
+    def dependencies_known(self, projects: tuple[Project, ...]) -> None:
+        """Every `depends_on` names a project of the same file, and not itself."""
+        names = {p.name for p in projects}
+        for i, p in enumerate(projects):
+            for j, dep in enumerate(p.depends_on):
+                if dep not in names:
+                    self.fail(("projects", i, "depends_on", j),
+                              f"no project named {dep!r} in this file")
+                if dep == p.name:
+                    self.fail(("projects", i, "depends_on", j),
+                              f"project {dep!r} cannot depend on itself")
 
     def parsed(self, value: object, path: Path, parse: Callable[[str], _T], form: str) -> _T:
         """A string in one of the policy text forms; ValueError becomes a located error."""

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
 from atlantis_py.core.config.environments import EnvironmentReader
-from atlantis_py.core.config.reader import Path, format_path, kind
+from atlantis_py.core.config.reader import OPTION_KEYS, ORDER_KEYS, Path, format_path, kind
 from atlantis_py.core.detect.atmos.config import SECTION_KEYS as ATMOS_KEYS
 from atlantis_py.core.detect.atmos.config import settings_from_section
 from atlantis_py.core.detect.atmos.errors import StackError, TemplateError
@@ -57,7 +57,7 @@ class _Validator(EnvironmentReader):
         if self.doc is None:
             return RepoConfig(explicit=True)
         top = self.mapping(self.doc, (), ("version", "projects", "workflows", "environments",
-                                          "atmos"))
+                                          "atmos", *OPTION_KEYS))
         if "version" not in top:
             self.fail(("version",), f"missing 'version'; add `version: {SCHEMA_VERSION}` at the top")
         version = top["version"]
@@ -78,9 +78,11 @@ class _Validator(EnvironmentReader):
                     self.fail(("projects", i), f"dir {project.dir!r} with workspace "
                               f"{project.workspace!r} is used twice; give one another workspace")
             projects.append(project)
+        self.dependencies_known(tuple(projects))
         atmos = self.atmos(top["atmos"], ("atmos",)) if "atmos" in top else None
         return RepoConfig(projects=tuple(projects), workflows=workflows,
-                          environments=environments, explicit=True, atmos=atmos)
+                          environments=environments, explicit=True, atmos=atmos,
+                          options=self.options(top, REPO_CONFIG_FILE))
 
     def atmos(self, value: object, path: Path) -> Mapping[str, object]:
         """Checked key by key, so an error points at the offending line; the
@@ -100,7 +102,7 @@ class _Validator(EnvironmentReader):
     def project(self, value: object, path: Path, workflows: Mapping[str, Workflow],
                 environments: Mapping[str, Environment]) -> Project:
         body = self.mapping(value, path, ("name", "dir", "workspace", "autoplan",
-                                          "workflow", "environment"))
+                                          "workflow", "environment", *ORDER_KEYS))
         directory, workspace, name = self.place(body, path)
         workflow = self.reference(body, path, "workflow",
                                   {**workflows, **dict.fromkeys(self.extra_workflows)})
@@ -117,8 +119,10 @@ class _Validator(EnvironmentReader):
             if "when_modified" in auto:
                 when_modified = self.strings(auto["when_modified"],
                                              (*path, "autoplan", "when_modified"))
+        group, depends = self.order(body, path)
         return Project(name=name, dir=directory, workspace=workspace, workflow=workflow,
-                       environment=environment, autoplan=enabled, when_modified=when_modified)
+                       environment=environment, autoplan=enabled, when_modified=when_modified,
+                       execution_order_group=group, depends_on=depends)
 
     def reference(self, body: Mapping[str, object], path: Path, key: str,
                   defined: Mapping[str, object]) -> str:

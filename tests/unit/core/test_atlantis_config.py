@@ -61,6 +61,7 @@ automerge: true
 parallel_plan: false
 parallel_apply: true
 delete_source_branch_on_merge: true
+abort_on_execution_order_fail: true
 projects:
 - name: network
   dir: infra/network
@@ -116,7 +117,7 @@ def test_full_file() -> None:
     }
     assert config.options == RepoOptions(
         source="atlantis.yaml", automerge=True, parallel_plan=False, parallel_apply=True,
-        delete_source_branch_on_merge=True)
+        delete_source_branch_on_merge=True, abort_on_execution_order_fail=True)
 
 
 def test_defaults_match_atlantis() -> None:
@@ -133,8 +134,10 @@ INVALID = [
     ("version: 1\n", 1, "version", "needs `version: 3`"),
     ("version: 3\nautodiscover: {mode: auto}\n", 2, "autodiscover", LATER),
     ("version: 3\nallowed_regexp_prefixes: [dev/]\n", 2, "allowed_regexp_prefixes", LATER),
-    ("version: 3\nabort_on_execution_order_fail: true\n", 2,
-     "abort_on_execution_order_fail", LATER),
+    ("version: 3\nabort_on_execution_order_fail: 1\n", 2,
+     "abort_on_execution_order_fail", "expected true or false"),
+    ("version: 3\nprojects:\n- dir: a\n  name: a\n  depends_on: [a]\n", 5,
+     "projects[0].depends_on[0]", "cannot depend on itself"),
     ("version: 3\nautomerge: yes-please\n", 2, "automerge", "expected true or false"),
     ("version: 3\nmystery: 1\n", 2, "mystery", "unknown key 'mystery'"),
     ("version: 3\nprojects:\n- dir: a\n  branch: /main/\n", 4, "projects[0].branch", LATER),

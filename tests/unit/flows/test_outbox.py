@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Review, StatusState
+from atlantis_py.domain.forge import ChangedFile, Comment, Mergeability, Merged, Review, StatusState
 from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.domain.writes import ForgeWrite, WriteKind, marker
 from atlantis_py.errors import ForgeError, TransientError, TransientForgeError
@@ -102,6 +102,10 @@ class ScriptedForge:
 
     def mergeable(self, repo: str, number: int) -> Mergeability:
         return Mergeability(mergeable=True)
+
+    def merge_pull(self, repo: str, number: int, head_sha: str, *,
+                   delete_branch: bool) -> Merged:
+        return Merged()
 
     def create_pull(self, repo: str, head: str, base: str, title: str,
                     body: str) -> PullRequest:

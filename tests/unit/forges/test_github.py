@@ -29,6 +29,7 @@ from atlantis_py.domain.forge import (
     ChangedFile,
     FileStatus,
     Mergeability,
+    Merged,
     ReviewState,
     StatusState,
 )
@@ -226,6 +227,37 @@ def test_mergeable(forge: GitHubForge, fake: FakeGitHub, pull: FakePull,
     assert forge.mergeable(REPO, pull.number) == Mergeability(None, "unknown")
     asked = [r for r in fake.requests if r.path.endswith(f"/pulls/{pull.number}")]
     assert len(asked) == 3, "null is asked again, as GitHub says to"
+
+
+def test_merge_pull_as_of_the_applied_head(forge: GitHubForge, fake: FakeGitHub,
+                                           repo: FakeRepo, pull: FakePull) -> None:
+    with pytest.raises(ForgeError, match="409.*Head branch was modified"):
+        forge.merge_pull(REPO, pull.number, "0" * 40, delete_branch=True)
+    fake.set_mergeable(pull, False)
+    with pytest.raises(ForgeError, match="405.*not mergeable"):
+        forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=True)
+    assert not pull.merged and repo.git.branch_sha("feature") == pull.head_sha
+    fake.set_mergeable(pull, True)
+    assert forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=True) \
+        == Merged(True)
+    assert pull.merged and repo.git.branch_sha("feature") is None
+    assert ("DELETE", f"/api/v3/repos/{REPO}/git/refs/heads/feature") in fake.requests
+
+
+def test_a_branch_the_repository_deleted_on_merge_counts_as_deleted(
+        forge: GitHubForge, repo: FakeRepo, pull: FakePull) -> None:
+    repo.git.git("update-ref", "-d", "refs/heads/feature")  # "delete head branches" is on
+    assert forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=True) \
+        == Merged(True)
+
+
+def test_a_merge_whose_answer_was_lost_is_found_merged(forge: GitHubForge, fake: FakeGitHub,
+                                                       pull: FakePull) -> None:
+    fake.outage(requests=1, only=["merge"], lands=True)
+    with pytest.raises(ForgeError, match="502"):
+        forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=False)
+    assert pull.merged  # it landed; the job's retry asks again:
+    assert forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=False) == Merged()
 
 
 def test_permission_defaults(forge: GitHubForge, pull: FakePull) -> None:

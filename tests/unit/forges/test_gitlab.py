@@ -28,6 +28,7 @@ from atlantis_py.domain.forge import (
     ChangedFile,
     FileStatus,
     Mergeability,
+    Merged,
     Review,
     ReviewState,
     StatusState,
@@ -115,6 +116,23 @@ def test_post_comment_is_recorded(forge: GitLabForge, fake: FakeGitLab,
                                   pull: FakeMergeRequest) -> None:
     forge.post_comment(REPO, pull.number, "plan output")
     assert fake.comments(pull) == ["plan output"]
+
+
+def test_merge_pull_removes_the_source_branch(forge: GitLabForge, fake: FakeGitLab,
+                                              repo: FakeProject,
+                                              pull: FakeMergeRequest) -> None:
+    with pytest.raises(ForgeError, match="409"):
+        forge.merge_pull(REPO, pull.number, "0" * 40, delete_branch=True)
+    fake.set_mergeable(pull, False)
+    with pytest.raises(ForgeError, match="405"):
+        forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=True)
+    fake.set_mergeable(pull, True)
+    assert forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=True) \
+        == Merged(True)
+    assert pull.merged and pull.state == "merged"
+    assert repo.git.branch_sha("feature") is None
+    # asked again (a retry after a lost answer): it is merged, as asked
+    assert forge.merge_pull(REPO, pull.number, pull.head_sha, delete_branch=False) == Merged()
 
 
 def test_note_limit(forge: GitLabForge, fake: FakeGitLab, pull: FakeMergeRequest) -> None:

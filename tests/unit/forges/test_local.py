@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from atlantis_py.domain.events import PullAction, PullRequestEvent
-from atlantis_py.domain.forge import ChangedFile, FileStatus, Mergeability, StatusState
+from atlantis_py.domain.forge import ChangedFile, FileStatus, Mergeability, Merged, StatusState
 from atlantis_py.domain.records import Role
 from atlantis_py.errors import ForgeError, MalformedWebhook
 from atlantis_py.forges.base import Forge
@@ -227,6 +227,27 @@ def test_a_merge_conflict_is_said_on_the_pull_request(forge: LocalForge,
     forge.set_status(REPO, pull.head_sha, "atlantis/apply", StatusState.SUCCESS, "applied")
     assert repo.rev_parse("main") == clash
     assert "**Not merged**" in forge.comments(REPO, 1)[-1].body
+
+
+def test_automerge_merges_and_deletes_the_branch(forge: LocalForge, repo: BareRepo,
+                                                 db: Database) -> None:
+    pull = forge.create_pull(REPO, "feature", "main", "Change things", "")
+    assert forge.merge_pull(REPO, 1, pull.head_sha, delete_branch=True) == Merged(True)
+    assert repo.merge_base(repo.rev_parse("main"), pull.head_sha) == pull.head_sha
+    assert repo.branch_sha("feature") is None
+    found = LocalForgeStore(db).pull(REPO, 1)
+    assert found is not None and found.state == "merged"
+    with pytest.raises(ForgeError, match="merged"):
+        forge.merge_pull(REPO, 1, pull.head_sha, delete_branch=False)
+
+
+def test_automerge_of_a_conflict_raises_and_keeps_the_branch(forge: LocalForge,
+                                                             repo: BareRepo) -> None:
+    pull = forge.create_pull(REPO, "feature", "main", "t", "")
+    repo.commit("main", {"envs/prod/main.tf": "# clash\n"}, "clash")
+    with pytest.raises(ForgeError, match="does not merge cleanly"):
+        forge.merge_pull(REPO, 1, pull.head_sha, delete_branch=True)
+    assert repo.branch_sha("feature") == pull.head_sha
 
 
 # --- the push hook's deliveries ----------------------------------------------------------

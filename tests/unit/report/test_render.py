@@ -190,6 +190,76 @@ def test_apply_failure(renderer: Renderer) -> None:
     assert_golden("apply_failure", body)
 
 
+def test_apply_in_order_with_projects_not_run(renderer: Renderer) -> None:
+    """Execution order groups: one failed, the next was not run (abort), and a
+    project whose dependency did not apply; then automerge did not act."""
+    aborted = ("execution order group 1 failed (`net`) and `abort_on_execution_order_fail` "
+               "is set, so later groups did not run. Fix the failure, then comment "
+               "`atlantis apply` again.")
+    waiting = "it depends on `net` (`depends_on`), which did not apply successfully."
+    body = renderer.apply([
+        result("net", "net", RunStatus.FAILURE, command="apply", output=PLAN_ERROR_OUTPUT,
+               error="exit status 1"),
+        replace(result("dns", "dns", RunStatus.ERROR, command="apply", error=waiting),
+                skipped=waiting),
+        replace(result("app", "app", RunStatus.ERROR, command="apply", error=aborted),
+                skipped=aborted),
+    ])
+    assert body.count("**Not applied**: ") == 2
+    assert "group 1 failed (`net`)" in body and "Automerge" not in body
+    assert body.count("**Apply Error**") == 1
+    assert_golden("apply_order_not_run", body)
+
+
+def test_plan_lists_a_project_not_planned_with_why(renderer: Renderer) -> None:
+    why = ("execution order group 0 failed (`net`) and `abort_on_execution_order_fail` "
+           "is set, so later groups did not run. Fix the failure, then comment "
+           "`atlantis plan` again.")
+    body = renderer.plan([
+        result("net", "net", RunStatus.FAILURE, output=PLAN_ERROR_OUTPUT, error="exit 1"),
+        replace(result("app", "app", RunStatus.ERROR, error=why), skipped=why),
+    ])
+    _, app = body.split("### 2. project:")
+    assert f"**Not planned**: {why}" in app and "Plan Error" not in app
+    assert "2 projects: 0 with changes, 0 with no changes, 2 failed." in body
+
+
+def test_apply_automerged_and_branch_deleted(renderer: Renderer) -> None:
+    merge = renderer.merge(merged=True, base_ref="main", head_ref="feature",
+                           branch_deleted=True)
+    body = renderer.apply([result("app", "app", command="apply", output=APPLY_OUTPUT)],
+                          merge=merge)
+    assert body.rstrip().endswith("The branch `feature` was deleted "
+                                  "(`delete_source_branch_on_merge`).")
+    assert "so it was merged into `main` (`automerge`)" in body
+    assert_golden("apply_automerged", body)
+
+
+def test_apply_automerge_failed_says_what_to_do(renderer: Renderer) -> None:
+    merge = renderer.merge(merged=False, base_ref="main", head_ref="feature",
+                           error="GitHub: merging acme/infra#7 failed: HTTP 405: "
+                                 "Pull Request is not mergeable")
+    body = renderer.apply([result("app", "app", command="apply", output=APPLY_OUTPUT)],
+                          merge=merge)
+    assert "**Automerge failed**" in body and "Pull Request is not mergeable" in body
+    assert "comment `atlantis apply` to try the merge again" in body
+    assert_golden("apply_automerge_failed", body)
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"merged": True, "branch_deleted": False, "branch_error": "HTTP 422: gone"},
+     ("could not be deleted (`delete_source_branch_on_merge`): HTTP 422: gone. "
+     "Delete it yourself.")),
+    ({"merged": True}, "(`automerge`).\n"),
+    ({"merged": False, "retrying": True, "error": "HTTP 502"},
+     "did not take the merge into `main` just now (HTTP 502). The merge is tried again"),
+])
+def test_merge_outcomes(renderer: Renderer, kwargs: dict[str, object], expected: str) -> None:
+    body = renderer.merge(base_ref="main", head_ref="feature", **kwargs)  # type: ignore[arg-type]
+    assert expected in body
+    assert "deleted" in body or "branch_deleted" not in kwargs
+
+
 def test_help(renderer: Renderer) -> None:
     body = renderer.help(["-target", "-var", "-var-file"])
     for command in (
