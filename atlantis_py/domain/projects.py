@@ -24,9 +24,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Workflow:
+    """`imports` and `state_rm` are Atlantis's `import` and `state_rm` stages
+    (`atlantis import`, `atlantis state rm`), by default as in Atlantis."""
+
     name: str
     plan: tuple[Step, ...]
     apply: tuple[Step, ...]
+    imports: tuple[Step, ...] = (Step("init"), Step("import"))
+    state_rm: tuple[Step, ...] = (Step("init"), Step("state_rm"))
 
 
 DEFAULT_WORKFLOW = Workflow(
@@ -41,6 +46,12 @@ APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged")
 # Atlantis's default autoplan patterns (relative to the project dir): a change
 # to the provider lock file or a terragrunt.hcl alone plans too.
 DEFAULT_WHEN_MODIFIED: tuple[str, ...] = ("**/*.tf*", "**/terragrunt.hcl", "**/.terraform.lock.hcl")
+
+# Atlantis's default --autoplan-file-list: which changed files (relative to the
+# repository root) make their directory a project when no config file lists projects
+DEFAULT_AUTOPLAN_FILES: tuple[str, ...] = (
+    "**/*.tf", "**/*.tf.json", "**/*.tfvars", "**/*.tfvars.json", "**/*.tofu",
+    "**/*.tofu.json", "**/terragrunt.hcl", "**/.terraform.lock.hcl")
 
 
 @dataclass(frozen=True)
