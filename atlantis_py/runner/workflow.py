@@ -151,7 +151,8 @@ def _run_steps(
 
     for step in steps:
         if step.name not in allowed:
-            return fail(f"step {step.name!r} is not allowed in a {command} workflow")
+            article = "an" if command[0] in "aeiou" else "a"
+            return fail(f"step {step.name!r} is not allowed in {article} {command} workflow")
         if step.run is not None and not allow_custom_steps:
             return fail(CUSTOM_STEPS_DISABLED)
     project_dir = (worktree / project.dir).resolve()
