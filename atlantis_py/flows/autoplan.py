@@ -58,11 +58,17 @@ class Autoplan:
             self.lifecycle.after_plan(pull, job.actor)
 
     def plan(self, pull: PullRequest, actor: str) -> None:
-        """Unless the server turned autoplan off (--disable-autoplan): then the
-        pull request is planned only when someone comments `atlantis plan`."""
+        """Unless the server turned autoplan off (--disable-autoplan), or off for
+        pull requests with a label (--disable-autoplan-label): then the pull
+        request is planned only when someone comments `atlantis plan`."""
         if not self.svc.commands.autoplan:
             log.info("%s#%d: not planned: autoplan is disabled on this server",
                      pull.repo.full_name, pull.number)
+            return
+        label = self.svc.commands.skip_label
+        if label and label in pull.labels:
+            log.info("%s#%d: not planned: it has the label %s (--disable-autoplan-label)",
+                     pull.repo.full_name, pull.number, label)
             return
         self.planner.plan(pull, actor, None)
         self.lifecycle.after_plan(pull, actor)

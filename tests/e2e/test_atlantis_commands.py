@@ -201,3 +201,23 @@ def test_autoplan_file_list(forge: str, tmp_path: Path) -> None:
         pull2 = world.open_pr(listed, {"legacy/main.tf": tf_project(state, "legacy", "v2")})
         [plan2] = world.bot_comments(pull2)
         assert "dir: `legacy`" in plan2
+
+
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_disable_autoplan_label(forge: str, tmp_path: Path) -> None:
+    """A pull request with the label is not planned on open; others are."""
+    with running_world(tmp_path, forge, disable_autoplan_label="no-autoplan") as world:
+        repo = world.repo({"main.tf": tf_project(world.state_dir, "x")})
+        fake = world.fake
+        quiet = fake.open_pull(repo, branch="quiet",
+                               changes={"main.tf": tf_project(world.state_dir, "x", "v2")})
+        quiet.labels = ["infra", "no-autoplan"]
+        status, _ = fake.deliver("pull_request", fake.pull_request_payload(quiet, "opened"))
+        assert status == 202
+        world.settle()
+        assert world.bot_comments(quiet) == []
+        assert "Plan: 1 to add" in world.comment(quiet, "alice", "atlantis plan")
+
+        second = world.repo({"main.tf": tf_project(world.state_dir, "y")}, name="acme/other")
+        other = world.open_pr(second, {"main.tf": tf_project(world.state_dir, "y", "v3")})
+        assert "Plan: 1 to add" in world.bot_comments(other)[0]
