@@ -25,13 +25,27 @@ class Step:
 @dataclass(frozen=True)
 class Workflow:
     """`imports` and `state_rm` are Atlantis's `import` and `state_rm` stages
-    (`atlantis import`, `atlantis state rm`), by default as in Atlantis."""
+    (`atlantis import`, `atlantis state rm`); None when the file names none
+    (see `stage`)."""
 
     name: str
     plan: tuple[Step, ...]
     apply: tuple[Step, ...]
-    imports: tuple[Step, ...] = (Step("init"), Step("import"))
-    state_rm: tuple[Step, ...] = (Step("init"), Step("state_rm"))
+    imports: tuple[Step, ...] | None = None
+    state_rm: tuple[Step, ...] | None = None
+
+    def stage(self, kind: str) -> tuple[Step, ...]:
+        """The steps of `atlantis import` (kind "import") or `state rm`
+        ("state_rm"): the workflow's own stage, else the plan stage's env and
+        init steps (so its -backend-config reaches the state the plan read)
+        followed by the import or state_rm step."""
+        own = self.imports if kind == "import" else self.state_rm
+        if own is not None:
+            return own
+        setup = tuple(s for s in self.plan if s.name in ("env", "init"))
+        if not any(s.name == "init" for s in setup):
+            setup = (*setup, Step("init"))
+        return (*setup, Step(kind))
 
 
 DEFAULT_WORKFLOW = Workflow(

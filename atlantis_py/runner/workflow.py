@@ -123,7 +123,7 @@ def run_state_command(
     `targets` being the comment's address and ID, or its addresses. The
     project's saved plan then no longer matches the state: the caller plans
     again (and terraform refuses a stale plan anyway)."""
-    steps = workflow.imports if kind == "import" else workflow.state_rm
+    steps = workflow.stage(kind)
     return _run_steps(
         kind, STATE_STEPS[kind], steps, project, worktree, plan_file.absolute(), tf,
         extra_args, allow_custom_steps, env, head_sha, targets=tuple(targets),

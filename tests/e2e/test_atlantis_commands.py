@@ -221,3 +221,40 @@ def test_disable_autoplan_label(forge: str, tmp_path: Path) -> None:
         second = world.repo({"main.tf": tf_project(world.state_dir, "y")}, name="acme/other")
         other = world.open_pr(second, {"main.tf": tf_project(world.state_dir, "y", "v3")})
         assert "Plan: 1 to add" in world.bot_comments(other)[0]
+
+
+CUSTOM_STAGES = """\
+version: 3
+projects:
+- name: app
+  dir: app
+  workflow: custom
+workflows:
+  custom:
+    state_rm:
+      steps:
+      - env: {name: WHO, value: ops}
+      - run: echo before-rm by $WHO in $PROJECT_NAME
+      - init
+      - state_rm
+      - run: echo after-rm
+"""
+
+
+@pytest.mark.parametrize("forge", ["github"])
+def test_custom_state_rm_stage_from_atlantis_yaml(forge: str, tmp_path: Path) -> None:
+    """atlantis.yaml's state_rm stage runs its env, run and state_rm steps in
+    order; every step's output is in the comment, as for plan and apply."""
+    with running_world(tmp_path, forge, allow_custom_steps=True,
+                       allow_commands=frozenset({"plan", "apply", "state"})) as world:
+        state = world.state_dir
+        repo = world.repo({"atlantis.yaml": CUSTOM_STAGES, "app/main.tf": tf_project(state, "app")})
+        pull = world.open_pr(repo, {"app/main.tf": tf_project(state, "app", "v2")})
+        world.approve(pull, "bob")
+        assert "Apply complete!" in world.comment(pull, "alice", "atlantis apply -p app")
+        removed = world.comment(pull, "alice", "atlantis state rm -p app terraform_data.app")
+        assert removed.startswith("Ran State rm for project: `app` dir: `app`")
+        assert removed.index("before-rm by ops in app") < removed.index(
+            "Removed terraform_data.app") < removed.index("after-rm")
+        assert world.state_resources("app") == []
+        assert "Plan: 1 to add" in removed.split("Ran Plan for", 1)[1]

@@ -167,13 +167,13 @@ class _AtlantisReader(ConfigReader):
     def workflow(self, name: str, value: object, path: Path) -> Workflow:
         body = self.known({} if value is None else value, path, _STAGES, _STAGES_LATER)
         default = DEFAULT_WORKFLOW
-        stages = {"plan": default.plan, "apply": default.apply, "import": default.imports,
-                  "state_rm": default.state_rm}
+        stages: dict[str, tuple[Step, ...] | None] = {
+            "plan": default.plan, "apply": default.apply, "import": None, "state_rm": None}
         for stage in _STAGES:
             if body.get(stage) is None:
                 continue
-            stages[stage] = self.stage(body[stage], (*path, stage))
-            for i, step in enumerate(stages[stage]):
+            steps = stages[stage] = self.stage(body[stage], (*path, stage))
+            for i, step in enumerate(steps):
                 if _OWN_STAGE.get(step.name, stage) != stage:
                     where = "at plan time" if stage == "plan" else f"in the {stage} stage"
                     self.fail((*path, stage, "steps", i),
@@ -181,8 +181,10 @@ class _AtlantisReader(ConfigReader):
                               f"approval, or run outside `atlantis {step.name}`"
                               if step.name != "apply" else
                               f"an apply step cannot run {where}: it would skip approval")
-        return Workflow(name=name, plan=stages["plan"], apply=stages["apply"],
-                        imports=stages["import"], state_rm=stages["state_rm"])
+        plan, apply = stages["plan"], stages["apply"]
+        assert plan is not None and apply is not None
+        return Workflow(name=name, plan=plan, apply=apply, imports=stages["import"],
+                        state_rm=stages["state_rm"])
 
     def stage(self, value: object, path: Path) -> tuple[Step, ...]:
         body = self.mapping(value, path, ("steps",))

@@ -241,5 +241,19 @@ def test_import_and_state_rm_stages_as_atlantis_writes_them() -> None:
                             Step("import", extra_args=("-var-file=a.tfvars",)))
     assert flow.state_rm == (Step("run", run="echo before"), Step("state_rm"))
     assert flow.plan == DEFAULT_WORKFLOW.plan
-    assert DEFAULT_WORKFLOW.imports == (Step("init"), Step("import"))
-    assert DEFAULT_WORKFLOW.state_rm == (Step("init"), Step("state_rm"))
+    assert DEFAULT_WORKFLOW.stage("import") == (Step("init"), Step("import"))
+    assert DEFAULT_WORKFLOW.stage("state_rm") == (Step("init"), Step("state_rm"))
+
+
+def test_unnamed_import_stage_inits_as_the_plan_does() -> None:
+    """Without an import or state_rm stage, the plan stage's env and init steps
+    run first: its -backend-config reaches the state the plan read."""
+    flow = parse_atlantis_config(TFVARS_YAML).workflows["staging"]
+    init = Step("init", extra_args=("-backend-config=staging.backend.tfvars",))
+    assert flow.imports is None
+    assert flow.stage("import") == (init, Step("import"))
+    assert flow.stage("state_rm") == (init, Step("state_rm"))
+    only_env = Workflow("w", plan=(Step("env", env_name="A", env_value="1"), Step("plan")),
+                        apply=())
+    assert only_env.stage("import") == (Step("env", env_name="A", env_value="1"),
+                                        Step("init"), Step("import"))
