@@ -653,3 +653,10 @@ def test_not_run_names_the_problem(renderer: Renderer) -> None:
     body = renderer.not_run("Import", "this pull request has 2 planned projects")
     assert body.startswith("**Import not run**\n\nThis pull request has 2 planned projects.")
     assert_golden("not_run", body)
+
+
+def test_an_import_id_with_backticks_stays_inside_its_code_span(renderer: Renderer) -> None:
+    body = renderer.state_command(
+        result("", ".", RunStatus.FAILURE, command="import", error="import failed (exit 1)"),
+        "atlantis import a.b 'x`y'", replanning=False)
+    assert "comment ``atlantis import a.b 'x`y'`` again." in body
