@@ -196,7 +196,7 @@ def _step_vars(ctx: StepContext) -> dict[str, str]:
         "PLANFILE": str(ctx.plan_file),
         "VAR_FILE": var_file_for(ctx.plan_file) if ctx.project.vars_json is not None else "",
         "HEAD_COMMIT": ctx.head_sha,
-        "COMMENT_ARGS": shlex.join(ctx.extra_args),
+        "COMMENT_ARGS": shlex.join((*ctx.extra_args, *ctx.targets)),
     }
 
 

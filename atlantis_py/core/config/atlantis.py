@@ -176,11 +176,10 @@ class _AtlantisReader(ConfigReader):
             for i, step in enumerate(steps):
                 if _OWN_STAGE.get(step.name, stage) != stage:
                     where = "at plan time" if stage == "plan" else f"in the {stage} stage"
-                    self.fail((*path, stage, "steps", i),
-                              f"an {step.name} step cannot run {where}: it would skip "
-                              f"approval, or run outside `atlantis {step.name}`"
-                              if step.name != "apply" else
-                              f"an apply step cannot run {where}: it would skip approval")
+                    self.fail((*path, stage, "steps", i), "an apply step cannot run "
+                              f"{where}: it would skip approval" if step.name == "apply" else
+                              f"step {step.name!r} runs only in the {step.name} stage "
+                              f"(`atlantis {step.name.replace('_', ' ')}`)")
         plan, apply = stages["plan"], stages["apply"]
         assert plan is not None and apply is not None
         return Workflow(name=name, plan=plan, apply=apply, imports=stages["import"],

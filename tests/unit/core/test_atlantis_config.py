@@ -168,7 +168,7 @@ INVALID = [
     ("version: 3\nworkflows:\n  w:\n    policy_check: {steps: []}\n", 4,
      "workflows.w.policy_check", LATER),
     ("version: 3\nworkflows:\n  w:\n    apply:\n      steps: [import]\n", 5,
-     "workflows.w.apply.steps[0]", "outside `atlantis import`"),
+     "workflows.w.apply.steps[0]", "runs only in the import stage (`atlantis import`)"),
     ("version: 3\nworkflows:\n  w:\n    state_rm:\n      steps: [apply]\n", 5,
      "workflows.w.state_rm.steps[0]", "it would skip approval"),
     ("version: 3\nworkflows:\n  w:\n    plan:\n      steps: [show]\n", 5,
