@@ -234,7 +234,7 @@ workflows:
     state_rm:
       steps:
       - env: {name: WHO, value: ops}
-      - run: echo before-rm by $WHO in $PROJECT_NAME
+      - run: echo before-rm by $WHO in $PROJECT_NAME of $COMMENT_ARGS
       - init
       - state_rm
       - run: echo after-rm
@@ -254,7 +254,7 @@ def test_custom_state_rm_stage_from_atlantis_yaml(forge: str, tmp_path: Path) ->
         assert "Apply complete!" in world.comment(pull, "alice", "atlantis apply -p app")
         removed = world.comment(pull, "alice", "atlantis state rm -p app terraform_data.app")
         assert removed.startswith("Ran State rm for project: `app` dir: `app`")
-        assert removed.index("before-rm by ops in app") < removed.index(
+        assert removed.index("before-rm by ops in app of terraform_data.app") < removed.index(
             "Removed terraform_data.app") < removed.index("after-rm")
         assert world.state_resources("app") == []
         assert "Plan: 1 to add" in removed.split("Ran Plan for", 1)[1]
