@@ -17,6 +17,7 @@ from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.config.repo_policy import RepoPolicies
 from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
+from atlantis_py.domain.commands import CommandPolicy
 from atlantis_py.domain.local import LocalComment
 from atlantis_py.errors import Invalid
 from atlantis_py.flows.cleanup import forget_closed_plans
@@ -239,6 +240,10 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         policy_sets=settings.policies,
         policy_check=engine.evaluate if engine else None,
         policy_records=PolicyStore(db) if engine else None,
+        commands=CommandPolicy(allowed=settings.allow_commands,
+                               autoplan=not settings.disable_autoplan,
+                               skip_label=settings.disable_autoplan_label,
+                               autoplan_files=settings.autoplan_file_list),
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)

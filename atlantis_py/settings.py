@@ -19,8 +19,10 @@ from urllib.parse import urlparse
 from atlantis_py.core.config.credentials import parse_credentials
 from atlantis_py.core.config.policies import load_policies
 from atlantis_py.core.config.server import JSON_SOURCE, parse_server_config
+from atlantis_py.domain.commands import ALLOWABLE_COMMANDS, DEFAULT_ALLOWED_COMMANDS
 from atlantis_py.domain.credentials import CredentialsFile
 from atlantis_py.domain.policies import PolicySets
+from atlantis_py.domain.projects import DEFAULT_AUTOPLAN_FILES
 from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
 from atlantis_py.domain.server_config import ServerRepoConfig
@@ -71,6 +73,10 @@ class Settings:
     web_secure_cookies: bool = False
     repo_config: ServerRepoConfig | None = None
     policies: PolicySets | None = None
+    allow_commands: frozenset[str] = frozenset(DEFAULT_ALLOWED_COMMANDS)
+    disable_autoplan: bool = False
+    disable_autoplan_label: str = ""
+    autoplan_file_list: tuple[str, ...] = DEFAULT_AUTOPLAN_FILES
 
     @property
     def db_url(self) -> str:
@@ -172,6 +178,16 @@ OPTIONS: tuple[_Option, ...] = (
             "--repo-config.", default=""),
     _Option("policies", "YAML file of policy sets (Rego) every plan is checked against, "
             "in Atlantis's repos.yaml `policies:` shape (see README).", default=""),
+    _Option("allow-commands", "Comma-separated comment commands this server runs: "
+            + ", ".join(ALLOWABLE_COMMANDS) + ", or all (import and state are off by "
+            "default, as in Atlantis).", default=",".join(DEFAULT_ALLOWED_COMMANDS)),
+    _Option("disable-autoplan", "Never plan on open or push; `atlantis plan` still does.",
+            kind=bool, default=False),
+    _Option("disable-autoplan-label", "Pull requests with this label are not planned on "
+            "open or push.", default=""),
+    _Option("autoplan-file-list", "Comma-separated patterns of the changed files (from the "
+            "repository root) that make their directory a project when no config file "
+            "lists projects; '!' excludes.", default=",".join(DEFAULT_AUTOPLAN_FILES)),
 )
 
 
@@ -301,6 +317,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     if notifications and not Path(notifications).is_file():
         raise ConfigError(f"--notifications: {notifications!r} is not a readable file")
     passthrough = _env_globs(text("tf-env-passthrough"))
+    no_autoplan = raw.get("disable-autoplan")
     credentials = _credentials(text("credentials"))
     repo_config = _repo_config(text("repo-config"), text("repo-config-json"))
     policies = _policies(text("policies"))
@@ -352,7 +369,36 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
             "web-secure-cookies", str(secure_cookies)),
         repo_config=repo_config,
         policies=policies,
+        allow_commands=_allow_commands(text("allow-commands")),
+        disable_autoplan=no_autoplan if isinstance(no_autoplan, bool) else _bool(
+            "disable-autoplan", str(no_autoplan)),
+        disable_autoplan_label=text("disable-autoplan-label").strip(),
+        autoplan_file_list=_file_list(text("autoplan-file-list")),
     )
+
+
+def _allow_commands(raw: str) -> frozenset[str]:
+    """Atlantis's names; `all` allows every one, an empty list the default."""
+    names = [n.strip().lower() for n in raw.split(",") if n.strip()]
+    if not names:
+        return frozenset(DEFAULT_ALLOWED_COMMANDS)
+    for name in names:
+        if name != "all" and name not in ALLOWABLE_COMMANDS:
+            raise ConfigError(f"--allow-commands: unknown command {name!r}; use "
+                              + ", ".join(ALLOWABLE_COMMANDS) + " or all")
+    return frozenset(ALLOWABLE_COMMANDS) if "all" in names else frozenset(names)
+
+
+def _file_list(raw: str) -> tuple[str, ...]:
+    patterns = tuple(p.strip() for p in raw.split(",") if p.strip())
+    if not patterns:
+        return DEFAULT_AUTOPLAN_FILES
+    for pattern in patterns:
+        if pattern.lstrip("!").startswith(("/", "../")) or "\\" in pattern \
+                or not pattern.lstrip("!"):
+            raise ConfigError(f"--autoplan-file-list: {pattern!r} must be a pattern relative "
+                              "to the repository root, e.g. '**/*.tf'")
+    return patterns
 
 
 def _local_repos(raw: str) -> Path | None:

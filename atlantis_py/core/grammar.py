@@ -11,11 +11,16 @@ tokens pass through as they are, the flag still allow-listed.
 
 `-w` without `-d` means that workspace of the repository root, the default
 dir, as Atlantis reads it.
+
+`import ADDRESS ID` and `state rm ADDRESS...` take positional words beside the
+flags; each address must match Terraform's address grammar (TARGET_ADDRESS)
+and the runner passes them after `--`, so none can be read as an option.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from collections.abc import Sequence
 
@@ -34,6 +39,22 @@ ALLOWED_EXTRA_ARGS = (
     "-parallelism=",
     "-compact-warnings",
 )
+
+# after `--`: what `terraform import` / `terraform state rm` may be given
+IMPORT_EXTRA_ARGS = ("-var=", "-var-file=")
+STATE_RM_EXTRA_ARGS = ("-dry-run",)
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_KEY = r'\[(?:[0-9]+|"[^"\\\x00-\x1f\x7f]*")\]'
+_MODULE = rf"module\.{_NAME}(?:{_KEY})?"
+# a resource instance, as `terraform import` takes it: module.a["x"].aws_s3_bucket.b[0]
+IMPORT_ADDRESS = re.compile(rf"(?:{_MODULE}\.)*(?!module\.|data\.){_NAME}\.{_NAME}(?:{_KEY})?")
+# what `terraform state rm` takes besides: data sources and whole modules
+TARGET_ADDRESS = re.compile(
+    rf"(?:{_MODULE}\.)*(?:(?:data\.)?{_NAME}\.{_NAME}(?:{_KEY})?|{_MODULE})")
+# a provider's import ID is free-form (ARNs, paths, JSON) but one printable line
+IMPORT_ID = re.compile(r"[^\x00-\x1f\x7f]{1,1024}")
+MAX_ADDRESSES = 50
 
 _HELP_WORDS = ("help", "-h", "--help")
 _FLAGS = {"-p": "project", "--project": "project", "-d": "dir", "--dir": "dir",
@@ -80,16 +101,16 @@ def _command(tokens: list[str]) -> Command:
         flags, extra = args[:split], args[split + 1:]
     if any(flag in _HELP_WORDS[1:] for flag in flags):
         return Command(CommandName.HELP)
-    if name in (CommandName.UNLOCK, CommandName.VERSION):
+    if name is CommandName.UNLOCK:
         if args:
             raise CommandParseError(f"{name.value} takes no arguments, got {' '.join(args)!r}")
         return Command(name)
+    if name in (CommandName.IMPORT, CommandName.STATE):
+        return _state_command(name, flags, extra, "--" in args)
+    if name is CommandName.VERSION and "--" in args:
+        raise CommandParseError("version takes no extra arguments")
     values = _flags(flags)
-    if "project" in values and ("dir" in values or "workspace" in values):
-        raise CommandParseError("-p names a project; it cannot be combined with -d or -w")
-    if "workspace" in values and "dir" not in values:
-        values["dir"] = "."
-    directory = _directory(values["dir"], "-d") if "dir" in values else None
+    directory = _where(values)
     if "--" in args and name is CommandName.APPLY:
         raise CommandParseError("apply takes no extra arguments: it applies the saved plan")
     if "--" in args and name is CommandName.APPROVE_POLICIES:
@@ -101,6 +122,79 @@ def _command(tokens: list[str]) -> Command:
         workspace=values.get("workspace"),
         extra_args=_extra_args(extra, directory),
     )
+
+
+def _where(values: dict[str, str]) -> str | None:
+    """Checks -p/-d/-w together; the normalised dir (`-w` alone: the root)."""
+    if "project" in values and ("dir" in values or "workspace" in values):
+        raise CommandParseError("-p names a project; it cannot be combined with -d or -w")
+    if "workspace" in values and "dir" not in values:
+        values["dir"] = "."
+    return _directory(values["dir"], "-d") if "dir" in values else None
+
+
+def _state_command(name: CommandName, flags: list[str], extra: list[str],
+                   dashes: bool) -> Command:
+    """`import [flags] ADDRESS ID` or `state [flags] rm ADDRESS...`; flags and
+    words may come in any order, as in Atlantis."""
+    options, words = _split(flags)
+    values = _flags(options)
+    directory = _where(values)
+    subcommand = None
+    allowed: tuple[str, ...]
+    if name is CommandName.STATE:
+        if not words or words[0] != "rm":
+            got = f"got {words[0]!r}" if words else "none given"
+            raise CommandParseError(f"state needs the subcommand rm ({got}): "
+                                    "atlantis state rm ADDRESS...")
+        subcommand, words = "rm", words[1:]
+        if not words:
+            raise CommandParseError("state rm needs at least one resource address")
+        if len(words) > MAX_ADDRESSES:
+            raise CommandParseError(f"state rm takes at most {MAX_ADDRESSES} addresses")
+        for word in words:
+            _address(word, TARGET_ADDRESS)
+        allowed = STATE_RM_EXTRA_ARGS
+    else:
+        if len(words) != 2:
+            raise CommandParseError("import takes a resource address and an ID: atlantis "
+                                    f"import ADDRESS ID (got {len(words)} of them)")
+        _address(words[0], IMPORT_ADDRESS)
+        if not IMPORT_ID.fullmatch(words[1]):
+            raise CommandParseError(f"import ID {words[1]!r} must be one line of printable "
+                                    "characters, at most 1024")
+        allowed = IMPORT_EXTRA_ARGS
+    if dashes and not extra:
+        raise CommandParseError("nothing follows `--`")
+    return Command(name, project=values.get("project"), dir=directory,
+                   workspace=values.get("workspace"),
+                   extra_args=_extra_args(extra, directory, allowed),
+                   subcommand=subcommand, targets=tuple(words))
+
+
+def _address(word: str, grammar: re.Pattern[str]) -> None:
+    if not grammar.fullmatch(word):
+        raise CommandParseError(
+            f"{word!r} is not a Terraform resource address such as aws_instance.web, "
+            'module.net.aws_subnet.a[0] or \'aws_instance.web["key"]\' (quote it whole)')
+
+
+def _split(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Flags with their values apart from the positional words."""
+    flags: list[str] = []
+    words: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.startswith("-"):
+            words.append(token)
+        else:
+            flags.append(token)
+            if "=" not in token and i + 1 < len(tokens):
+                flags.append(tokens[i + 1])
+                i += 1
+        i += 1
+    return flags, words
 
 
 def _flags(tokens: list[str]) -> dict[str, str]:
@@ -143,33 +237,35 @@ def _directory(raw: str, what: str, base: str = ".") -> str:
     return posixpath.normpath(raw)
 
 
-def _extra_args(tokens: list[str], directory: str | None) -> tuple[str, ...]:
+def _extra_args(tokens: list[str], directory: str | None,
+                allowed: tuple[str, ...] = ALLOWED_EXTRA_ARGS) -> tuple[str, ...]:
     """Each token allow-listed; a value-taking flag alone (`-var`) takes the next
     token as its value, checked as if written `-var=VALUE`."""
     out: list[str] = []
     i = 0
     while i < len(tokens):
         arg = tokens[i]
-        if f"{arg}=" in ALLOWED_EXTRA_ARGS:
+        if f"{arg}=" in allowed:
             if i + 1 == len(tokens) or tokens[i + 1].startswith("-"):
                 raise CommandParseError(f"{arg!r} needs a value: `{arg} VALUE` or `{arg}=VALUE`")
-            _extra_arg(f"{arg}={tokens[i + 1]}", directory)
+            _extra_arg(f"{arg}={tokens[i + 1]}", directory, allowed)
             out += [arg, tokens[i + 1]]
             i += 2
             continue
-        out.append(_extra_arg(arg, directory))
+        out.append(_extra_arg(arg, directory, allowed))
         i += 1
     return tuple(out)
 
 
-def _extra_arg(arg: str, directory: str | None) -> str:
+def _extra_arg(arg: str, directory: str | None,
+               allowed_args: tuple[str, ...] = ALLOWED_EXTRA_ARGS) -> str:
     """Pass `arg` through if the allow-list has it; refuse it otherwise.
 
     A `-var-file` is read by terraform from the project dir, so it is checked
     against `-d` when given; with `-p` the dir is unknown here, so the file
     must then stay under the project dir.
     """
-    for allowed in ALLOWED_EXTRA_ARGS:
+    for allowed in allowed_args:
         if arg == allowed and not allowed.endswith("="):
             return arg
         if allowed.endswith("=") and arg.startswith(allowed):
@@ -179,5 +275,5 @@ def _extra_arg(arg: str, directory: str | None) -> str:
             if allowed == "-var-file=":
                 _directory(value, "-var-file", directory or ".")
             return arg
-    listed = ", ".join(f"{a}..." if a.endswith("=") else a for a in ALLOWED_EXTRA_ARGS)
+    listed = ", ".join(f"{a}..." if a.endswith("=") else a for a in allowed_args)
     raise CommandParseError(f"terraform argument {arg!r} is not allowed; allowed: {listed}")

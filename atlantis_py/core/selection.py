@@ -13,7 +13,7 @@ from atlantis_py.core.detect.atmos import AffectedProject, tfvars_json
 from atlantis_py.core.detect.dirs import default_project_name
 from atlantis_py.core.detect.modules import tf_dirs
 from atlantis_py.domain.commands import Command
-from atlantis_py.domain.projects import Project, RepoConfig
+from atlantis_py.domain.projects import DEFAULT_AUTOPLAN_FILES, Project, RepoConfig
 from atlantis_py.domain.records import RunRecord
 
 
@@ -64,10 +64,11 @@ class Selection:
 
 
 def select_projects(config: RepoConfig, tree: Path, changed: Sequence[str],
-                    command: Command | None) -> Selection:
+                    command: Command | None,
+                    autoplan_files: Sequence[str] = DEFAULT_AUTOPLAN_FILES) -> Selection:
     """Autoplan and bare `atlantis plan` take the affected projects; -p/-d pick one."""
     if command is None or (command.project is None and command.dir is None):
-        return Selection(affected_projects(config, changed, tree))
+        return Selection(affected_projects(config, changed, tree, autoplan_files))
     if command.project is not None:
         for p in config.projects:
             if p.name == command.project:
@@ -99,7 +100,8 @@ def _pick(projects: Sequence[Project], command: Command) -> Project | None:
 
 
 def select_detected(found: Detection, config: RepoConfig, tree: Path, changed: Sequence[str],
-                    command: Command | None) -> Selection:
+                    command: Command | None,
+                    autoplan_files: Sequence[str] = DEFAULT_AUTOPLAN_FILES) -> Selection:
     """Atmos repositories plan the detected instances; plain ones the affected
     directories plus the directories the pull request deletes (planned as
     destroys). -p/-d may also name a deleted project or any Atmos instance."""
@@ -117,9 +119,10 @@ def select_detected(found: Detection, config: RepoConfig, tree: Path, changed: S
     if not bare:
         assert command is not None
         picked = _pick(deleted, command)
-        return Selection([picked]) if picked else select_projects(config, tree, changed, command)
+        return Selection([picked]) if picked else select_projects(config, tree, changed,
+                                                                  command, autoplan_files)
     gone = {(p.dir, p.workspace) for p in deleted} | {(p.dir, "default") for p in deleted}
-    plain = select_projects(config, tree, changed, command)
+    plain = select_projects(config, tree, changed, command, autoplan_files)
     kept = [p for p in plain.projects if (p.dir, p.workspace) not in gone]
     return Selection([*kept, *deleted], plain.problem)
 

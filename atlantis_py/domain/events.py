@@ -25,6 +25,7 @@ class PullRequest:
     base_ref: str
     title: str = ""
     url: str = ""
+    labels: tuple[str, ...] = ()  # as the webhook named them (--disable-autoplan-label)
 
 
 class PullAction(str, Enum):

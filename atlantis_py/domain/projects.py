@@ -27,9 +27,28 @@ class Step:
 
 @dataclass(frozen=True)
 class Workflow:
+    """`imports` and `state_rm` are Atlantis's `import` and `state_rm` stages
+    (`atlantis import`, `atlantis state rm`); None when the file names none
+    (see `stage`)."""
+
     name: str
     plan: tuple[Step, ...]
     apply: tuple[Step, ...]
+    imports: tuple[Step, ...] | None = None
+    state_rm: tuple[Step, ...] | None = None
+
+    def stage(self, kind: str) -> tuple[Step, ...]:
+        """The steps of `atlantis import` (kind "import") or `state rm`
+        ("state_rm"): the workflow's own stage, else the plan stage's env and
+        init steps (so its -backend-config reaches the state the plan read)
+        followed by the import or state_rm step."""
+        own = self.imports if kind == "import" else self.state_rm
+        if own is not None:
+            return own
+        setup = tuple(s for s in self.plan if s.name in ("env", "init"))
+        if not any(s.name == "init" for s in setup):
+            setup = (*setup, Step("init"))
+        return (*setup, Step(kind))
 
 
 DEFAULT_WORKFLOW = Workflow(
@@ -44,6 +63,12 @@ APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged")
 # Atlantis's default autoplan patterns (relative to the project dir): a change
 # to the provider lock file or a terragrunt.hcl alone plans too.
 DEFAULT_WHEN_MODIFIED: tuple[str, ...] = ("**/*.tf*", "**/terragrunt.hcl", "**/.terraform.lock.hcl")
+
+# Atlantis's default --autoplan-file-list: which changed files (relative to the
+# repository root) make their directory a project when no config file lists projects
+DEFAULT_AUTOPLAN_FILES: tuple[str, ...] = (
+    "**/*.tf", "**/*.tf.json", "**/*.tfvars", "**/*.tfvars.json", "**/*.tofu",
+    "**/*.tofu.json", "**/terragrunt.hcl", "**/.terraform.lock.hcl")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ the API) gets its IPR moved to PENDING where needed, then a plan."""
 
 from __future__ import annotations
 
+import logging
+
 from atlantis_py.core.ipr import Transition
 from atlantis_py.domain.events import PullAction, PullRequest, PullRequestEvent
 from atlantis_py.domain.records import IPRState
@@ -11,6 +13,8 @@ from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.payloads import PlanJob
+
+log = logging.getLogger(__name__)
 
 FINISHED = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.ERROR})
 
@@ -54,6 +58,18 @@ class Autoplan:
             self.lifecycle.after_plan(pull, job.actor)
 
     def plan(self, pull: PullRequest, actor: str) -> None:
+        """Unless the server turned autoplan off (--disable-autoplan), or off for
+        pull requests with a label (--disable-autoplan-label): then the pull
+        request is planned only when someone comments `atlantis plan`."""
+        if not self.svc.commands.autoplan:
+            log.info("%s#%d: not planned: autoplan is disabled on this server",
+                     pull.repo.full_name, pull.number)
+            return
+        label = self.svc.commands.skip_label
+        if label and label in pull.labels:
+            log.info("%s#%d: not planned: it has the label %s (--disable-autoplan-label)",
+                     pull.repo.full_name, pull.number, label)
+            return
         self.planner.plan(pull, actor, None)
         self.lifecycle.after_plan(pull, actor)
 

@@ -1,19 +1,28 @@
-"""Comment commands: `atlantis help|version|plan|apply|unlock|approve_policies`,
-the permission check in front of them, and the help text for anything else that
-starts with `atlantis`."""
+"""Comment commands: `atlantis help|version|plan|apply|unlock|import|state rm|
+approve_policies`, the server's --allow-commands and the permission check in
+front of them, and the help text for anything else that starts with `atlantis`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from atlantis_py import __version__
+from atlantis_py.core.config.load import config_in
 from atlantis_py.core.dispatch import ReplyHelp, RunCommand
 from atlantis_py.core.grammar import ALLOWED_EXTRA_ARGS
-from atlantis_py.domain.commands import Command, CommandName
+from atlantis_py.core.selection import project_for, select_projects, wanted
+from atlantis_py.domain.commands import ALLOWABLE_COMMANDS, Command, CommandName
 from atlantis_py.domain.events import CommentEvent
+from atlantis_py.domain.projects import Project, RepoConfig
+from atlantis_py.domain.records import PullRecord
+from atlantis_py.domain.results import ProjectResult, RunStatus
+from atlantis_py.errors import RepoConfigError
 from atlantis_py.flows.apply import Applier
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.policy import PolicyApprovals
 from atlantis_py.flows.services import Services
+from atlantis_py.flows.state_commands import StateCommands
 from atlantis_py.queue.payloads import ApplyJob
 
 
@@ -25,17 +34,20 @@ class Commands:
         self.planner = planner
         self.applier = applier
         self.policies = PolicyApprovals(svc)
+        self.state = StateCommands(svc, lifecycle, planner)
 
     def run(self, action: RunCommand) -> None:
         ev, command = action.event, action.command
         if command.name is CommandName.HELP:
             self._reply(ev, self.svc.renderer.help(ALLOWED_EXTRA_ARGS))
-        elif command.name is CommandName.VERSION:
-            self._reply(ev, self.svc.renderer.version(__version__))
+        elif not self.svc.commands.allows(command.name):
+            self._disabled(ev, command)
         elif self._permitted(ev, command):
             {CommandName.UNLOCK: self._unlock, CommandName.PLAN: self._plan,
-             CommandName.APPLY: self._apply,
-             CommandName.APPROVE_POLICIES: self._approve_policies}[command.name](ev, command)
+             CommandName.APPLY: self._apply, CommandName.VERSION: self._version,
+             CommandName.IMPORT: self._state, CommandName.STATE: self._state,
+             CommandName.APPROVE_POLICIES: self._approve_policies,
+             }[command.name](ev, command)
 
     def unknown(self, action: ReplyHelp) -> None:
         ev = action.event
@@ -56,6 +68,57 @@ class Commands:
         if record is not None:
             svc.ipr.note(record, ev.author, "command:denied", detail=command.name.value)
         return False
+
+    def _disabled(self, ev: CommentEvent, command: Command) -> None:
+        """--allow-commands leaves it out: said, and audited when the IPR exists."""
+        svc = self.svc
+        allowed = [name for name in ALLOWABLE_COMMANDS if name in svc.commands.allowed
+                   and name in {n.value for n in CommandName}]
+        self._reply(ev, svc.renderer.command_disabled(command.name.value, allowed))
+        record = svc.pulls.get(ev.repo.forge, ev.repo.full_name, ev.pull_number)
+        if record is not None:
+            svc.ipr.note(record, ev.author, "command:disabled", detail=command.name.value)
+
+    def _state(self, ev: CommentEvent, command: Command) -> None:
+        pull = self.svc.forges[ev.repo.forge].pull_request(ev.repo.full_name, ev.pull_number)
+        self.state.run(pull, ev.author, command)
+
+    def _version(self, ev: CommentEvent, command: Command) -> None:
+        """atlantis-py's version, and `terraform version` in each project of the
+        pull request (or the one -p/-d names): it lists the providers too."""
+        svc = self.svc
+        forge = svc.forges[ev.repo.forge]
+        pull = forge.pull_request(ev.repo.full_name, ev.pull_number)
+        record = svc.pulls.upsert(pull)
+        env = forge.clone_env
+        svc.workspaces.fetch(pull.repo, [pull.base_ref, pull.head_ref, pull.head_sha], env)
+        with svc.workspaces.checkout(pull.repo, pull.number, pull.head_sha, env) as tree:
+            try:
+                config = config_in(tree)
+            except RepoConfigError:
+                config = RepoConfig()
+            results = [self._terraform_version(tree, p, pull.head_sha)
+                       for p in self._version_projects(record, config, tree, command)]
+        self._reply(ev, svc.renderer.version(__version__, results))
+
+    def _version_projects(self, record: PullRecord, config: RepoConfig, tree: Path,
+                          command: Command) -> list[Project]:
+        plans = [r for r in self.svc.pulls.latest_runs(record.id, "plan").values()
+                 if wanted(r, command) and not r.deleted]
+        projects = [project_for(r, config) for r in sorted(plans, key=lambda r: r.project)]
+        if not projects and (command.project or command.dir):
+            projects = select_projects(config, tree, [], command).projects
+        return projects or [Project(name="", dir=".")]
+
+    def _terraform_version(self, tree: Path, project: Project, head_sha: str) -> ProjectResult:
+        folder = (tree / project.dir).resolve()
+        if not folder.is_relative_to(tree.resolve()) or not folder.is_dir():
+            folder = tree
+        run = self.svc.terraform.version(folder)
+        return self.svc.masked(ProjectResult(
+            project=project.name, dir=project.dir, workspace=project.workspace,
+            command="version", status=RunStatus.SUCCESS if run.ok else RunStatus.FAILURE,
+            output=run.output, head_sha=head_sha))
 
     def _unlock(self, ev: CommentEvent, _command: Command) -> None:
         svc = self.svc

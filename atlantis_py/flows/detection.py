@@ -30,7 +30,7 @@ from atlantis_py.core.selection import (
     to_project,
 )
 from atlantis_py.domain.commands import Command
-from atlantis_py.domain.projects import RepoConfig
+from atlantis_py.domain.projects import DEFAULT_AUTOPLAN_FILES, RepoConfig
 from atlantis_py.runner.trees import GitTree, changed_paths
 
 
@@ -38,7 +38,8 @@ class Detector:
     """Holds the per-repository caches; safe to share between worker threads
     (detection of one repository runs one at a time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, autoplan_files: Sequence[str] = DEFAULT_AUTOPLAN_FILES) -> None:
+        self.autoplan_files = tuple(autoplan_files)
         self._caches: dict[str, StackCache] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -86,8 +87,8 @@ class Detector:
         the merge-base comparison when nothing can need it (no stacks, no
         deleted *.tf): the affected directories then come from `changed`."""
         if not compare:
-            return select_projects(head_cfg, tree, changed, command)
+            return select_projects(head_cfg, tree, changed, command, self.autoplan_files)
         wants_one = command is not None and (command.project or command.dir) is not None
         found = self.detect(mirror, key, source_sha, head_sha, head_cfg, base_cfg,
                             all_instances=wants_one)
-        return select_detected(found, head_cfg, tree, changed, command)
+        return select_detected(found, head_cfg, tree, changed, command, self.autoplan_files)

@@ -69,17 +69,19 @@ def base_refusal(svc: Services, base_ref: str) -> str | None:
 
 def verdicts(svc: Services, record: PullRecord, rules: RepoConfig, plans: Sequence[RunRecord],
              reviews: Sequence[Review], *, requester: str | None = None,
-             applying: PullRequest | None = None) -> list[EnvVerdict]:
-    """One verdict per environment the plans belong to, in name order. When
-    `applying` (its mirror just fetched), the environments' `mergeable` and
-    `undiverged` requirements are checked too, each asked at most once."""
+             applying: PullRequest | None = None,
+             environments: Sequence[str] = ()) -> list[EnvVerdict]:
+    """One verdict per environment the plans belong to (and each one named in
+    `environments`, e.g. an import's), in name order. When `applying` (its
+    mirror just fetched), the environments' `mergeable` and `undiverged`
+    requirements are checked too, each asked at most once."""
     forge = svc.forges[record.forge]
     now = svc.clock()
     users = [r.user for r in reviews] + ([requester] if requester else [])
     writers = resolve_writers(reviews, lambda user: can_approve(forge, record.repo, user))
     mergeable, behind = _apply_checks(svc, applying)
     out = []
-    for name in sorted({r.environment for r in plans}):
+    for name in sorted({r.environment for r in plans} | set(environments)):
         env = environment(svc, rules, name)
         counts: dict[str, PlanCounts] = {r.project: r.counts for r in plans
                                          if r.environment == name and r.counts is not None}

@@ -40,7 +40,7 @@ PLAN_CONTEXT = "atlantis/plan"
 class Planner:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
-        self.detector = Detector()
+        self.detector = Detector(svc.commands.autoplan_files)
         self.forge_calls = ThreadPoolExecutor(4, thread_name_prefix="atlantis-forge")
 
     def _select(self, pull: PullRequest, config: RepoConfig, base: RepoConfig, tree: Path,

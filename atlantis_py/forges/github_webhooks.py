@@ -113,6 +113,7 @@ def _pull(data: Fields) -> PullRequest:
         base_ref=pr.obj("base").text("ref"),
         title=pr.optional_text("title"),
         url=pr.optional_text("html_url"),
+        labels=pr.names("labels", "name"),
     )
 
 

@@ -122,6 +122,7 @@ def _pull(data: Fields, author: str) -> PullRequest:
         base_ref=mr.text("target_branch"),
         title=mr.optional_text("title"),
         url=mr.optional_text("url"),
+        labels=data.names("labels", "title"),
     )
 
 

@@ -96,6 +96,16 @@ class Fields:
             raise self.fail(key, f"a whole number from 1 to {limit}", value)
         return value
 
+    def names(self, key: str, field: str) -> tuple[str, ...]:
+        """The `field` string of each object in an optional list (labels)."""
+        value = self._data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail(key, "a list or null", value)
+        return tuple(Fields(item, self.what, f"{self._at(key)}[{i}]").text(field)
+                     for i, item in enumerate(value))
+
     def flag(self, key: str) -> bool:
         """true/false; absent or null reads as false."""
         value = self._data.get(key)

@@ -104,7 +104,7 @@ def _repo_fields(repo: Repo) -> dict[str, object]:
 def _pull_fields(pull: PullRequest) -> dict[str, object]:
     return {"repo": _repo_fields(pull.repo), "number": pull.number, "author": pull.author,
             "head_sha": pull.head_sha, "head_ref": pull.head_ref, "base_ref": pull.base_ref,
-            "title": pull.title, "url": pull.url}
+            "title": pull.title, "url": pull.url, "labels": list(pull.labels)}
 
 
 def _repo(data: _Fields) -> Repo:
@@ -112,9 +112,12 @@ def _repo(data: _Fields) -> Repo:
 
 
 def _pull(data: _Fields) -> PullRequest:
+    labels = data.data.get("labels") or []  # absent in jobs queued by older versions
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise PayloadError("labels is not a list of strings")
     return PullRequest(_repo(data.obj("repo")), data.int("number"), data.text("author"),
                        data.text("head_sha"), data.text("head_ref"), data.text("base_ref"),
-                       data.text("title"), data.text("url"))
+                       data.text("title"), data.text("url"), tuple(labels))
 
 
 @dataclass(frozen=True)

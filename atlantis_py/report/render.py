@@ -113,12 +113,19 @@ class Renderer:
         refusals: Sequence[str],
         approvals: Sequence[tuple[str, str]] = (),
         ignored: Sequence[tuple[str, str, str]] = (),
+        title: str = "Apply",
+        nothing: str = "nothing was applied",
+        again: str = "atlantis apply",
     ) -> str:
         """Why the policy refused: `refusals` are the policy's own sentences, each
         naming what is missing; `approvals` count, `ignored` (user, sha, reason) don't.
-        `environment` None: a refusal no environment's rules decide (the base branch)."""
+        `environment` None: a refusal no environment's rules decide (the base branch).
+        `title`, `nothing` and `again` word it for another gated command (import)."""
         return self._render(
             "apply_refused.md.j2",
+            title=title,
+            nothing=nothing,
+            again=again,
             environment=environment,
             head_sha=head_sha,
             refusals=refusals,
@@ -143,6 +150,21 @@ class Renderer:
         return self._render("policy_approval.md.j2", actor=actor, head_sha=head_sha,
                             configured=configured, approved=approved, refused=refused,
                             remaining=remaining, owners=owners or {}, already=already)
+    def state_command(self, result: ProjectResult, command: str, *, replanning: bool) -> str:
+        """`atlantis import` / `atlantis state rm` ran: terraform's output, and
+        whether a new plan of the project follows (the old one no longer matches
+        the state). `command` is the comment's command, to run again."""
+        title = "Import" if result.command == "import" else "State rm"
+        return self._render("state_command.md.j2", r=result, title=title, command=command,
+                            replanning=replanning)
+
+    def not_run(self, title: str, problem: str) -> str:
+        """A command that names no single project (`problem` is markdown)."""
+        return self._render("not_run.md.j2", title=title, problem=problem)
+
+    def command_disabled(self, command: str, allowed: Sequence[str]) -> str:
+        """A command --allow-commands leaves out."""
+        return self._render("command_disabled.md.j2", command=command, allowed=allowed)
 
     def plan_outdated(self, planned_sha: str, head_sha: str) -> str:
         return self._render("plan_outdated.md.j2", planned_sha=planned_sha, head_sha=head_sha)
@@ -150,9 +172,10 @@ class Renderer:
     def no_plans(self) -> str:
         return self._render("no_plans.md.j2")
 
-    def version(self, version: str) -> str:
-        """`atlantis version`: which server answered."""
-        return self._render("version.md.j2", version=version)
+    def version(self, version: str, results: Sequence[ProjectResult] = ()) -> str:
+        """`atlantis version`: which server answered, and what `terraform version`
+        printed in each project (`results`)."""
+        return self._render("version.md.j2", version=version, results=results)
 
     def nothing_to_plan(self) -> str:
         """`atlantis plan` found no affected project: a plan's answer, not an apply's."""

@@ -35,6 +35,7 @@ class StepContext:
     head_sha: str
     plan_args: tuple[str, ...] = ()
     force_init: bool = False
+    targets: tuple[str, ...] = ()  # import: (ADDRESS, ID); state rm: the addresses
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,31 @@ def apply_step(ctx: StepContext, step: Step) -> StepOutcome:
     return _outcome(step, run, primary=True)
 
 
+def import_step(ctx: StepContext, step: Step) -> StepOutcome:
+    """`terraform import` of the comment's address and ID, with the step's
+    extra_args, then the comment's allow-listed ones (as Atlantis orders them)."""
+    if len(ctx.targets) != 2:
+        return StepOutcome(False, "", "import needs a resource address and an ID")
+    failed = _select_workspace(ctx, step)
+    if failed:
+        return failed
+    address, resource_id = ctx.targets
+    run = ctx.tf.import_resource(ctx.project_dir, address, resource_id,
+                                 (*step.extra_args, *ctx.extra_args), ctx.env)
+    return _outcome(step, run, primary=True)
+
+
+def state_rm_step(ctx: StepContext, step: Step) -> StepOutcome:
+    if not ctx.targets:
+        return StepOutcome(False, "", "state rm needs at least one resource address")
+    failed = _select_workspace(ctx, step)
+    if failed:
+        return failed
+    run = ctx.tf.state_rm(ctx.project_dir, ctx.targets, (*step.extra_args, *ctx.extra_args),
+                          ctx.env)
+    return _outcome(step, run, primary=True)
+
+
 def env_step(ctx: StepContext, step: Step) -> StepOutcome:
     """Sets a variable for the later steps: a literal, or a command's output."""
     if not step.env_name:
@@ -170,7 +196,7 @@ def _step_vars(ctx: StepContext) -> dict[str, str]:
         "PLANFILE": str(ctx.plan_file),
         "VAR_FILE": var_file_for(ctx.plan_file) if ctx.project.vars_json is not None else "",
         "HEAD_COMMIT": ctx.head_sha,
-        "COMMENT_ARGS": shlex.join(ctx.extra_args),
+        "COMMENT_ARGS": shlex.join((*ctx.extra_args, *ctx.targets)),
     }
 
 
@@ -185,4 +211,6 @@ STEP_RUNNERS: Mapping[str, StepRunner] = {
     "apply": apply_step,
     "env": env_step,
     "run": run_step,
+    "import": import_step,
+    "state_rm": state_rm_step,
 }

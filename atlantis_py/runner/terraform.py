@@ -270,6 +270,22 @@ class Terraform:
         args = ["apply", "-input=false", "-no-color", *extra, str(planfile)]
         return self.run(args, cwd, env)
 
+    def import_resource(self, cwd: Path, address: str, resource_id: str,
+                        extra: Sequence[str] = (), env: Mapping[str, str] | None = None
+                        ) -> TerraformRun:
+        """`terraform import`; the address and ID come from a comment, so they
+        follow `--` and are never read as options."""
+        args = ["import", "-input=false", "-no-color", *extra, "--", address, resource_id]
+        return self.run(args, cwd, env)
+
+    def state_rm(self, cwd: Path, addresses: Sequence[str], extra: Sequence[str] = (),
+                 env: Mapping[str, str] | None = None) -> TerraformRun:
+        """`terraform state rm`, the addresses after `--` as for import."""
+        return self.run(["state", "rm", "-no-color", *extra, "--", *addresses], cwd, env)
+
+    def version(self, cwd: Path, env: Mapping[str, str] | None = None) -> TerraformRun:
+        return self.run(["version", "-no-color"], cwd, env)
+
     def select_workspace(
         self, cwd: Path, name: str, env: Mapping[str, str] | None = None
     ) -> TerraformRun | None:

@@ -22,10 +22,13 @@ from atlantis_py.runner.steps import (
 )
 from atlantis_py.runner.terraform import Terraform, TerraformError, plan_counts
 
-__all__ = ["CUSTOM_STEPS_DISABLED", "plan_arguments", "run_apply", "run_plan"]
+__all__ = ["CUSTOM_STEPS_DISABLED", "plan_arguments", "run_apply", "run_plan",
+           "run_state_command"]
 PolicyCheck = Callable[[Mapping[str, object]], tuple[PolicySetResult, ...]]
 PLAN_STEPS = frozenset({"init", "validate", "plan", "env", "run"})
 APPLY_STEPS = frozenset({"init", "validate", "apply", "env", "run"})
+STATE_STEPS = {"import": frozenset({"init", "import", "env", "run"}),
+               "state_rm": frozenset({"init", "state_rm", "env", "run"})}
 
 
 def plan_arguments(project: Project, plan_file: Path) -> tuple[str, ...]:
@@ -107,6 +110,31 @@ def run_apply(
     return result
 
 
+def run_state_command(
+    kind: str,
+    project: Project,
+    workflow: Workflow,
+    worktree: Path,
+    plan_file: Path,
+    tf: Terraform,
+    targets: Sequence[str],
+    *,
+    extra_args: Sequence[str] = (),
+    allow_custom_steps: bool = False,
+    env: Mapping[str, str] | None = None,
+    head_sha: str = "",
+) -> ProjectResult:
+    """`import` or `state_rm` (its workflow stage) on the project's state,
+    `targets` being the comment's address and ID, or its addresses. The
+    project's saved plan then no longer matches the state: the caller plans
+    again (and terraform refuses a stale plan anyway)."""
+    steps = workflow.stage(kind)
+    return _run_steps(
+        kind, STATE_STEPS[kind], steps, project, worktree, plan_file.absolute(), tf,
+        extra_args, allow_custom_steps, env, head_sha, targets=tuple(targets),
+    )  # fmt: skip
+
+
 def _run_steps(
     command: str,
     allowed: frozenset[str],
@@ -121,13 +149,15 @@ def _run_steps(
     head_sha: str,
     plan_args: tuple[str, ...] = (),
     force_init: bool = False,
+    targets: tuple[str, ...] = (),
 ) -> ProjectResult:
     def fail(error: str, output: str = "") -> ProjectResult:
         return _result(project, command, RunStatus.FAILURE, head_sha, output, error)
 
     for step in steps:
         if step.name not in allowed:
-            return fail(f"step {step.name!r} is not allowed in a {command} workflow")
+            article = "an" if command[0] in "aeiou" else "a"
+            return fail(f"step {step.name!r} is not allowed in {article} {command} workflow")
         if step.run is not None and not (allow_custom_steps or step.trusted):
             return fail(CUSTOM_STEPS_DISABLED)
     project_dir = (worktree / project.dir).resolve()
@@ -137,7 +167,7 @@ def _run_steps(
         return fail(f"project dir {project.dir!r} does not exist at this commit")
     ctx = StepContext(
         project, worktree, project_dir, plan_file, tf, tuple(extra_args),
-        allow_custom_steps, dict(env or {}), head_sha, plan_args, force_init,
+        allow_custom_steps, dict(env or {}), head_sha, plan_args, force_init, targets,
     )  # fmt: skip
     shown: list[str] = []  # as Atlantis: plan's/apply's and every run step's, in order
     reused = False
@@ -147,7 +177,7 @@ def _run_steps(
             # the reused init is stale for this commit: start over with a real one
             return _run_steps(command, allowed, steps, project, worktree, plan_file, tf,
                               extra_args, allow_custom_steps, env, head_sha, plan_args,
-                              force_init=True)
+                              force_init=True, targets=targets)
         if not outcome.ok:
             return fail(outcome.error or f"{step.name} failed", outcome.output)
         if (outcome.primary or step.name == "run") and outcome.output.strip():

@@ -64,8 +64,9 @@ def test_simple_without_config(compat: World) -> None:
     applied = world.comment(pull, "alice", "atlantis apply -p root")
     assert "Apply complete! Resources: 2 added" in applied
     assert sorted(world.state_resources("simple")) == ["simple", "workspace"]
-    assert world.comment(pull, "alice", "atlantis version").startswith(
-        f"atlantis-py {__version__}\n\n<!-- atlantis-py job=")
+    version = world.comment(pull, "alice", "atlantis version")
+    assert version.startswith(f"atlantis-py {__version__}\n\nRan Version for project: `root`")
+    assert "Terraform v" in version
 
 
 SIMPLE_YAML = """\

@@ -39,6 +39,9 @@ def pull_request(
     payload["action"] = action
     payload["number"] = pull.number
     payload["pull_request"].update(fake.http.pull_json(pull))
+    payload["pull_request"]["labels"] = [
+        {"id": 7311208800 + i, "name": name, "color": "5c4ee5", "default": False}
+        for i, name in enumerate(pull.labels)]
     if action == "synchronize":
         payload["before"] = pull.previous_head_sha or pull.head_sha
         payload["after"] = pull.head_sha

@@ -145,6 +145,9 @@ def merge_request(
     attributes.pop("oldrev", None)
     attributes.update(_merge_request_attributes(fake, pull))
     attributes["action"] = gitlab_action
+    labels = [{"id": 5521 + i, "title": name, "color": "#6699cc", "type": "ProjectLabel"}
+              for i, name in enumerate(pull.labels)]
+    attributes["labels"] = payload["labels"] = labels
     payload["changes"] = {}
     if name.endswith("new_commits.json"):
         attributes["oldrev"] = pull.previous_head_sha or pull.head_sha

@@ -86,5 +86,6 @@ class PullRequest(Generic[RepoT]):
     closed_at: datetime | None = None
     previous_head_sha: str | None = None
     mergeable: bool | None = True  # None: the forge is still working it out
+    labels: list[str] = field(default_factory=list)
     comments: list[FakeComment] = field(default_factory=list)
     reviews: list[FakeReview] = field(default_factory=list)

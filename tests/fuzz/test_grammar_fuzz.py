@@ -9,8 +9,15 @@ import posixpath
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atlantis_py.core.grammar import ALLOWED_EXTRA_ARGS, parse_comment
-from atlantis_py.domain.commands import Command
+from atlantis_py.core.grammar import (
+    ALLOWED_EXTRA_ARGS,
+    IMPORT_ADDRESS,
+    IMPORT_EXTRA_ARGS,
+    STATE_RM_EXTRA_ARGS,
+    TARGET_ADDRESS,
+    parse_comment,
+)
+from atlantis_py.domain.commands import Command, CommandName
 from atlantis_py.errors import CommandParseError
 
 NAMES = ("atlantis", "@atlantis-bot")
@@ -19,7 +26,8 @@ WORDS = ["plan", "apply", "unlock", "help", "-h", "--help", "-p", "--project", "
          "-var-file=../../etc/passwd", "-var-file=x.tfvars", "-destroy", "-refresh=false",
          "-auto-approve", "-lock=false", "-parallelism=", ".", "..", "../x", "/abs", "a/b",
          "net work", "'", '"', "\\", "'quoted arg'", '"-var=x;rm -rf /"', "$(id)", ";", "|",
-         "é", "\u2028", "\x00", "\t"]
+         "é", "\u2028", "\x00", "\t", "import", "state", "rm", "terraform_data.x",
+         "module.m", "'a.b[\"k\"]'", "-dry-run", "id-1"]
 TOKENS = st.sampled_from(WORDS) | st.text(max_size=6)
 ADDRESSED = st.builds(
     lambda name, words, sep, tail: name + sep + " ".join(words) + tail,
@@ -43,9 +51,18 @@ def addressed(body: str) -> bool:
 
 
 def check(command: Command) -> None:
+    allowed = {CommandName.IMPORT: IMPORT_EXTRA_ARGS,
+               CommandName.STATE: STATE_RM_EXTRA_ARGS}.get(command.name, ALLOWED_EXTRA_ARGS)
+    if command.name is CommandName.IMPORT:
+        assert len(command.targets) == 2 and IMPORT_ADDRESS.fullmatch(command.targets[0])
+    elif command.name is CommandName.STATE:
+        assert command.subcommand == "rm" and command.targets
+        assert all(TARGET_ADDRESS.fullmatch(t) for t in command.targets), command.targets
+    else:
+        assert command.targets == ()
     for arg in command.extra_args:
         assert any(arg == a if not a.endswith("=") else arg.startswith(a) and arg != a
-                   for a in ALLOWED_EXTRA_ARGS), arg
+                   for a in allowed), arg
         if arg.startswith("-var-file="):
             joined = posixpath.normpath(posixpath.join(command.dir or ".",
                                                        arg.removeprefix("-var-file=")))

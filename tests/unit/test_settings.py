@@ -489,3 +489,48 @@ def test_forge_hosts_qualify_repo_ids(env: dict[str, str], changes: dict[str, st
                                       hosts: dict[str, str]) -> None:
     found = load(args(), {**env, **changes}).forge_hosts
     assert {k: found[k] for k in hosts} == hosts
+def test_command_and_autoplan_defaults_are_atlantis_s(env: dict[str, str]) -> None:
+    s = load(args(), env)
+    assert s.allow_commands == {"version", "plan", "apply", "unlock", "approve_policies",
+                                "cancel"}
+    assert (s.disable_autoplan, s.disable_autoplan_label) == (False, "")
+    assert s.autoplan_file_list == (
+        "**/*.tf", "**/*.tf.json", "**/*.tfvars", "**/*.tfvars.json", "**/*.tofu",
+        "**/*.tofu.json", "**/terragrunt.hcl", "**/.terraform.lock.hcl")
+
+
+@pytest.mark.parametrize(("argv", "extra", "expected"), [
+    (["--allow-commands", "plan,apply"], {}, {"plan", "apply"}),
+    (["--allow-commands", " Plan , import,state "], {}, {"plan", "import", "state"}),
+    ([], {"ATLANTIS_ALLOW_COMMANDS": "version,plan"}, {"version", "plan"}),
+    (["--allow-commands", "plan,all"], {}, {"version", "plan", "apply", "unlock", "import",
+                                            "state", "approve_policies", "cancel",
+                                            "policy_check"}),
+])
+def test_allow_commands(argv: list[str], extra: dict[str, str], expected: set[str],
+                        env: dict[str, str]) -> None:
+    assert load(args(*argv), {**env, **extra}).allow_commands == expected
+
+
+def test_allow_commands_refuses_an_unknown_name(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=r"--allow-commands: unknown command 'destroy'"):
+        load(args("--allow-commands", "plan,destroy"), env)
+
+
+def test_disable_autoplan_flag_and_env(env: dict[str, str]) -> None:
+    assert load(args("--disable-autoplan"), env).disable_autoplan is True
+    assert load(args(), {**env, "ATLANTIS_DISABLE_AUTOPLAN": "true"}).disable_autoplan is True
+    assert load(args(), {**env, "ATLANTIS_DISABLE_AUTOPLAN_LABEL": "no-plan"}
+                ).disable_autoplan_label == "no-plan"
+    with pytest.raises(ConfigError, match="--disable-autoplan: expected true or false"):
+        load(args(), {**env, "ATLANTIS_DISABLE_AUTOPLAN": "maybe"})
+
+
+def test_autoplan_file_list(env: dict[str, str]) -> None:
+    assert load(args("--autoplan-file-list", "**/*.tf, project1/*.pkr.hcl,!legacy"), env
+                ).autoplan_file_list == ("**/*.tf", "project1/*.pkr.hcl", "!legacy")
+    assert load(args(), {**env, "ATLANTIS_AUTOPLAN_FILE_LIST": "**/*.tf"}
+                ).autoplan_file_list == ("**/*.tf",)
+    for bad in ("/etc/*.tf", "../x/*.tf", "!"):
+        with pytest.raises(ConfigError, match="--autoplan-file-list"):
+            load(args("--autoplan-file-list", bad), env)

@@ -41,10 +41,12 @@ _PROJECT = ("name", "dir", "workspace", "autoplan", "workflow", "terraform_versi
 _PROJECT_LATER = ("branch", "terraform_distribution", "delete_source_branch_on_merge",
                   "repo_locking", "repo_locks", "custom_policy_check", "plan_requirements",
                   "import_requirements", "silence_pr_comments", "policy_check")
-_STAGES = ("plan", "apply")
-_STAGES_LATER = ("policy_check", "import", "state_rm")
-_TF_STEPS = ("init", "plan", "apply")
-_STEPS_LATER = ("show", "policy_check", "version", "import", "state_rm", "multienv")
+_STAGES = ("plan", "apply", "import", "state_rm")
+_STAGES_LATER = ("policy_check",)
+_TF_STEPS = ("init", "plan", "apply", "import", "state_rm")
+_STEPS_LATER = ("show", "policy_check", "version", "multienv")
+# steps that change state run only in their own stage
+_OWN_STAGE = {"apply": "apply", "import": "import", "state_rm": "state_rm"}
 _LATER = "atlantis-py does not support it yet (README: Coming from Atlantis); remove it"
 
 
@@ -154,16 +156,24 @@ class _AtlantisReader(ConfigReader):
 
     def workflow(self, name: str, value: object, path: Path) -> Workflow:
         body = self.known({} if value is None else value, path, _STAGES, _STAGES_LATER)
-        plan, apply = DEFAULT_WORKFLOW.plan, DEFAULT_WORKFLOW.apply
-        if body.get("plan") is not None:
-            plan = self.stage(body["plan"], (*path, "plan"))
-            for i, step in enumerate(plan):
-                if step.name == "apply":
-                    self.fail((*path, "plan", "steps", i),
-                              "an apply step cannot run at plan time: it would skip approval")
-        if body.get("apply") is not None:
-            apply = self.stage(body["apply"], (*path, "apply"))
-        return Workflow(name=name, plan=plan, apply=apply)
+        default = DEFAULT_WORKFLOW
+        stages: dict[str, tuple[Step, ...] | None] = {
+            "plan": default.plan, "apply": default.apply, "import": None, "state_rm": None}
+        for stage in _STAGES:
+            if body.get(stage) is None:
+                continue
+            steps = stages[stage] = self.stage(body[stage], (*path, stage))
+            for i, step in enumerate(steps):
+                if _OWN_STAGE.get(step.name, stage) != stage:
+                    where = "at plan time" if stage == "plan" else f"in the {stage} stage"
+                    self.fail((*path, stage, "steps", i), "an apply step cannot run "
+                              f"{where}: it would skip approval" if step.name == "apply" else
+                              f"step {step.name!r} runs only in the {step.name} stage "
+                              f"(`atlantis {step.name.replace('_', ' ')}`)")
+        plan, apply = stages["plan"], stages["apply"]
+        assert plan is not None and apply is not None
+        return Workflow(name=name, plan=plan, apply=apply, imports=stages["import"],
+                        state_rm=stages["state_rm"])
 
     def stage(self, value: object, path: Path) -> tuple[Step, ...]:
         body = self.mapping(value, path, ("steps",))

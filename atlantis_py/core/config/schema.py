@@ -29,8 +29,10 @@ from atlantis_py.domain.projects import (
 
 REPO_CONFIG_FILE = "workflows.yaml"
 SCHEMA_VERSION = 1
-STEP_NAMES = ("init", "validate", "plan", "apply", "env", "run")
-TERRAFORM_STEPS = ("init", "validate", "plan", "apply")
+STEP_NAMES = ("init", "validate", "plan", "apply", "import", "state_rm", "env", "run")
+TERRAFORM_STEPS = ("init", "validate", "plan", "apply", "import", "state_rm")
+# steps that change state run only in their own stage (`atlantis import`, `state rm`)
+_OWN_STAGE = {"apply": "apply", "import": "import", "state_rm": "state_rm"}
 
 __all__ = ["REPO_CONFIG_FILE", "format_path", "load_default_config", "parse_repo_config"]
 
@@ -135,17 +137,23 @@ class _Validator(EnvironmentReader):
         return name
 
     def workflow(self, name: str, value: object, path: Path) -> Workflow:
-        body = self.mapping(value, path, ("plan", "apply"))
-        plan, apply = DEFAULT_WORKFLOW.plan, DEFAULT_WORKFLOW.apply
-        if "plan" in body:
-            plan = self.stage(body["plan"], (*path, "plan"))
-            for i, step in enumerate(plan):
-                if step.name == "apply":
-                    self.fail((*path, "plan", "steps", i),
-                              "an apply step cannot run at plan time: it would skip approval")
-        if "apply" in body:
-            apply = self.stage(body["apply"], (*path, "apply"))
-        return Workflow(name=name, plan=plan, apply=apply)
+        body = self.mapping(value, path, ("plan", "apply", "import", "state_rm"))
+        stages: dict[str, tuple[Step, ...]] = {}
+        for stage in ("plan", "apply", "import", "state_rm"):
+            if stage not in body:
+                continue
+            stages[stage] = self.stage(body[stage], (*path, stage))
+            for i, step in enumerate(stages[stage]):
+                if _OWN_STAGE.get(step.name, stage) == stage:
+                    continue
+                where = "at plan time" if stage == "plan" else f"in the {stage} stage"
+                self.fail((*path, stage, "steps", i), "an apply step cannot run "
+                          f"{where}: it would skip approval" if step.name == "apply" else
+                          f"step {step.name!r} runs only in the {step.name} stage "
+                          f"(`atlantis {step.name.replace('_', ' ')}`)")
+        return Workflow(name=name, plan=stages.get("plan", DEFAULT_WORKFLOW.plan),
+                        apply=stages.get("apply", DEFAULT_WORKFLOW.apply),
+                        imports=stages.get("import"), state_rm=stages.get("state_rm"))
 
     def stage(self, value: object, path: Path) -> tuple[Step, ...]:
         body = self.mapping(value, path, ("steps",))

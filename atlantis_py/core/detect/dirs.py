@@ -6,9 +6,9 @@ import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 
-from atlantis_py.core.detect.globs import glob_match
+from atlantis_py.core.detect.globs import glob_match, in_file_list
 from atlantis_py.core.detect.modules import ModuleGraph, tf_dirs
-from atlantis_py.domain.projects import Project, RepoConfig
+from atlantis_py.domain.projects import DEFAULT_AUTOPLAN_FILES, Project, RepoConfig
 
 
 def default_project_name(dir: str, workspace: str = "default") -> str:
@@ -40,26 +40,24 @@ def _touches(project: Project, changed: Sequence[str], modules: set[str]) -> boo
     return False
 
 
-def _terraform_file(path: str) -> bool:
-    """What Atlantis's default autoplan patterns match: *.tf*, a terragrunt.hcl
-    or the provider lock file (a provider upgrade alone changes the plan)."""
-    name = posixpath.basename(path)
-    return glob_match("*.tf*", name) or name in ("terragrunt.hcl", ".terraform.lock.hcl")
-
-
-def affected_projects(config: RepoConfig, changed: Sequence[str], root: Path) -> list[Project]:
+def affected_projects(config: RepoConfig, changed: Sequence[str], root: Path,
+                      autoplan_files: Sequence[str] = DEFAULT_AUTOPLAN_FILES) -> list[Project]:
     """Projects whose files or local modules the change touches, in a stable order.
 
-    With no workflows.yaml every changed directory holding *.tf is a project,
-    except directories other directories source as modules: those stand for
-    the roots that use them."""
+    With no workflows.yaml every directory holding *.tf with a changed file in
+    `autoplan_files` (--autoplan-file-list; by default Atlantis's: *.tf, *.tfvars,
+    their JSON forms, *.tofu, terragrunt.hcl and the provider lock file, so a
+    provider upgrade alone plans) is a project, except directories other
+    directories source as modules: those stand for the roots that use them.
+    Listed projects go by their own when_modified, as in Atlantis."""
     if config.explicit:
         graph = ModuleGraph(root, [p.dir for p in config.projects])
         return [p for p in config.projects
                 if p.autoplan and _touches(p, changed, graph.closure(p.dir))]
     dirs = tf_dirs(root)
     graph = ModuleGraph(root, dirs)
-    changed_dirs = {posixpath.dirname(p) or "." for p in changed if _terraform_file(p)}
+    changed_dirs = {posixpath.dirname(p) or "." for p in changed
+                    if in_file_list(autoplan_files, p)}
     roots = {d for d in dirs if not graph.is_sourced(d)}
     hit: set[str] = set()
     for d in roots:

@@ -170,7 +170,10 @@ INVALID = [
      "project name 'a' is used twice"),
     ("version: 3\nworkflows:\n  w:\n    policy_check: {steps: []}\n", 4,
      "workflows.w.policy_check", LATER),
-    ("version: 3\nworkflows:\n  w:\n    import: {steps: []}\n", 4, "workflows.w.import", LATER),
+    ("version: 3\nworkflows:\n  w:\n    apply:\n      steps: [import]\n", 5,
+     "workflows.w.apply.steps[0]", "runs only in the import stage (`atlantis import`)"),
+    ("version: 3\nworkflows:\n  w:\n    state_rm:\n      steps: [apply]\n", 5,
+     "workflows.w.state_rm.steps[0]", "it would skip approval"),
     ("version: 3\nworkflows:\n  w:\n    plan:\n      steps: [show]\n", 5,
      "workflows.w.plan.steps[0]", LATER),
     ("version: 3\nworkflows:\n  w:\n    plan:\n      steps:\n      - multienv: x\n", 6,
@@ -225,3 +228,35 @@ def test_text_paths_read_either_file_by_version() -> None:
     with pytest.raises(RepoConfigError) as caught:
         rules_config("version: 3\nprojects:\n- dir: a\n  branch: x\n", "main")
     assert caught.value.file == "atlantis.yaml (rules branch main)"
+
+
+def test_import_and_state_rm_stages_as_atlantis_writes_them() -> None:
+    """Atlantis's custom import/state_rm stages: run and env steps around the
+    import or state_rm step, with its extra_args; unnamed stages keep the
+    default (init, then the step)."""
+    config = parse_atlantis_config(
+        "version: 3\nworkflows:\n  w:\n    import:\n      steps:\n"
+        "      - env: {name: TF_VAR_x, value: y}\n"
+        "      - init\n      - import:\n          extra_args: [-var-file=a.tfvars]\n"
+        "    state_rm:\n      steps:\n      - run: echo before\n      - state_rm\n")
+    flow = config.workflows["w"]
+    assert flow.imports == (Step("env", env_name="TF_VAR_x", env_value="y"), Step("init"),
+                            Step("import", extra_args=("-var-file=a.tfvars",)))
+    assert flow.state_rm == (Step("run", run="echo before"), Step("state_rm"))
+    assert flow.plan == DEFAULT_WORKFLOW.plan
+    assert DEFAULT_WORKFLOW.stage("import") == (Step("init"), Step("import"))
+    assert DEFAULT_WORKFLOW.stage("state_rm") == (Step("init"), Step("state_rm"))
+
+
+def test_unnamed_import_stage_inits_as_the_plan_does() -> None:
+    """Without an import or state_rm stage, the plan stage's env and init steps
+    run first: its -backend-config reaches the state the plan read."""
+    flow = parse_atlantis_config(TFVARS_YAML).workflows["staging"]
+    init = Step("init", extra_args=("-backend-config=staging.backend.tfvars",))
+    assert flow.imports is None
+    assert flow.stage("import") == (init, Step("import"))
+    assert flow.stage("state_rm") == (init, Step("state_rm"))
+    only_env = Workflow("w", plan=(Step("env", env_name="A", env_value="1"), Step("plan")),
+                        apply=())
+    assert only_env.stage("import") == (Step("env", env_name="A", env_value="1"),
+                                        Step("init"), Step("import"))

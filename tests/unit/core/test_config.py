@@ -296,7 +296,7 @@ ERRORS: list[tuple[str, int | None, str, str]] = [
     ("version: 1\nworkflows:\n  'a b': {}\n", 3, "workflows.a b", "must not contain spaces"),
     ("version: 1\nworkflows:\n  w:\n    plan:\n      steps:\n        - init\n        - fmt\n",
      7, "workflows.w.plan.steps[1]",
-     "unknown step 'fmt'; allowed steps: init, validate, plan, apply, env, run"),
+     "unknown step 'fmt'; allowed steps: init, validate, plan, apply, import, state_rm, env, run"),
     ("version: 1\nworkflows:\n  w:\n    plan: {steps: [{fmt: {}}]}\n", 4,
      "workflows.w.plan.steps[0].fmt", "unknown step 'fmt'"),
     ("version: 1\nworkflows:\n  w:\n    plan: {steps: [{init: {}, plan: {}}]}\n", 4,
@@ -323,6 +323,10 @@ ERRORS: list[tuple[str, int | None, str, str]] = [
      "workflows.w.plan.steps[0].env.name", "not allowed"),
     ("version: 1\nworkflows:\n  w:\n    plan:\n      steps: [init, apply]\n", 5,
      "workflows.w.plan.steps[1]", "cannot run at plan time"),
+    ("version: 1\nworkflows:\n  w:\n    plan:\n      steps: [init, state_rm]\n", 5,
+     "workflows.w.plan.steps[1]", "runs only in the state_rm stage (`atlantis state rm`)"),
+    ("version: 1\nworkflows:\n  w:\n    import:\n      steps: [apply]\n", 5,
+     "workflows.w.import.steps[0]", "cannot run in the import stage: it would skip approval"),
     # environments
     ("version: 1\nenvironments:\n  prod: {required_approvals: -1}\n", 3,
      "environments.prod.required_approvals", "integer >= 0, got -1"),
@@ -443,3 +447,20 @@ def test_alias_bomb_is_refused() -> None:
 def test_deep_nesting_is_refused() -> None:
     with pytest.raises(RepoConfigError, match="(too deep|invalid YAML)"):
         parse_repo_config("version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+
+
+def test_import_and_state_rm_stages() -> None:
+    """As in atlantis.yaml: `atlantis import` and `state rm` run these stages."""
+    config = parse_repo_config(textwrap.dedent("""\
+        version: 1
+        workflows:
+          w:
+            import:
+              steps: [init, {run: echo importing}, {import: {extra_args: [-var-file=a.tfvars]}}]
+            state_rm:
+              steps: [state_rm]
+        """), "workflows.yaml")
+    flow = config.workflows["w"]
+    assert flow.stage("import") == (Step("init"), Step("run", run="echo importing"),
+                                    Step("import", extra_args=("-var-file=a.tfvars",)))
+    assert flow.stage("state_rm") == (Step("state_rm"),)

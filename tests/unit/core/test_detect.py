@@ -8,7 +8,7 @@ import pytest
 
 from atlantis_py.core.detect import affected_projects
 from atlantis_py.core.detect.dirs import default_project_name
-from atlantis_py.core.detect.globs import glob_match
+from atlantis_py.core.detect.globs import glob_match, in_file_list
 from atlantis_py.core.detect.modules import ModuleGraph, local_sources, tf_dirs
 from atlantis_py.domain.projects import Project, RepoConfig
 
@@ -253,3 +253,39 @@ GLOBS = [
 @pytest.mark.parametrize("pattern, path, matches", GLOBS)
 def test_glob_match(pattern: str, path: str, matches: bool) -> None:
     assert glob_match(pattern, path) is matches
+
+
+@pytest.mark.parametrize(("patterns", "path", "listed"), [
+    (("**/*.tf",), "main.tf", True),
+    (("**/*.tf",), "a/b/main.tf", True),
+    (("**/*.tf",), "a/b/main.tfvars", False),
+    (("**/*.tf", "!legacy"), "legacy/main.tf", False),  # a dir excludes what it holds
+    (("**/*.tf", "!legacy"), "app/legacy.tf", True),
+    (("!legacy", "**/*.tf"), "legacy/main.tf", True),  # the last match decides
+    (("project1",), "project1/deep/file.yml", True),
+    (("project1/**/*.yml",), "project1/a/b.yml", True),
+    (("./project1/*.pkr.hcl",), "project1/x.pkr.hcl", True),
+    (("**/*.tf",), "terraform.tfstate", False),
+    ((), "main.tf", False),
+])
+def test_file_list_reads_like_dockerignore(patterns: tuple[str, ...], path: str,
+                                           listed: bool) -> None:
+    assert in_file_list(patterns, path) is listed
+
+
+def test_autoplan_file_list_decides_directories_without_config(tmp_path: Path) -> None:
+    """--autoplan-file-list: the default plans a provider lock or tofu change, a
+    custom list plans what it names and nothing else; projects a config file
+    lists still go by their own when_modified."""
+    root = write(tmp_path, {"app/main.tf": RESOURCE, "db/main.tf": RESOURCE,
+                            "legacy/main.tf": RESOURCE})
+    changed = ["app/.terraform.lock.hcl", "db/extra.tofu", "legacy/main.tf"]
+    dirs = [p.dir for p in affected_projects(RepoConfig(), changed, root)]
+    assert dirs == ["app", "db", "legacy"]
+    custom = ("**/*.tf", "**/*.yml", "!legacy")
+    assert [p.dir for p in affected_projects(RepoConfig(), changed, root, custom)] == []
+    assert [p.dir for p in affected_projects(
+        RepoConfig(), ["app/settings.yml", "legacy/main.tf"], root, custom)] == ["app"]
+    listed = RepoConfig(projects=(Project(name="legacy", dir="legacy"),), explicit=True)
+    assert [p.dir for p in affected_projects(listed, ["legacy/main.tf"], root, custom)] \
+        == ["legacy"]

@@ -89,6 +89,9 @@ VALID: list[tuple[str, Command]] = [
     ("atlantis apply -p network", Command(APPLY, project="network")),
     ("atlantis apply -d net -w prod", Command(APPLY, dir="net", workspace="prod")),
     ("atlantis unlock", Command(UNLOCK)),
+    # version: per project, as Atlantis takes -p/-d/-w
+    ("atlantis version -p net", Command(CommandName.VERSION, project="net")),
+    ("atlantis version -w staging", Command(CommandName.VERSION, dir=".", workspace="staging")),
 ]
 
 
@@ -167,7 +170,8 @@ ERRORS: list[tuple[str, str]] = [
     ("atlantis plan -- -var-file ../../etc/passwd", "points outside the repository"),
     ("atlantis plan -- -var x -rf", "'-rf' is not allowed"),
     ("atlantis plan -- -destroy x", "'x' is not allowed"),
-    ("atlantis version -p x", "version takes no arguments"),
+    ("atlantis version -- -x", "version takes no extra arguments"),
+    ("atlantis version x", "unexpected argument 'x'"),
     ("atlantis plan -- -target=", "'-target=' needs a value"),
     ("atlantis plan -- x", "'x' is not allowed"),
     ("atlantis plan -- -var-file=/etc/passwd", "-var-file '/etc/passwd' must be a relative"),
@@ -207,3 +211,69 @@ def test_approve_policies_takes_the_project_flags_and_no_extra_args() -> None:
     assert parse_comment("atlantis approve_policies -p net") == Command(policies, project="net")
     with pytest.raises(CommandParseError, match="approve_policies takes no extra arguments"):
         parse_comment("atlantis approve_policies -- -var=x")
+IMPORT, STATE = CommandName.IMPORT, CommandName.STATE
+
+STATE_COMMANDS: list[tuple[str, Command]] = [
+    ("atlantis import terraform_data.x some-id",
+     Command(IMPORT, targets=("terraform_data.x", "some-id"))),
+    # flags before, between or after the words, as pflag reads them in Atlantis
+    ("atlantis import -d net aws_vpc.main vpc-0a1b",
+     Command(IMPORT, dir="net", targets=("aws_vpc.main", "vpc-0a1b"))),
+    ("atlantis import aws_vpc.main -p net vpc-0a1b",
+     Command(IMPORT, project="net", targets=("aws_vpc.main", "vpc-0a1b"))),
+    ("atlantis import -w staging aws_vpc.main vpc-0a1b",
+     Command(IMPORT, dir=".", workspace="staging", targets=("aws_vpc.main", "vpc-0a1b"))),
+    ("""atlantis import 'module.net["eu"].aws_instance.web["a b"]' arn:aws:iam::1:role/x""",
+     Command(IMPORT, targets=('module.net["eu"].aws_instance.web["a b"]',
+                              "arn:aws:iam::1:role/x"))),
+    ("atlantis import 'aws_instance.x[0]' 'id with spaces' -- -var foo=bar -var-file=a.tfvars",
+     Command(IMPORT, targets=("aws_instance.x[0]", "id with spaces"),
+             extra_args=("-var", "foo=bar", "-var-file=a.tfvars"))),
+    ("atlantis state rm terraform_data.x",
+     Command(STATE, subcommand="rm", targets=("terraform_data.x",))),
+    ("atlantis state -p net rm a.b module.m data.x.y 'module.m[1].c.d[\"k\"]' -- -dry-run",
+     Command(STATE, project="net", subcommand="rm",
+             targets=("a.b", "module.m", "data.x.y", 'module.m[1].c.d["k"]'),
+             extra_args=("-dry-run",))),
+    ("atlantis state rm -d . -w ops a.b",
+     Command(STATE, dir=".", workspace="ops", subcommand="rm", targets=("a.b",))),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), STATE_COMMANDS)
+def test_import_and_state_rm(body: str, expected: Command) -> None:
+    assert parse_comment(body) == expected
+
+
+STATE_ERRORS: list[tuple[str, str]] = [
+    ("atlantis import terraform_data.x", "import takes a resource address and an ID"),
+    ("atlantis import a.b c d", "import takes a resource address and an ID"),
+    ("atlantis import a.b", "got 1 of them"),
+    ("atlantis import data.a.b x", "'data.a.b' is not a Terraform resource address"),
+    ("atlantis import module.m x", "'module.m' is not a Terraform resource address"),
+    ("atlantis import 'a.b;id' x", "is not a Terraform resource address"),
+    ("atlantis import 'a.b[\"x\"' x", "is not a Terraform resource address"),
+    ("atlantis import '$(id).b' x", "is not a Terraform resource address"),
+    ("atlantis import a.b 'tab\there'", "must be one line of printable characters"),
+    ("atlantis import a.b c -- -state=x", "'-state=x' is not allowed; allowed: -var=..."),
+    ("atlantis import a.b c -- -target=a.b", "'-target=a.b' is not allowed"),
+    ("atlantis import a.b c -- -var-file=../../x", "points outside the repository"),
+    ("atlantis import a.b c --", "nothing follows `--`"),
+    ("atlantis import -p n -d x a.b c", "cannot be combined with -d or -w"),
+    ("atlantis import a.b -i x", "unknown flag '-i'"),
+    ("atlantis state a.b", "state needs the subcommand rm (got 'a.b')"),
+    ("atlantis state", "state needs the subcommand rm (none given)"),
+    ("atlantis state mv a.b c.d", "state needs the subcommand rm"),
+    ("atlantis state rm", "state rm needs at least one resource address"),
+    ("atlantis state rm -rf", "unknown flag '-rf'"),
+    ("atlantis state rm 'a.b c.d'", "is not a Terraform resource address"),
+    ("atlantis state rm a.b -- -lock=false", "'-lock=false' is not allowed; allowed: -dry-run"),
+    ("atlantis state rm " + " ".join(f"a.b{i}" for i in range(51)), "at most 50 addresses"),
+]
+
+
+@pytest.mark.parametrize(("body", "words"), STATE_ERRORS)
+def test_import_and_state_rm_refusals(body: str, words: str) -> None:
+    with pytest.raises(CommandParseError) as caught:
+        parse_comment(body)
+    assert words in str(caught.value)

@@ -43,6 +43,9 @@ def job(kind: str, payload: str) -> Job:
     EventJob(CommentEvent(REPO, 12, 2**40, "atlantis plan\n\u0000 \u2713", "bob")),
     EventJob(PullRequestEvent(PULL, PullAction.MERGED, "carol")),
     EventJob(ReviewEvent(PULL, ReviewAction.DISMISSED, "dave", "dismissed")),
+    EventJob(PullRequestEvent(PullRequest(REPO, 3, "a", "b" * 40, "f", "main",
+                                          labels=("no-autoplan", "db")),
+                              PullAction.OPENED, "a")),
 ])
 def test_every_kind_round_trips(payload: EventJob | WebhookJob | PlanJob | ApplyJob) -> None:
     assert decode(job(payload.KIND, payload.encode())) == payload
@@ -82,3 +85,11 @@ def test_bad_rows_raise(kind: str, payload: str) -> None:
 
 def test_pull_key_matches_the_webhooks_serial_key() -> None:
     assert pull_key("github", "acme/infra", 4) == "github:acme/infra#4"
+
+
+def test_an_event_queued_before_labels_decodes_without_them() -> None:
+    row = json.loads(EventJob(PullRequestEvent(PULL, PullAction.OPENED, "a")).encode())
+    del row["pull"]["labels"]
+    decoded = decode(job(EventJob.KIND, json.dumps(row)))
+    assert isinstance(decoded, EventJob) and isinstance(decoded.event, PullRequestEvent)
+    assert decoded.event.pull == PULL

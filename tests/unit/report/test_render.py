@@ -266,7 +266,9 @@ def test_help(renderer: Renderer) -> None:
         "`atlantis plan [-p NAME | [-d DIR] [-w WORKSPACE]] [-- EXTRA_ARGS]`",
         "`atlantis apply [-p NAME | [-d DIR] [-w WORKSPACE]]`",
         "`atlantis unlock`",
-        "`atlantis version`",
+        "`atlantis version [-p NAME | [-d DIR] [-w WORKSPACE]]`",
+        "`atlantis import [-p NAME | [-d DIR] [-w WORKSPACE]] ADDRESS ID",
+        "`atlantis state rm [-p NAME | [-d DIR] [-w WORKSPACE]] ADDRESS...",
         "`atlantis help`",
     ):
         assert command in body
@@ -676,3 +678,72 @@ def test_branch_not_served(renderer: Renderer) -> None:
     body = renderer.branch_not_served(base="develop", pattern="^main$", what="planned")
     assert "`/^main$/`" in body and "`develop`" in body and "Nothing was planned" in body
     assert_golden("branch_not_served", body)
+IMPORT_OUTPUT = """\
+terraform_data.x: Importing from ID "some-id"...
+terraform_data.x: Import prepared!
+  Prepared terraform_data for import
+terraform_data.x: Refreshing state... [id=some-id]
+
+Import successful!
+"""
+
+
+def test_import_success_says_a_new_plan_follows(renderer: Renderer) -> None:
+    body = renderer.state_command(
+        result("", ".", command="import", output=IMPORT_OUTPUT),
+        "atlantis import terraform_data.x some-id", replanning=True)
+    assert body.startswith("Ran Import for dir: `.` workspace: `default`\n")
+    assert "Import successful!" in body and "the new plan follows" in body
+    assert_golden("import_success", body)
+
+
+def test_state_rm_failure_names_the_error_and_the_command_to_retry(renderer: Renderer) -> None:
+    body = renderer.state_command(
+        result("app", "app", RunStatus.FAILURE, command="state_rm",
+               output="Error: Invalid target address\n", error="state_rm failed (exit 1)"),
+        "atlantis state -p app rm terraform_data.nope", replanning=False)
+    assert body.startswith("Ran State rm for project: `app` dir: `app`")
+    assert "**State rm Error**" in body and "Invalid target address" in body
+    assert "The state was left as it was" in body
+    assert "comment `atlantis state -p app rm terraform_data.nope` again" in body
+    assert_golden("state_rm_failure", body)
+
+
+def test_import_refused_names_what_is_missing(renderer: Renderer) -> None:
+    body = renderer.apply_refused(
+        environment="default", head_sha="c0ffee1234", refusals=["needs 1 more approval"],
+        title="Import", nothing="nothing was imported",
+        again="atlantis import terraform_data.x some-id")
+    assert body.startswith("**Import refused**\n")
+    assert "`c0ffee1`: nothing was imported." in body
+    assert "comment `atlantis import terraform_data.x some-id` again" in body
+    assert_golden("import_refused", body)
+
+
+def test_command_disabled_lists_what_the_server_allows(renderer: Renderer) -> None:
+    body = renderer.command_disabled("import", ["version", "plan", "apply", "unlock"])
+    assert "`atlantis import` is disabled on this server" in body
+    assert "`atlantis plan`" in body and "--allow-commands" in body
+    assert_golden("command_disabled", body)
+    assert "allows no commands" in renderer.command_disabled("plan", [])
+
+
+def test_version_per_project(renderer: Renderer) -> None:
+    body = renderer.version("1.2.3", [result("app", "app", command="version",
+                                             output="Terraform v1.11.4\non linux_amd64\n")])
+    assert body.startswith("atlantis-py 1.2.3\n\nRan Version for project: `app`")
+    assert "Terraform v1.11.4" in body
+    assert_golden("version_projects", body)
+
+
+def test_not_run_names_the_problem(renderer: Renderer) -> None:
+    body = renderer.not_run("Import", "this pull request has 2 planned projects")
+    assert body.startswith("**Import not run**\n\nThis pull request has 2 planned projects.")
+    assert_golden("not_run", body)
+
+
+def test_an_import_id_with_backticks_stays_inside_its_code_span(renderer: Renderer) -> None:
+    body = renderer.state_command(
+        result("", ".", RunStatus.FAILURE, command="import", error="import failed (exit 1)"),
+        "atlantis import a.b 'x`y'", replanning=False)
+    assert "comment ``atlantis import a.b 'x`y'`` again." in body

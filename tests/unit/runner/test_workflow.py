@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,12 @@ import pytest
 from atlantis_py.domain.projects import DEFAULT_WORKFLOW, Project, Step, Workflow
 from atlantis_py.domain.results import PlanCounts, RunStatus
 from atlantis_py.runner.terraform import Terraform
-from atlantis_py.runner.workflow import CUSTOM_STEPS_DISABLED, run_apply, run_plan
+from atlantis_py.runner.workflow import (
+    CUSTOM_STEPS_DISABLED,
+    run_apply,
+    run_plan,
+    run_state_command,
+)
 from atlantis_py.runner.workspace import Workspaces
 from tests.unit.runner.conftest import BACKEND, TF_DATA, Origin, local_backend_workflow
 
@@ -289,3 +295,42 @@ def test_changed_init_arguments_do_not_reuse_the_init(tmp_path: Path, worktree: 
     for workflow in (first, first, second):
         assert run_plan(PROJECT, workflow, worktree, plan_file, tf).status is RunStatus.SUCCESS
     assert log.read_text().split().count("init") == 2
+
+
+def test_import_and_state_rm_stages(tf: Terraform, tmp_path: Path, worktree: Path,
+                                    workflow: Workflow) -> None:
+    """The import and state_rm stages run their steps in order; the comment's
+    words reach terraform after `--`, so an ID starting with `-` stays an ID."""
+    init = workflow.plan[0]
+    flow = replace(workflow, imports=(init, Step("import")),
+                   state_rm=(init, Step("state_rm", extra_args=("-dry-run",))))
+    plan_file = tmp_path / "plans" / "infra.tfplan"
+    state = tmp_path / "state" / "terraform.tfstate"
+    imported = run_state_command("import", PROJECT, flow, worktree, plan_file, tf,
+                                 ("terraform_data.x", "-odd-id"))
+    assert imported.status is RunStatus.SUCCESS, imported.output
+    assert imported.command == "import" and "Import successful!" in imported.output
+    assert "Initializing" not in imported.output  # init's output only on failure
+    ids = [r["instances"][0]["attributes"]["id"] for r in json.loads(state.read_text())
+           ["resources"]]
+    assert ids == ["-odd-id"]
+
+    dry = run_state_command("state_rm", PROJECT, flow, worktree, plan_file, tf,
+                            ("terraform_data.x",))
+    assert dry.status is RunStatus.SUCCESS, dry.output
+    assert "Would remove terraform_data.x" in dry.output
+    assert _state_types(state) == ["terraform_data"]
+
+    removed = run_state_command("state_rm", PROJECT, replace(flow, state_rm=(init, Step(
+        "state_rm"))), worktree, plan_file, tf, ("terraform_data.x",))
+    assert removed.status is RunStatus.SUCCESS and "Removed terraform_data.x" in removed.output
+    assert _state_types(state) == []
+
+    missing = run_state_command("import", PROJECT, flow, worktree, plan_file, tf,
+                                ("terraform_data.nope", "id"))
+    assert missing.status is RunStatus.FAILURE and missing.error == "import failed (exit 1)"
+    assert "does not exist in the configuration" in missing.output
+
+    planning = run_state_command("import", PROJECT, replace(flow, imports=(Step("plan"),)),
+                                 worktree, plan_file, tf, ("terraform_data.x", "id"))
+    assert planning.error == "step 'plan' is not allowed in an import workflow"
