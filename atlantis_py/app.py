@@ -19,6 +19,8 @@ from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.domain.local import LocalComment
 from atlantis_py.errors import Invalid
 from atlantis_py.flows.cleanup import forget_closed_plans
+from atlantis_py.flows.drift import DriftCheck
+from atlantis_py.flows.drift_schedule import DriftScheduler
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notify import Announcer, Notifier, load_targets
 from atlantis_py.flows.outbox import Outbox
@@ -41,6 +43,7 @@ from atlantis_py.settings import Settings
 from atlantis_py.store.audit import AuditLog
 from atlantis_py.store.console import ConsoleQueries
 from atlantis_py.store.db import Database
+from atlantis_py.store.drift import DriftStore
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
 from atlantis_py.store.locks import LockStore
@@ -73,6 +76,8 @@ class Service:
     verifiers: list[WebhookVerifier]
     raw_forges: dict[str, Forge] = field(default_factory=dict)
     wakeups: PgWakeups | None = None
+    drift: DriftScheduler | None = None
+    drift_store: DriftStore | None = None
     _started: bool = False
     _web: Flask | None = None
     _web_stops: list[Callable[[], None]] = field(default_factory=list)
@@ -195,6 +200,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
                                "local": "atlantis"})
     forges = outbox.forges
     pulls, audit = PullStore(db), AuditLog(db)
+    drift_store, locks = DriftStore(db), LockStore(db)
     notifier = (Notifier(load_targets(settings.notifications_file))
                 if settings.notifications_file else None)
     announcer = Announcer(pulls, notifier)
@@ -211,7 +217,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         credentials=credentials,
         secrets=logs.SECRETS,
         pulls=pulls,
-        locks=LockStore(db),
+        locks=locks,
         reviews=ReviewStore(db),
         audit=audit,
         ipr=IPRMachine(pulls, audit, [announcer]),
@@ -228,20 +234,24 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         announcer=announcer,
         rules_branch=settings.rules_branch,
         apply_base_branches=settings.apply_base_branches,
+        drift=drift_store,
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)
     lifecycle = Lifecycle(services, queue)
-    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue],
+    drift = DriftScheduler(services, drift_store, queue, settings.drift_max_parallel)
+    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue, drift.tick],
                                 hourly=[lambda: forget_closed_plans(services)])
-    workers = WorkerPool(queue, FlowRunner(services, lifecycle, outbox), settings.worker_threads,
+    runner = FlowRunner(services, lifecycle, outbox, DriftCheck(services, drift_store, locks))
+    workers = WorkerPool(queue, runner, settings.worker_threads,
                          housekeeping=housekeeping, idle_check=idle_check,
                          lease=timedelta(seconds=settings.job_lease_seconds),
                          retry=retry or RetryPolicy(limit=settings.forge_retry_limit))
     return Service(settings=settings, db=db, queue=queue, workers=workers, pulls=pulls,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()), raw_forges=raw_forges,
-                   wakeups=None if db.is_sqlite else PgWakeups(db))
+                   wakeups=None if db.is_sqlite else PgWakeups(db), drift=drift,
+                   drift_store=drift_store)
 
 
 def create_web_app(service: Service) -> Flask:
@@ -264,10 +274,11 @@ def create_web_app(service: Service) -> Flask:
                                               spool, replayer))
     app.register_blueprint(health_blueprint(
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
-        service.pulls.state_counts, counts, spool))
+        service.pulls.state_counts, counts, spool,
+        drift_counts=service.drift_store.state_counts if service.drift_store else None))
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
-                                         comments=local_comments(service)))
+                                         comments=local_comments(service), drift=service.drift))
     console = ConsoleQueries(service.db)
     app.register_blueprint(console_blueprint(
         service.lifecycle, WebSessionStore(service.db), console,

@@ -65,6 +65,7 @@ class Settings:
     forge_retry_limit: timedelta = timedelta(minutes=30)
     local_repos: Path | None = None
     web_secure_cookies: bool = False
+    drift_max_parallel: int = 2
 
     @property
     def db_url(self) -> str:
@@ -153,6 +154,8 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("web-secure-cookies", "Mark the review console's session cookie Secure even "
             "when requests arrive over plain HTTP (TLS ends at a proxy in front).",
             kind=bool, default=False),
+    _Option("drift-max-parallel", "Drift checks (one repository each) run at once, over "
+            "all replicas together.", kind=int, default=2),
 )
 
 
@@ -324,6 +327,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         local_repos=_local_repos(text("local-repos")),
         web_secure_cookies=secure_cookies if isinstance(secure_cookies, bool) else _bool(
             "web-secure-cookies", str(secure_cookies)),
+        drift_max_parallel=_int("drift-max-parallel", raw.get("drift-max-parallel"), 1, 64),
     )
 
 

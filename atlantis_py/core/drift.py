@@ -8,11 +8,15 @@ name for the same slot, so the store can refuse the second claim of it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from atlantis_py.core.detect.dirs import default_project_name
+from atlantis_py.core.detect.modules import ModuleGraph, tf_dirs
 from atlantis_py.domain.drift import DriftSchedule, ResourceChange
+from atlantis_py.domain.projects import Project, RepoConfig
 
 # a slot missed by longer than this (the server was down) is not made up for
 CATCH_UP = timedelta(hours=1)
@@ -60,3 +64,14 @@ def plan_changes(plan_json: object) -> tuple[ResourceChange, ...]:
         if actions and actions not in (("no-op",), ("read",)):
             out.append(ResourceChange(str(item.get("address", "?")), actions))
     return tuple(out)
+
+
+def drift_projects(config: RepoConfig, tree: Path) -> list[Project]:
+    """What a drift check plans: the projects workflows.yaml lists, else every
+    root module (a directory of *.tf files no other directory sources)."""
+    if config.explicit and config.projects:
+        return list(config.projects)
+    dirs = tf_dirs(tree)
+    graph = ModuleGraph(tree, dirs)
+    return [Project(name=default_project_name(d), dir=d) for d in sorted(dirs)
+            if not graph.is_sourced(d)]

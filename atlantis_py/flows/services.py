@@ -13,7 +13,7 @@ from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.config.load import config_text, rules_config
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.ipr import IPRMachine
-from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
+from atlantis_py.core.ports import Audit, DriftRecords, Locks, Pulls, Reviews
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.projects import RepoConfig
 from atlantis_py.domain.results import ProjectResult
@@ -63,6 +63,7 @@ class Services:
     apply_base_branches: tuple[str, ...] = ("*",)
     credentials: Credentials = field(default_factory=Credentials)
     secrets: logs.Secrets = field(default_factory=lambda: logs.SECRETS)
+    drift: DriftRecords | None = None  # where post-apply plans that are not empty go
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit.

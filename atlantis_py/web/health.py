@@ -41,7 +41,8 @@ def _gauge(name: str, help: str, label: str, values: Mapping[str, int]) -> list[
 def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool],
                      job_counts: Callable[[], Mapping[str, int]],
                      ipr_counts: Callable[[], Mapping[str, int]],
-                     webhooks: WebhookCounts, spool: Spool) -> Blueprint:
+                     webhooks: WebhookCounts, spool: Spool,
+                     drift_counts: Callable[[], Mapping[str, int]] | None = None) -> Blueprint:
     bp = Blueprint("health", __name__)
 
     @bp.get("/healthz")
@@ -73,6 +74,9 @@ def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool]
                         job_counts())
         lines += _gauge("atlantis_iprs", "Infrastructure pull requests by state.", "state",
                         ipr_counts())
+        if drift_counts is not None:
+            lines += _gauge("atlantis_drift_projects", "Projects by the state of their "
+                            "latest drift check.", "state", drift_counts())
         lines += ["# HELP atlantis_webhooks_total Webhook deliveries received by this process.",
                   "# TYPE atlantis_webhooks_total counter"]
         lines += [f'atlantis_webhooks_total{{forge="{forge}",outcome="{outcome}"}} {n}'
