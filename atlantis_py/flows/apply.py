@@ -18,6 +18,7 @@ from atlantis_py.domain.projects import RepoConfig
 from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
+from atlantis_py.flows.drift import verify_applies
 from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
@@ -99,6 +100,7 @@ class Applier:
                         svc.workspaces.checkout_base(pull.repo, number, source, env))
                 results = [self._apply_one(record, pull, trees[run.source_sha or ""], head_cfg,
                                            run, actor) for run in plans]
+                unsettled = verify_applies(svc, pull, trees, head_cfg, plans, results)
             except Exception as exc:
                 svc.ipr.move(Transition(record, IPRState.FAILED, actor,
                                         f"apply stopped by {type(exc).__name__}; "
@@ -106,7 +108,7 @@ class Applier:
                 raise
             state, description = apply_status(results)
             svc.ipr.move(Transition(record, after_apply(results), actor, description))
-        svc.say(pull.repo.forge, repo, number, svc.renderer.apply(results))
+        svc.say(pull.repo.forge, repo, number, svc.renderer.apply(results, unsettled))
         forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state, description)
 
     def _start(self, record: PullRecord, actor: str, count: int) -> PullRecord | None:

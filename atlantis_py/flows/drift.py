@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlantis_py.core.config.load import config_in, rules_config
 from atlantis_py.core.drift import drift_projects, plan_changes
 from atlantis_py.core.ports import DriftRecords, LockHolders
-from atlantis_py.core.selection import environment_of
+from atlantis_py.core.selection import environment_of, project_for
 from atlantis_py.domain.drift import DriftResult, DriftState, ResourceChange
-from atlantis_py.domain.events import Repo
-from atlantis_py.domain.projects import Project, Workflow
-from atlantis_py.domain.results import PlanCounts, RunStatus
+from atlantis_py.domain.events import PullRequest, Repo
+from atlantis_py.domain.projects import Project, RepoConfig, Workflow
+from atlantis_py.domain.records import RunRecord
+from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError, WorkspaceError
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.queue.payloads import DriftJob
@@ -73,6 +75,50 @@ def drift_result(repo: Repo, project: Project, environment: str, head_sha: str,
                        state=verdict.state, head_sha=head_sha, add=verdict.counts.add,
                        change=verdict.counts.change, destroy=verdict.counts.destroy,
                        resources=verdict.resources, detail=verdict.error, trigger=trigger)
+
+
+def verify_applies(svc: Services, pull: PullRequest, trees: Mapping[str, Path],
+                   head_cfg: RepoConfig, runs: Sequence[RunRecord],
+                   results: Sequence[ProjectResult]) -> dict[str, tuple[ResourceChange, ...]]:
+    """Plan each project again, at the same commit, right after its apply worked:
+    a plan that is not empty (a resource that changes on every plan, a value
+    only known after apply) is returned per project for the apply comment, and
+    recorded as drift. Destroyed projects are not planned again. What the apply
+    did stands whatever happens here: a failure is logged, never raised."""
+    unsettled: dict[str, tuple[ResourceChange, ...]] = {}
+    for run, result in zip(runs, results, strict=True):
+        if result.status is not RunStatus.SUCCESS or run.deleted:
+            continue
+        try:
+            found = _verify_one(svc, pull, trees, head_cfg, run)
+        except Exception:
+            log.exception("the plan after applying %s could not be judged", run.project)
+            continue
+        if found is not None:
+            unsettled[run.project] = found
+    return unsettled
+
+
+def _verify_one(svc: Services, pull: PullRequest, trees: Mapping[str, Path],
+                head_cfg: RepoConfig, run: RunRecord) -> tuple[ResourceChange, ...] | None:
+    project = project_for(run, head_cfg)
+    saved = svc.plans.path(pull.repo, pull.number, pull.head_sha, run.dir, run.workspace,
+                           run.project)
+    plan_file = saved.with_name(saved.name + ".verify")
+    try:
+        verdict = plan_verdict(svc, project, head_cfg.workflow_for(project),
+                               trees[run.source_sha or ""], plan_file, run.environment,
+                               pull.head_sha)
+    finally:
+        plan_file.unlink(missing_ok=True)
+    if verdict.state is DriftState.ERROR:
+        log.warning("the plan after applying %s failed: %s", run.project, verdict.error)
+    if verdict.state is not DriftState.DRIFTED:
+        return None
+    if svc.drift is not None:
+        svc.drift.record(drift_result(pull.repo, project, run.environment, pull.head_sha,
+                                      verdict, "apply"))
+    return verdict.resources
 
 
 class DriftCheck:

@@ -9,11 +9,12 @@ reasons) and registers the few filters that keep the markdown well-formed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from atlantis_py.domain.drift import ResourceChange
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 
@@ -71,8 +72,11 @@ class Renderer:
     def plan(self, results: Sequence[ProjectResult], *, extra: str = "") -> str:
         return self._render("plan.md.j2", results=results, tally=_tally(results), extra=extra)
 
-    def apply(self, results: Sequence[ProjectResult]) -> str:
-        return self._render("apply.md.j2", results=results)
+    def apply(self, results: Sequence[ProjectResult],
+              unsettled: Mapping[str, Sequence[ResourceChange]] | None = None) -> str:
+        """`unsettled`: per project, what a plan right after its apply would still
+        change (flows/drift.py's post-apply verify)."""
+        return self._render("apply.md.j2", results=results, unsettled=unsettled or {})
 
     def help(self, allowed_extra_args: Sequence[str] = ()) -> str:
         return self._render("help.md.j2", allowed_extra_args=allowed_extra_args)

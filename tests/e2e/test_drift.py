@@ -13,6 +13,7 @@ import pytest
 
 from atlantis_py.cli import main
 from tests.e2e.conftest import World, running_world, tf_project
+from tests.e2e.test_flow import tf_extra
 from tests.support.receiver import Receiver
 
 CONFIG = ("version: 1\nprojects:\n  - dir: network\n    environment: prod\n"
@@ -133,3 +134,35 @@ def test_cli_run_skips_a_locked_project_and_checks_the_rest(
     shown = capsys.readouterr().out
     assert "skipped" in shown and f"locked by pull request #{pull.number}" in shown
     assert 'atlantis_drift_projects{state="skipped"} 1' in metrics(world)
+
+
+def stamp_project(state_dir: Path) -> str:
+    """A resource whose every plan replaces it: its trigger is the time of the plan."""
+    return (f'terraform {{\n  backend "local" {{ path = "{state_dir}/clock.tfstate" }}\n}}\n\n'
+            'resource "terraform_data" "stamp" {\n  triggers_replace = timestamp()\n}\n')
+
+
+@pytest.mark.parametrize("world", ["github", "gitlab"], indirect=True)
+def test_post_apply_plan_flags_a_resource_that_never_settles(world: World) -> None:
+    repo = world.repo({"network/main.tf": tf_project(world.state_dir, "network")})
+    token = world.token("ops", "viewer")
+    calm = world.open_pr(repo, {"network/extra.tf": tf_extra("calm")})
+    world.approve(calm, "bob")
+    applied = world.comment(calm, "alice", "atlantis apply")
+    assert "Apply complete! Resources: 2 added" in applied
+    assert "Not settled" not in applied
+    assert world.api("GET", "/drift", token) == (200, {"items": []})
+
+    restless = world.open_pr(repo, {"clock/main.tf": stamp_project(world.state_dir)},
+                             branch="clock")
+    world.approve(restless, "bob")
+    applied = world.comment(restless, "alice", "atlantis apply")
+    assert "Apply complete! Resources: 1 added" in applied
+    assert (f":warning: **Not settled:** planned again at `{restless.head_sha[:7]}` right "
+            "after this apply, `clock` still has changes:\n\n"
+            "* `terraform_data.stamp`: delete, create\n") in applied
+    _, found = world.api("GET", f"/drift?repo={repo.full_name}", token)
+    [drift] = found["items"]
+    assert (drift["project"], drift["state"], drift["trigger"], drift["head_sha"]) == \
+        ("clock", "drifted", "apply", restless.head_sha)
+    assert (drift["add"], drift["destroy"]) == (1, 1)
