@@ -285,7 +285,8 @@ def create_web_app(service: Service) -> Flask:
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
-        comments=local_comments(service)))
+        comments=local_comments(service),
+        drift=service.drift_store.latest if service.drift_store else None))
     return app
 
 

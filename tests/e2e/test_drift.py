@@ -13,6 +13,7 @@ import pytest
 
 from atlantis_py.cli import main
 from tests.e2e.conftest import World, running_world, tf_project
+from tests.e2e.test_console_iprs import signed_in
 from tests.e2e.test_flow import tf_extra
 from tests.support.receiver import Receiver
 
@@ -134,6 +135,15 @@ def test_cli_run_skips_a_locked_project_and_checks_the_rest(
     shown = capsys.readouterr().out
     assert "skipped" in shown and f"locked by pull request #{pull.number}" in shown
     assert 'atlantis_drift_projects{state="skipped"} 1' in metrics(world)
+
+    page = signed_in(world, "vera", "viewer").get(f"/drift?repo={repo.full_name}")
+    assert page.status == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert '<a href="/drift">Drift</a>' in page.body
+    assert '<span class="state skipped">skipped</span>' in page.body
+    assert f"locked by pull request #{pull.number}" in page.body
+    assert "<code>terraform_data.storage</code> create" in page.body
+    refused = signed_in(world, "vera", "viewer").get("/drift?repo=acme/%3Cb%3E")
+    assert refused.status == 422 and "&lt;b&gt;" in refused.body and "<b>" not in refused.body
 
 
 def stamp_project(state_dir: Path) -> str:
