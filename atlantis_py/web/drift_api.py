@@ -55,7 +55,7 @@ def drift_routes(bp: Blueprint, drift: DriftScheduler,
         unknown = sorted(set(data) - set(RUN_KEYS))
         if unknown:
             raise Invalid(f"unknown field {unknown[0]!r}; allowed: {', '.join(RUN_KEYS)}")
-        repo = text(data, "repo", "") or None
+        repo = text(data, "repo", None) if "repo" in data else None
         project = text(data, "project", "") or None
         at_text = text(data, "at", "")
         at = None

@@ -7,11 +7,13 @@ from __future__ import annotations
 import subprocess
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from atlantis_py.cli import main
+from atlantis_py.flows.drift_schedule import DriftScheduler
 from tests.e2e.conftest import World, running_world, tf_project
 from tests.e2e.test_console_iprs import signed_in
 from tests.e2e.test_flow import tf_extra
@@ -96,6 +98,28 @@ def test_scheduled_check_finds_drift(drift_world: World, receiver: Receiver) -> 
     assert (notice["event"], notice["environment"]) == ("drifted", "prod")
     assert notice["drift"]["repo"] == repo.full_name
     assert notice["drift"]["resources"] == drift["resources"]
+
+
+def test_housekeeping_queues_a_due_slot_once_over_replicas(world: World) -> None:
+    """The housekeeping task itself, with a frozen clock: two schedulers (as on two
+    replicas) look at 06:05 Berlin time; one check is queued, and none an hour later."""
+    repo = world.repo({"network/main.tf": tf_project(world.state_dir, "network"),
+                       "workflows.yaml": CONFIG})
+    world.open_pr(repo, {"README.md": "docs\n"})
+    svc = world.service
+    assert svc.drift_store is not None
+    now = datetime(2026, 1, 15, 5, 5, tzinfo=UTC)
+    replicas = [DriftScheduler(svc.services, svc.drift_store, svc.queue, 2,
+                               clock=lambda: now) for _ in range(2)]
+    runs = [replica.due(replica.clock()) for replica in replicas]
+    assert [[(q.environment, q.slot) for q in run.queued] for run in runs] == \
+        [[("prod", "2026-01-15T06:00:00")], []]
+    now += timedelta(hours=1)
+    replicas[1].tick()
+    world.settle()
+    _, found = world.api("GET", "/drift", world.token("ops", "viewer"))
+    assert [(d["project"], d["trigger"]) for d in found["items"]] == [("network", "schedule")]
+    assert len(svc.drift_store.latest()) == 1
 
 
 def test_future_slots_and_bad_requests_are_refused(world: World) -> None:
