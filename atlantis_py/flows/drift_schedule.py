@@ -2,7 +2,8 @@
 on every replica, and the checks the API (or `atlantis-py drift run`) asks for.
 
 Schedules live in the rules branch's workflows.yaml (`environments.<name>.drift`),
-re-read at most every few minutes per repository. A due slot is claimed in the
+re-read at most every few minutes per repository, over git alone (no forge API
+call: looking must not spend the forge's rate limit). A due slot is claimed in the
 store together with its job (store/drift.py), so however many replicas look,
 one check runs per slot."""
 
@@ -142,8 +143,10 @@ class DriftScheduler:
             return cached[1], ""
         problem = ""
         try:
-            branch = self.svc.rules_branch_of(repo)
-            self.svc.workspaces.fetch(repo, [branch], self.svc.forges[repo.forge].clone_env)
+            env = self.svc.forges[repo.forge].clone_env
+            branch = self.svc.rules_branch or \
+                self.svc.workspaces.remote_default_branch(repo, env)
+            self.svc.workspaces.fetch(repo, [branch], env)
             rules = rules_config(self.svc.config_text(repo, branch), branch)
             found = {name: env.drift for name, env in rules.environments.items()
                      if env.drift is not None}

@@ -135,6 +135,20 @@ class Workspaces:
         with self._checkout(repo, path, sha, env) as tree:
             yield tree
 
+    def remote_default_branch(self, repo: Repo, env: Mapping[str, str]) -> str:
+        """The branch the remote's HEAD names (its default branch), asked over git
+        itself: the drift scheduler looks every few minutes, and the forge's API
+        (and its rate limit) is left to the work that needs it."""
+        mirror = self.mirror_path(repo)
+        with self._lock(mirror):
+            self._ensure_mirror(repo, mirror, env)
+            out = self._mgit(mirror, "ls-remote", "--symref", "origin", "HEAD", env=env)
+        for line in out.splitlines():
+            ref, _, name = line.partition("\t")
+            if ref.startswith("ref: refs/heads/") and name == "HEAD":
+                return ref.removeprefix("ref: refs/heads/")
+        raise WorkspaceError(f"the remote of {repo.full_name} names no default branch")
+
     def commit_of(self, repo: Repo, branch: str) -> str:
         """The commit `branch` points at in the mirror (fetch first)."""
         self._check_ref(branch)
