@@ -100,6 +100,7 @@ def test_scheduled_check_finds_drift(drift_world: World, receiver: Receiver) -> 
     assert notice["drift"]["resources"] == drift["resources"]
 
 
+@pytest.mark.parametrize("world", ["github", "gitlab-postgres"], indirect=True)
 def test_housekeeping_queues_a_due_slot_once_over_replicas(world: World) -> None:
     """The housekeeping task itself, with a frozen clock: two schedulers (as on two
     replicas) look at 06:05 Berlin time; one check is queued, and none an hour later."""
