@@ -19,7 +19,7 @@ from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.projects import Project, RepoConfig, Workflow
 from atlantis_py.domain.records import RunRecord
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
-from atlantis_py.errors import RepoConfigError, WorkspaceError
+from atlantis_py.errors import RepoConfigError, TransientWorkspaceError, WorkspaceError
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.queue.payloads import DriftJob
 from atlantis_py.runner.terraform import TerraformError
@@ -140,6 +140,8 @@ class DriftCheck:
         try:
             svc.workspaces.fetch(repo, [branch], env)
             head = svc.workspaces.commit_of(repo, branch)
+        except TransientWorkspaceError:
+            raise  # the forge's git is away for now: the queue retries the job
         except WorkspaceError as err:
             self._repo_error(job, "", f"the default branch {branch} could not be fetched: {err}")
             return
