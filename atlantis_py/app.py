@@ -21,6 +21,8 @@ from atlantis_py.domain.commands import CommandPolicy
 from atlantis_py.domain.local import LocalComment
 from atlantis_py.errors import Invalid
 from atlantis_py.flows.cleanup import forget_closed_plans
+from atlantis_py.flows.drift import DriftCheck
+from atlantis_py.flows.drift_schedule import DriftScheduler
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notify import Announcer, Notifier, load_targets
 from atlantis_py.flows.outbox import Outbox
@@ -44,6 +46,7 @@ from atlantis_py.settings import Settings
 from atlantis_py.store.audit import AuditLog
 from atlantis_py.store.console import ConsoleQueries
 from atlantis_py.store.db import Database
+from atlantis_py.store.drift import DriftStore
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
 from atlantis_py.store.locks import LockStore
@@ -78,6 +81,8 @@ class Service:
     raw_forges: dict[str, Forge] = field(default_factory=dict)
     wakeups: PgWakeups | None = None
     policy_engine: PolicyEngine | None = None
+    drift: DriftScheduler | None = None
+    drift_store: DriftStore | None = None
     _started: bool = False
     _web: Flask | None = None
     _web_stops: list[Callable[[], None]] = field(default_factory=list)
@@ -200,6 +205,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
                                "local": "atlantis"})
     forges = outbox.forges
     pulls, audit = PullStore(db), AuditLog(db)
+    drift_store, locks = DriftStore(db), LockStore(db)
     notifier = (Notifier(load_targets(settings.notifications_file))
                 if settings.notifications_file else None)
     announcer = Announcer(pulls, notifier)
@@ -219,7 +225,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         credentials=credentials,
         secrets=logs.SECRETS,
         pulls=pulls,
-        locks=LockStore(db),
+        locks=locks,
         reviews=ReviewStore(db),
         audit=audit,
         ipr=IPRMachine(pulls, audit, [announcer]),
@@ -244,20 +250,24 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
                                autoplan=not settings.disable_autoplan,
                                skip_label=settings.disable_autoplan_label,
                                autoplan_files=settings.autoplan_file_list),
+        drift=drift_store,
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)
     lifecycle = Lifecycle(services, queue)
-    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue],
+    drift = DriftScheduler(services, drift_store, queue, settings.drift_max_parallel)
+    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue, drift.tick],
                                 hourly=[lambda: forget_closed_plans(services)])
-    workers = WorkerPool(queue, FlowRunner(services, lifecycle, outbox), settings.worker_threads,
+    runner = FlowRunner(services, lifecycle, outbox, DriftCheck(services, drift_store, locks))
+    workers = WorkerPool(queue, runner, settings.worker_threads,
                          housekeeping=housekeeping, idle_check=idle_check,
                          lease=timedelta(seconds=settings.job_lease_seconds),
                          retry=retry or RetryPolicy(limit=settings.forge_retry_limit))
     return Service(settings=settings, db=db, queue=queue, workers=workers, pulls=pulls,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()), raw_forges=raw_forges,
-                   wakeups=None if db.is_sqlite else PgWakeups(db), policy_engine=engine)
+                   wakeups=None if db.is_sqlite else PgWakeups(db), policy_engine=engine,
+                   drift=drift, drift_store=drift_store)
 
 
 def create_web_app(service: Service) -> Flask:
@@ -281,17 +291,19 @@ def create_web_app(service: Service) -> Flask:
     app.register_blueprint(health_blueprint(
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
         service.pulls.state_counts, counts, spool,
-        service.policy_engine.recent_problems if service.policy_engine else None))
+        service.policy_engine.recent_problems if service.policy_engine else None,
+        drift_counts=service.drift_store.state_counts if service.drift_store else None))
     tokens = TokenStore(service.db)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
-                                         comments=local_comments(service)))
+                                         comments=local_comments(service), drift=service.drift))
     console = ConsoleQueries(service.db)
     app.register_blueprint(console_blueprint(
         service.lifecycle, WebSessionStore(service.db), console,
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
-        comments=local_comments(service)))
+        comments=local_comments(service),
+        drift=service.drift_store.latest if service.drift_store else None))
     return app
 
 

@@ -77,6 +77,7 @@ class Settings:
     disable_autoplan: bool = False
     disable_autoplan_label: str = ""
     autoplan_file_list: tuple[str, ...] = DEFAULT_AUTOPLAN_FILES
+    drift_max_parallel: int = 2
 
     @property
     def db_url(self) -> str:
@@ -188,6 +189,8 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("autoplan-file-list", "Comma-separated patterns of the changed files (from the "
             "repository root) that make their directory a project when no config file "
             "lists projects; '!' excludes.", default=",".join(DEFAULT_AUTOPLAN_FILES)),
+    _Option("drift-max-parallel", "Drift checks (one repository each) run at once, over "
+            "all replicas together.", kind=int, default=2),
 )
 
 
@@ -374,6 +377,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
             "disable-autoplan", str(no_autoplan)),
         disable_autoplan_label=text("disable-autoplan-label").strip(),
         autoplan_file_list=_file_list(text("autoplan-file-list")),
+        drift_max_parallel=_int("drift-max-parallel", raw.get("drift-max-parallel"), 1, 64),
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from atlantis_py import __version__, logs
 from atlantis_py.cli.affected import add_affected_parser
+from atlantis_py.cli.drift import add_drift_parser
 from atlantis_py.cli.ipr import add_ipr_parser
 from atlantis_py.cli.plan import add_plan_parser
 from atlantis_py.cli.server import add_server_parsers
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_plan_parser(sub)
     add_token_parser(sub)
     add_testdrive_parser(sub)
+    add_drift_parser(sub)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _a: print(__version__) or 0)
     return parser

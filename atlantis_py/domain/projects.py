@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from atlantis_py.domain.drift import DriftSchedule
 from atlantis_py.domain.rules import ApplyWindow, DestroyRule
 
 
@@ -94,6 +95,7 @@ class Environment:
     appliers: tuple[str, ...] = ()
     stacks: tuple[str, ...] = ()  # Atmos stack-name globs that belong here
     apply_requirements: tuple[str, ...] = ("approved",)
+    drift: DriftSchedule | None = None  # when the default branch is checked for drift
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 from atlantis_py.flows.apply_order import ApplyOrder
 from atlantis_py.flows.automerge import maybe_merge, merge_again
+from atlantis_py.flows.drift import verify_applies
 from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
 from atlantis_py.flows.policy import apply_blocked
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
@@ -130,6 +131,7 @@ class Applier:
                         svc.workspaces.checkout_base(pull.repo, number, source, env))
                 results = order.run(lambda run: self._apply_one(
                     record, pull, trees[run.source_sha or ""], head_cfg, run, actor), actor)
+                unsettled = verify_applies(svc, pull, trees, head_cfg, plans, results)
                 post_failed = run_workflow_hooks(
                     svc, pull, policy, "post", "apply", tree, actor, command,
                     has_errors=any(r.status is not RunStatus.SUCCESS for r in results))
@@ -142,7 +144,8 @@ class Applier:
             ran = [r for r in results if r.skipped is None]
             svc.ipr.move(Transition(record, after_apply(ran), actor, description))
         merge = maybe_merge(svc, record, pull, head_cfg.options, actor)
-        svc.say(pull.repo.forge, repo, number, svc.renderer.apply(results, merge=merge.text))
+        svc.say(pull.repo.forge, repo, number,
+                svc.renderer.apply(results, unsettled, merge=merge.text))
         forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state, description)
         if post_failed is not None:
             svc.say(pull.repo.forge, repo, number, post_failed)

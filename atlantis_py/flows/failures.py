@@ -29,6 +29,7 @@ from atlantis_py.flows.plan import PLAN_CONTEXT
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.payloads import (
     ApplyJob,
+    DriftJob,
     EventJob,
     NotifyJob,
     PayloadError,
@@ -76,6 +77,8 @@ def failed_work(svc: Services, job: Job) -> FailedWork | None:
                           "posting the server's notice",
                           "Nothing to redo: what could not be posted is listed below.",
                           payload.context, payload.sha)
+    if isinstance(payload, DriftJob):
+        return None  # no pull request: flows/drift.py records the error as a result
     if isinstance(payload, EventJob):
         event: Event | None = payload.event
     else:

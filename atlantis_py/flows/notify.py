@@ -25,12 +25,14 @@ import yaml
 from atlantis_py.core.approvals import EXPIRED
 from atlantis_py.core.ipr import Transition
 from atlantis_py.core.ports import Pulls
+from atlantis_py.domain.drift import DriftResult
 from atlantis_py.domain.records import IPRState, PullRecord
 from atlantis_py.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("review_requested", "approved", "rejected", "expired", "deployed", "failed")
+EVENTS = ("review_requested", "approved", "rejected", "expired", "deployed", "failed",
+          "drifted")
 FORMATS = ("json", "slack")
 ALL_ENVIRONMENTS = "*"
 STATE_EVENTS = {IPRState.APPROVED: "approved", IPRState.REJECTED: "rejected",
@@ -105,6 +107,26 @@ def body(notice: Notice, fmt: str) -> bytes:
     }).encode()
 
 
+def drift_body(result: DriftResult, fmt: str, at: datetime) -> bytes:
+    """A `drifted` notice: about a project of a repository, not an IPR."""
+    counts = f"{result.add} to add, {result.change} to change, {result.destroy} to destroy"
+    if fmt == "slack":
+        text = (f"*drifted* ({result.environment}): {result.repo} project {result.project} "
+                f"at {result.head_sha[:7]}: {counts}: "
+                + ", ".join(f"{r.address} ({'/'.join(r.actions)})" for r in result.resources))
+        return json.dumps({"text": text}).encode()
+    return json.dumps({
+        "event": "drifted", "environment": result.environment, "actor": "atlantis",
+        "detail": counts, "at": at.isoformat(),
+        "drift": {"forge": result.forge, "repo": result.repo, "project": result.project,
+                  "dir": result.dir, "workspace": result.workspace,
+                  "head_sha": result.head_sha, "trigger": result.trigger,
+                  "add": result.add, "change": result.change, "destroy": result.destroy,
+                  "resources": [{"address": r.address, "actions": list(r.actions)}
+                                for r in result.resources]},
+    }).encode()
+
+
 def http_post(url: str, data: bytes) -> None:
     req = urllib.request.Request(url, data=data, method="POST",
                                  headers={"Content-Type": "application/json",
@@ -131,21 +153,31 @@ class Notifier:
                     notice = Notice(event, env, record, actor, detail, now)
                     self._pool.submit(self._deliver, target, notice)
 
+    def emit_drift(self, result: DriftResult) -> None:
+        """`drifted` to the targets of the project's environment (and of "*")."""
+        now = datetime.now(UTC)
+        env = result.environment
+        for target in (*self.targets.get(env, ()), *self.targets.get(ALL_ENVIRONMENTS, ())):
+            if "drifted" in target.events:
+                self._pool.submit(self._send, target.url, drift_body(result, target.format, now),
+                                  f"drifted for {result.repo} {result.project}")
+
     def _deliver(self, target: Target, notice: Notice) -> bool:
-        data = body(notice, target.format)
+        return self._send(target.url, body(notice, target.format),
+                          f"{notice.event} for {notice.record.repo}#{notice.record.number}")
+
+    def _send(self, url: str, data: bytes, what: str) -> bool:
         for attempt, pause in enumerate((*self.backoff, None), start=1):
             try:
-                self.send(target.url, data)
+                self.send(url, data)
                 return True
             except (urllib.error.URLError, OSError, ValueError) as err:
-                log.warning("notification %s for %s#%d to %s failed (attempt %d): %s",
-                            notice.event, notice.record.repo, notice.record.number,
-                            _host(target.url), attempt, err)
+                log.warning("notification %s to %s failed (attempt %d): %s",
+                            what, _host(url), attempt, err)
             if pause is None:
                 break
             time.sleep(pause)
-        log.error("notification %s for %s#%d dropped after %d attempts", notice.event,
-                  notice.record.repo, notice.record.number, len(self.backoff) + 1)
+        log.error("notification %s dropped after %d attempts", what, len(self.backoff) + 1)
         return False
 
     def close(self) -> None:

@@ -14,12 +14,14 @@ from atlantis_py.flows.apply import APPLY_CONTEXT
 from atlantis_py.flows.notices import queue_notice
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.jobs import JobQueue
-from atlantis_py.queue.payloads import EventJob, WebhookJob, decode
+from atlantis_py.queue.payloads import DriftJob, EventJob, WebhookJob, decode
 
 
 def pull_of(svc: Services, job: Job) -> tuple[str, str, int] | None:
     """(forge, repo, number) a job is about, from its payload."""
     payload = decode(job)
+    if isinstance(payload, DriftJob):
+        return None
     if isinstance(payload, EventJob):
         event = payload.event
     elif isinstance(payload, WebhookJob):
@@ -40,7 +42,7 @@ def interrupted(svc: Services, queue: JobQueue, job: Job) -> bool:
     """True: run the job again."""
     where = pull_of(svc, job)
     if where is None:
-        return False
+        return job.kind == DriftJob.KIND  # a drift check only plans: run it again
     record = svc.pulls.get(*where)
     if record is None:
         return True

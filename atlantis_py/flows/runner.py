@@ -31,6 +31,7 @@ from atlantis_py.flows.apply import Applier
 from atlantis_py.flows.autoplan import Autoplan
 from atlantis_py.flows.cleanup import clean_up
 from atlantis_py.flows.commands import Commands
+from atlantis_py.flows.drift import DriftCheck
 from atlantis_py.flows.failures import report_failure
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notices import post_notice
@@ -40,6 +41,7 @@ from atlantis_py.flows.review import record_review
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.payloads import (
     ApplyJob,
+    DriftJob,
     EventJob,
     NotifyJob,
     PlanJob,
@@ -53,8 +55,10 @@ log = logging.getLogger(__name__)
 class FlowRunner:
     """The worker pool's JobHandler."""
 
-    def __init__(self, svc: Services, lifecycle: Lifecycle, outbox: Outbox | None = None) -> None:
+    def __init__(self, svc: Services, lifecycle: Lifecycle, outbox: Outbox | None = None,
+                 drift: DriftCheck | None = None) -> None:
         self.svc = svc
+        self.drift = drift
         self.lifecycle = lifecycle
         self.outbox = outbox
         planner = Planner(svc)
@@ -87,6 +91,11 @@ class FlowRunner:
             post_notice(self.svc, payload)
         elif isinstance(payload, EventJob):
             self._event(job, payload.event, again)
+        elif isinstance(payload, DriftJob):
+            if self.drift is None:
+                log.warning("job %d dropped: this server does not check drift", job.id)
+            else:
+                self.drift.run(payload)
         else:
             self._webhook(job, payload, again)
 
@@ -122,7 +131,12 @@ class FlowRunner:
     def failed(self, job: Job, error: Exception, gave_up: bool) -> None:
         """The job failed for good: its pull request hears what failed and what to
         do, and which of the job's comments and statuses never reached it (each
-        also logged); a retry that could send them will not come."""
+        also logged); a retry that could send them will not come. A drift
+        check's failure is recorded as its repository's result."""
+        if job.kind == DriftJob.KIND and self.drift is not None:
+            payload = decode(job)
+            if isinstance(payload, DriftJob):
+                self.drift.failed(payload, f"{type(error).__name__}: {error}")
         if self.outbox is None:
             report_failure(self.svc, job, error, gave_up)
             return

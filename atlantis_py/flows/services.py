@@ -14,7 +14,7 @@ from atlantis_py.core.config.load import config_text, rules_config
 from atlantis_py.core.config.repo_policy import RepoPolicies
 from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.ipr import IPRMachine
-from atlantis_py.core.ports import Audit, Locks, PolicyRecords, Pulls, Reviews
+from atlantis_py.core.ports import Audit, DriftRecords, Locks, PolicyRecords, Pulls, Reviews
 from atlantis_py.domain.commands import CommandPolicy
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.policies import PolicySets
@@ -79,6 +79,7 @@ class Services:
     policy_check: PolicyCheck | None = None
     policy_records: PolicyRecords | None = None
     commands: CommandPolicy = field(default_factory=CommandPolicy)
+    drift: DriftRecords | None = None  # where post-apply plans that are not empty go
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit.

@@ -4,6 +4,7 @@ own encode/decode, so a worker never reads an untyped dict."""
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import asdict, dataclass
 from typing import ClassVar, Self
 
@@ -211,7 +212,37 @@ class NotifyJob:
             raise PayloadError(f"not a notify job: {err}") from err
 
 
-Payload = EventJob | WebhookJob | PlanJob | ApplyJob | NotifyJob
+@dataclass(frozen=True)
+class DriftJob:
+    """Plan the default branch head of one repository for drift: the projects of
+    `environment` (a scheduled slot, `slot` its wall-clock time) or, from the
+    API or CLI, every project or the one named `project`. No requester: the same
+    request from two people is one check."""
+
+    KIND: ClassVar[str] = "drift"
+    forge: str
+    repo: str
+    clone_url: str
+    environment: str = ""
+    project: str = ""
+    slot: str = ""
+    trigger: str = "manual"
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def decode(cls, text: str) -> DriftJob:
+        try:
+            data = _Fields(json.loads(text))
+            return cls(data.text("forge"), data.text("repo"), data.text("clone_url"),
+                       data.text("environment"), data.text("project"), data.text("slot"),
+                       data.text("trigger"))
+        except ValueError as err:
+            raise PayloadError(f"not a drift job: {err}") from err
+
+
+Payload = EventJob | WebhookJob | PlanJob | ApplyJob | NotifyJob | DriftJob
 
 _LEGACY_API = "api"  # before typed payloads: {"op": "autoplan" | "apply", ...}
 
@@ -227,6 +258,8 @@ def decode(job: Job) -> Payload:
         return ApplyJob.decode(job.payload)
     if job.kind == NotifyJob.KIND:
         return NotifyJob.decode(job.payload)
+    if job.kind == DriftJob.KIND:
+        return DriftJob.decode(job.payload)
     if job.kind == _LEGACY_API:
         try:
             op = json.loads(job.payload).get("op")
@@ -234,6 +267,12 @@ def decode(job: Job) -> Payload:
             raise PayloadError(f"job {job.id}: unreadable API payload") from err
         return PlanJob.decode(job.payload) if op == "autoplan" else ApplyJob.decode(job.payload)
     raise PayloadError(f"job {job.id}: unknown kind {job.kind!r}")
+
+
+def drift_key(forge: str, repo: str, max_parallel: int) -> str:
+    """Drift jobs share `max_parallel` serial keys: the queue runs one job per key
+    at a time, on every replica together, so no more checks than that run at once."""
+    return f"drift#{zlib.crc32(f'{forge}:{repo}'.encode()) % max(1, max_parallel)}"
 
 
 def pull_key(forge: str, repo: str, number: int) -> str:

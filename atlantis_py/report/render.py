@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from atlantis_py.domain.drift import ResourceChange
 from atlantis_py.domain.policies import FailingSet
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
@@ -72,9 +73,14 @@ class Renderer:
     def plan(self, results: Sequence[ProjectResult], *, extra: str = "") -> str:
         return self._render("plan.md.j2", results=results, tally=_tally(results), extra=extra)
 
-    def apply(self, results: Sequence[ProjectResult], *, merge: str = "") -> str:
-        """`merge`: what automerge did, after every project applied (merge.md.j2)."""
-        return self._render("apply.md.j2", results=results, merge=merge)
+    def apply(self, results: Sequence[ProjectResult],
+              unsettled: Mapping[str, Sequence[ResourceChange]] | None = None, *,
+              merge: str = "") -> str:
+        """`unsettled`: per project, what a plan right after its apply would still
+        change (flows/drift.py's post-apply verify); `merge`: what automerge did,
+        after every project applied (merge.md.j2)."""
+        return self._render("apply.md.j2", results=results, unsettled=unsettled or {},
+                            merge=merge)
 
     def merge(self, *, merged: bool, base_ref: str, head_ref: str, error: str = "",
               retrying: bool = False, branch_deleted: bool | None = None,

@@ -127,6 +127,33 @@ class Workspaces:
         with self._checkout(repo, path.with_name(f"{path.name}.base"), sha, env) as base:
             yield base
 
+    @contextmanager
+    def checkout_drift(self, repo: Repo, sha: str, env: Mapping[str, str]) -> Iterator[Path]:
+        """The repository's drift-check worktree at `sha` (a default branch head),
+        apart from every pull request's. Same rules as `checkout`."""
+        path = self.root / "worktrees" / Path(*self._parts(repo)) / "drift"
+        with self._checkout(repo, path, sha, env) as tree:
+            yield tree
+
+    def remote_default_branch(self, repo: Repo, env: Mapping[str, str]) -> str:
+        """The branch the remote's HEAD names (its default branch), asked over git
+        itself: the drift scheduler looks every few minutes, and the forge's API
+        (and its rate limit) is left to the work that needs it."""
+        mirror = self.mirror_path(repo)
+        with self._lock(mirror):
+            self._ensure_mirror(repo, mirror, env)
+            out = self._mgit(mirror, "ls-remote", "--symref", "origin", "HEAD", env=env)
+        for line in out.splitlines():
+            ref, _, name = line.partition("\t")
+            if ref.startswith("ref: refs/heads/") and name == "HEAD":
+                return ref.removeprefix("ref: refs/heads/")
+        raise WorkspaceError(f"the remote of {repo.full_name} names no default branch")
+
+    def commit_of(self, repo: Repo, branch: str) -> str:
+        """The commit `branch` points at in the mirror (fetch first)."""
+        self._check_ref(branch)
+        return self._resolve_commit(self.mirror_path(repo), branch)
+
     def merge_base(self, repo: Repo, base_ref: str, head_sha: str) -> str:
         """The commit `head_sha` branched from `base_ref`: what a pull request's
         changes are measured against (the mirror must hold both)."""

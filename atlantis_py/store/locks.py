@@ -55,3 +55,11 @@ class LockStore:
     def all(self) -> list[LockRecord]:
         with self.db.session() as s:
             return [_lock(r) for r in s.scalars(select(LockRow).order_by(LockRow.id)).all()]
+
+    def holder(self, forge: str, repo: str, dir: str, workspace: str) -> LockRecord | None:
+        """Who holds (dir, workspace) now, without taking it (drift checks)."""
+        with self.db.session() as s:
+            row = s.scalars(select(LockRow).where(
+                LockRow.forge == forge, LockRow.repo == repo, LockRow.dir == dir,
+                LockRow.workspace == workspace)).first()
+            return None if row is None else _lock(row)

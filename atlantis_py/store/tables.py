@@ -208,5 +208,6 @@ class WebSessionRow(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+from atlantis_py.store import drift_tables as _drift_tables  # noqa: F401  (registers them)
 from atlantis_py.store import local_tables as _local_tables  # noqa: F401  (registers them)
 from atlantis_py.store import policy_tables as _policy_tables  # noqa: F401  (registers them)

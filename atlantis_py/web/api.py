@@ -23,6 +23,7 @@ from atlantis_py.domain.local import LocalComment
 from atlantis_py.domain.records import AuditEvent, PullRecord, Role, TokenOwner
 from atlantis_py.domain.views import IPRView
 from atlantis_py.errors import AtlantisError, Conflict, Forbidden, ForgeError, Invalid, NotFound
+from atlantis_py.flows.drift_schedule import DriftScheduler
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.web.openapi import OPENAPI
 
@@ -91,8 +92,10 @@ def http_error(err: HTTPException) -> HTTPException | tuple[Response, int]:
 
 def api_blueprint(lifecycle: Lifecycle,
                   token_owner: Callable[[str], TokenOwner | None],
-                  comments: Callable[[int], list[LocalComment]] | None = None) -> Blueprint:
-    """`comments`: the comments of an IPR, for forges that keep them with us."""
+                  comments: Callable[[int], list[LocalComment]] | None = None,
+                  drift: DriftScheduler | None = None) -> Blueprint:
+    """`comments`: the comments of an IPR, for forges that keep them with us;
+    `drift`: the drift checks' results and requests (web/drift_api.py)."""
     bp = Blueprint("api", __name__, url_prefix=PREFIX)
     bp.app_errorhandler(HTTPException)(http_error)
 
@@ -246,6 +249,10 @@ def api_blueprint(lifecycle: Lifecycle,
                                "at": c.created_at.isoformat() + "Z"}
                               for c in comments(ipr_id)])
 
+    if drift is not None:
+        from atlantis_py.web.drift_api import drift_routes
+
+        drift_routes(bp, drift, requires, arg, body, text)
     return bp
 
 

@@ -42,7 +42,8 @@ def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool]
                      job_counts: Callable[[], Mapping[str, int]],
                      ipr_counts: Callable[[], Mapping[str, int]],
                      webhooks: WebhookCounts, spool: Spool,
-                     policy_problems: Callable[[], Mapping[str, str]] | None = None
+                     policy_problems: Callable[[], Mapping[str, str]] | None = None,
+                     drift_counts: Callable[[], Mapping[str, int]] | None = None
                      ) -> Blueprint:
     """`policy_problems`: broken policy sets (--policies), name → error."""
     bp = Blueprint("health", __name__)
@@ -88,6 +89,9 @@ def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool]
                         job_counts())
         lines += _gauge("atlantis_iprs", "Infrastructure pull requests by state.", "state",
                         ipr_counts())
+        if drift_counts is not None:
+            lines += _gauge("atlantis_drift_projects", "Projects by the state of their "
+                            "latest drift check.", "state", drift_counts())
         lines += ["# HELP atlantis_webhooks_total Webhook deliveries received by this process.",
                   "# TYPE atlantis_webhooks_total counter"]
         lines += [f'atlantis_webhooks_total{{forge="{forge}",outcome="{outcome}"}} {n}'

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from atlantis_py import __version__
+from atlantis_py.domain.drift import DRIFT_STATES
 from atlantis_py.domain.forge import ReviewState
 from atlantis_py.domain.records import IPRState
 from atlantis_py.domain.results import RunStatus
@@ -119,6 +120,37 @@ SCHEMAS: dict[str, Any] = {
                "example": {"decision": "approve", "comment": "LGTM"}},
     "Cancel": {"type": "object", "properties": {"reason": STRING},
                "example": {"reason": "obsolete"}},
+    "Drift": _object({
+        "forge": STRING, "repo": STRING,
+        "project": {"type": "string", "description": "Empty when the repository as a whole "
+                                                      "could not be checked"},
+        "dir": STRING, "workspace": STRING, "environment": STRING,
+        "state": {"enum": list(DRIFT_STATES)}, "head_sha": STRING,
+        "add": INTEGER, "change": INTEGER, "destroy": INTEGER,
+        "resources": {"type": "array", "items": _ref("DriftResource")},
+        "detail": {"type": "string", "description": "The error, or why it was skipped"},
+        "trigger": {"enum": ["schedule", "manual", "apply"]},
+        "checked_at": TIME}),
+    "DriftResource": _object({"address": STRING,
+                              "actions": {"type": "array", "items": STRING}}),
+    "DriftList": _object({"items": {"type": "array", "items": _ref("Drift")}}),
+    "DriftRun": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "repo": {"type": "string", "pattern": REPO_PATTERN, "maxLength": 512,
+                     "description": "default: every repository the server has seen"},
+            "project": {"type": "string", "description": "one project of `repo`"},
+            "at": {"type": "string",
+                   "description": "ISO 8601 time, not later than the server's clock: queue "
+                                  "the scheduled checks that were due then (once per slot) "
+                                  "instead of checking now"}},
+        "example": {"repo": "acme/infra"}},
+    "DriftQueued": _object({
+        "queued": {"type": "array", "items": _object({
+            "job": INTEGER, "forge": STRING, "repo": STRING, "environment": STRING,
+            "project": STRING, "slot": STRING})},
+        "problems": {"type": "array", "items": STRING,
+                     "description": "Repositories whose schedules could not be read"}}),
 }
 
 OPENAPI: dict[str, Any] = {
@@ -197,6 +229,23 @@ OPENAPI: dict[str, Any] = {
                     "application/json": {"schema": _ref("EventList")},
                     "application/x-ndjson": {"schema": STRING}}},
                     **_errors(401, 404, 413, 422)},
+            },
+        },
+        "/api/v1/drift": {
+            "get": {
+                "summary": "The latest drift check of each project",
+                "parameters": [{"name": "repo", "in": "query",
+                                "schema": {"type": "string", "pattern": REPO_PATTERN}}],
+                "responses": {"200": _json(_ref("DriftList"), "Latest results"),
+                              **_errors(401, 413, 422)},
+            },
+        },
+        "/api/v1/drift/run": {
+            "post": {
+                "summary": "Check for drift now (or queue the slots due at `at`)",
+                "requestBody": _body("DriftRun", required=False),
+                "responses": {"202": _json(_ref("DriftQueued"), "Checks queued"),
+                              **_errors(400, 401, 403, 404, 413, 422, 502)},
             },
         },
         "/api/v1/ipr/{id}/comments": {

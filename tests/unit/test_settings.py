@@ -145,6 +145,11 @@ SOURCES = [
                  id="secure-cookies-flag"),
     pytest.param([], {"ATLANTIS_WEB_SECURE_COOKIES": "true"}, "web_secure_cookies", True,
                  id="secure-cookies-env"),
+    pytest.param([], {}, "drift_max_parallel", 2, id="drift-max-parallel-default"),
+    pytest.param(["--drift-max-parallel", "4"], {"ATLANTIS_DRIFT_MAX_PARALLEL": "3"},
+                 "drift_max_parallel", 4, id="drift-max-parallel-flag-wins"),
+    pytest.param([], {"ATLANTIS_DRIFT_MAX_PARALLEL": "3"}, "drift_max_parallel", 3,
+                 id="drift-max-parallel-env"),
 ]
 
 
@@ -237,6 +242,8 @@ ERRORS = [
                  id="retry-limit-word"),
     pytest.param(["--forge-retry-limit", "30"], {}, "--forge-retry-limit", "'30'",
                  id="retry-limit-no-unit"),
+    pytest.param(["--drift-max-parallel", "0"], {}, "--drift-max-parallel", "between 1 and 64",
+                 id="drift-max-parallel-0"),
 ]
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from atlantis_py.core.config.reader import ConfigReader, Path
+from atlantis_py.core.drift import SCHEDULE_FORMAT, check_schedule
+from atlantis_py.domain.drift import DriftSchedule
 from atlantis_py.domain.projects import APPLY_REQUIREMENTS, Environment
 from atlantis_py.domain.rules import (
     DAYS_FORMAT,
@@ -22,7 +24,7 @@ from atlantis_py.domain.rules import (
 
 ENVIRONMENT_KEYS = ("required_approvals", "approvers", "allow_self_approval", "approval_ttl",
                     "review_deadline", "apply_window", "destroy_requires", "appliers",
-                    "stacks", "apply_requirements")
+                    "stacks", "apply_requirements", "drift")
 
 
 class EnvironmentReader(ConfigReader):
@@ -46,7 +48,21 @@ class EnvironmentReader(ConfigReader):
             appliers=self.strings(body.get("appliers", []), (*path, "appliers")),
             stacks=self.strings(body.get("stacks", []), (*path, "stacks")),
             apply_requirements=self.requirements(body, path),
+            drift=None if body.get("drift") is None else self.drift(body["drift"],
+                                                                    (*path, "drift")),
         )
+
+    def drift(self, value: object, path: Path) -> DriftSchedule:
+        body = self.mapping(value, path, ("schedule", "timezone"))
+        if "schedule" not in body:
+            self.fail(path, f"missing 'schedule'; give {SCHEDULE_FORMAT}")
+        schedule = self.parsed(body["schedule"], (*path, "schedule"), check_schedule,
+                               SCHEDULE_FORMAT)
+        zone = "UTC"
+        if "timezone" in body:
+            zone = self.parsed(body["timezone"], (*path, "timezone"), check_timezone,
+                               "an IANA time zone name such as 'Europe/Berlin'")
+        return DriftSchedule(schedule, zone)
 
     def requirements(self, body: Mapping[str, object], path: Path) -> tuple[str, ...]:
         """Left out: `[approved]`, so a file without the key is judged as before."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from atlantis_py.core.config.schema import load_default_config, parse_repo_config
+from atlantis_py.domain.drift import DriftSchedule
 from atlantis_py.domain.projects import (
     DEFAULT_WORKFLOW,
     Environment,
@@ -103,7 +104,8 @@ def test_documented_example_at_repo_root_parses() -> None:
         apply_window=ApplyWindow((0, 1, 2, 3, 4), time(9), time(17), "Europe/Berlin"),
         destroy_requires=DestroyRule(3, ("acme/sre",)),
         appliers=("alice", "bob", "acme/platform", "acme/sre"), stacks=("*-prod",),
-        apply_requirements=("approved", "mergeable", "undiverged"))}
+        apply_requirements=("approved", "mergeable", "undiverged"),
+        drift=DriftSchedule("0 6 * * 1-5", "Europe/Berlin"))}
 
 
 def test_policy_keys_left_out_mean_no_limit() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from atlantis_py.domain.drift import DriftResult, DriftState, ResourceChange
 from atlantis_py.domain.records import IPRState, PullRecord
 from atlantis_py.errors import ConfigError
 from atlantis_py.flows.notify import Notifier, Target, load_targets
@@ -93,3 +94,31 @@ def test_events_and_environments_filter_and_slack_format() -> None:
     notifier.close()
     assert sent == [("http://a/x", {"text": "*expired* (prod): acme/infra#3 Add queue by "
                                             "alice: no approval within 2d"})]
+
+
+def test_drifted_goes_to_the_projects_environment_and_to_everyone() -> None:
+    sent: list[tuple[str, dict[str, object]]] = []
+    notifier = Notifier({"prod": (Target("http://a/x", "slack"),
+                                  Target("http://c/z", "json", ("deployed",))),
+                         "dev": (Target("http://b/y", "json"),),
+                         "*": (Target("http://d/all", "json", ("drifted",)),)},
+                        send=lambda url, data: sent.append((url, json.loads(data))))
+    drift = DriftResult(forge="github", repo="acme/infra", project="network", dir="network",
+                        workspace="default", environment="prod", state=DriftState.DRIFTED,
+                        head_sha="c0ffee" + "0" * 34, change=1, trigger="schedule",
+                        resources=(ResourceChange("terraform_data.a", ("update",)),))
+    notifier.emit_drift(drift)
+    notifier.close()
+    by_url = dict(sent)
+    assert set(by_url) == {"http://a/x", "http://d/all"}
+    assert by_url["http://a/x"] == {"text": "*drifted* (prod): acme/infra project network at "
+                                            "c0ffee0: 0 to add, 1 to change, 0 to destroy: "
+                                            "terraform_data.a (update)"}
+    full = by_url["http://d/all"]
+    assert (full["event"], full["environment"]) == ("drifted", "prod")
+    assert full["drift"] == {"forge": "github", "repo": "acme/infra", "project": "network",
+                             "dir": "network", "workspace": "default",
+                             "head_sha": drift.head_sha, "trigger": "schedule", "add": 0,
+                             "change": 1, "destroy": 0,
+                             "resources": [{"address": "terraform_data.a",
+                                            "actions": ["update"]}]}

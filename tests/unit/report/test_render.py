@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from atlantis_py.domain.drift import ResourceChange
 from atlantis_py.domain.forge import StatusState
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.domain.writes import ForgeWrite, WriteKind, describe
@@ -170,6 +171,21 @@ def test_apply_success(renderer: Renderer) -> None:
     assert body.startswith("Ran Apply for 1 project:\n")
     assert "Apply complete! Resources: 1 added" in body
     assert_golden("apply_success", body)
+
+
+def test_apply_not_settled_lists_what_the_next_plan_changes(renderer: Renderer) -> None:
+    """Two projects applied; the plan right after still changes one of them."""
+    applied = [replace(result("app", "app", command="apply", output=APPLY_OUTPUT),
+                       head_sha="abc1234def5678"),
+               replace(result("db", "db", command="apply", output=APPLY_OUTPUT),
+                       head_sha="abc1234def5678")]
+    body = renderer.apply(applied, {"app": (
+        ResourceChange("terraform_data.stamp", ("delete", "create")),
+        ResourceChange("null_resource.app", ("update",)))})
+    assert body.count("**Not settled:**") == 1
+    assert "* `terraform_data.stamp`: delete, create\n" in body
+    assert "Not settled" not in renderer.apply(applied, {})
+    assert_golden("apply_not_settled", body)
 
 
 def test_apply_failure(renderer: Renderer) -> None:

@@ -278,3 +278,18 @@ def test_a_fetch_from_an_unreachable_host_is_transient(workspaces: Workspaces) -
                 clone_url="http://127.0.0.1:9/acme/infra.git")
     with pytest.raises(TransientWorkspaceError, match="git fetch failed"):
         workspaces.fetch(repo, ["main"], {})
+
+
+def test_the_remote_names_its_default_branch_and_its_head(origin: Origin,
+                                                          workspaces: Workspaces) -> None:
+    """What the drift scheduler asks over git, with no forge API call."""
+    first = origin.commit({"main.tf": "# v1\n"})
+    assert workspaces.remote_default_branch(origin.ref, {}) == "main"
+    origin.commit({"trunk.tf": "#\n"}, "trunk")
+    origin.repo.git.symbolic_ref("HEAD", "refs/heads/trunk")  # the default branch renamed
+    assert workspaces.remote_default_branch(origin.ref, {}) == "trunk"
+    workspaces.fetch(origin.ref, ["main"], {})
+    assert workspaces.commit_of(origin.ref, "main") == first
+    with workspaces.checkout_drift(origin.ref, first, {}) as tree:
+        assert (tree / "main.tf").read_text() == "# v1\n"
+        assert tree != workspaces.worktree_path(origin.ref, 1)
