@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atlantis_py import logs
@@ -34,8 +35,10 @@ from atlantis_py.queue.retry import RetryPolicy
 from atlantis_py.queue.worker import WorkerPool
 from atlantis_py.report.render import Renderer
 from atlantis_py.runner.credentials import Credentials
+from atlantis_py.runner.download import DISTRIBUTIONS
 from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.terraform import Terraform, matching_env
+from atlantis_py.runner.versions import Binaries
 from atlantis_py.runner.workspace import Workspaces
 from atlantis_py.settings import Settings
 from atlantis_py.store.audit import AuditLog
@@ -169,7 +172,7 @@ def terraform_credentials(settings: Settings) -> Credentials:
     (ConfigError naming file, line and key when a variable is unset or a file
     unreadable)."""
     logs.SECRETS.add([settings.gh_token, settings.gh_webhook_secret, settings.gitlab_token,
-                      settings.gitlab_webhook_secret])
+                      settings.gitlab_webhook_secret, settings.gh_app_key])
     logs.SECRETS.add(matching_env(settings.tf_env_passthrough, os.environ).values(),
                      logs.CREDENTIAL_MIN_LENGTH)
     credentials = Credentials(
@@ -177,6 +180,16 @@ def terraform_credentials(settings: Settings) -> Credentials:
         reveal=lambda values: logs.SECRETS.add(values, logs.CREDENTIAL_MIN_LENGTH))
     credentials.check()
     return credentials
+
+
+def terraform_binaries(settings: Settings, data: Path) -> Binaries:
+    """Projects' terraform_version from --tf-bin-dir, PATH or downloads into
+    DATA_DIR/bin (where Atlantis keeps its own)."""
+    return Binaries(DISTRIBUTIONS[settings.tf_distribution], settings.terraform_bin,
+                    [settings.tf_bin_dir] if settings.tf_bin_dir else [], data / "bin",
+                    download_enabled=settings.tf_download,
+                    download_url=settings.tf_download_url,
+                    default_version=settings.default_tf_version)
 
 
 def create_service(settings: Settings, notify: Callable[[], None] | None = None,
@@ -209,6 +222,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache,
                             passthrough=settings.tf_env_passthrough),
         credentials=credentials,
+        binaries=terraform_binaries(settings, data),
         secrets=logs.SECRETS,
         pulls=pulls,
         locks=LockStore(db),

@@ -10,20 +10,29 @@ import argparse
 import os
 import re
 import shutil
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
+
+from cryptography.hazmat.primitives import serialization
 
 from atlantis_py.core.config.credentials import parse_credentials
 from atlantis_py.domain.credentials import CredentialsFile
 from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
+from atlantis_py.domain.tfversions import parse_constraint
 from atlantis_py.errors import ConfigError, RepoConfigError
 
 DEFAULT_GH_API_URL = "https://api.github.com"
 DEFAULT_GITLAB_URL = "https://gitlab.com"
+TF_DISTRIBUTIONS = ("terraform", "opentofu")
+# Atlantis's defaults: HashiCorp's releases host, OpenTofu's GitHub releases
+DEFAULT_TF_DOWNLOAD_URLS = {
+    "terraform": "https://releases.hashicorp.com",
+    "opentofu": "https://github.com/opentofu/opentofu/releases/download",
+}
 # what git check-ref-format --branch accepts, less the rare corners
 _BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]+(?<![./])(?<!\.lock)")
 
@@ -65,6 +74,27 @@ class Settings:
     forge_retry_limit: timedelta = timedelta(minutes=30)
     local_repos: Path | None = None
     web_secure_cookies: bool = False
+    log_format: str = "text"
+    tf_distribution: str = "terraform"
+    tf_bin_dir: Path | None = None
+    default_tf_version: str = ""
+    tf_download: bool = False
+    tf_download_url: str = DEFAULT_TF_DOWNLOAD_URLS["terraform"]
+    gh_app_id: int | None = None
+    gh_app_key: str = field(default="", repr=False)
+    gh_app_slug: str = ""
+    gh_app_installation_id: int | None = None
+
+    @property
+    def github_bot_user(self) -> str:
+        """The login the bot comments as: a GitHub App comments as `{slug}[bot]`."""
+        if self.gh_app_id is not None:
+            return f"{self.gh_app_slug}[bot]"
+        return self.gh_user
+
+    @property
+    def github_configured(self) -> bool:
+        return bool(self.gh_token) or self.gh_app_id is not None
 
     @property
     def db_url(self) -> str:
@@ -127,7 +157,8 @@ OPTIONS: tuple[_Option, ...] = (
             default=100),
     _Option("worker-processes", "Worker processes beside the web process; 0 runs the "
             "workers inside it.", kind=int, default=1),
-    _Option("terraform-bin", "terraform (or tofu) executable.", default="terraform"),
+    _Option("terraform-bin", "terraform (or tofu) executable; default: terraform, or tofu "
+            "with --tf-distribution opentofu.", default=""),
     _Option("allow-custom-steps", "Allow `run` steps in repo workflows.", kind=bool,
             default=False),
     _Option("min-approvals", "Floor on every environment's required_approvals; a repo "
@@ -153,6 +184,28 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("web-secure-cookies", "Mark the review console's session cookie Secure even "
             "when requests arrive over plain HTTP (TLS ends at a proxy in front).",
             kind=bool, default=False),
+    _Option("log-format", "Log lines as `text` or `json` (one JSON object a line: time, "
+            "level, logger, message, exception).", default="text"),
+    _Option("tf-distribution", "`terraform` or `opentofu`: which binaries projects run "
+            "(`tofu` on PATH, `tofu{version}` in --tf-bin-dir).", default="terraform"),
+    _Option("tf-bin-dir", "Folder of versioned binaries (`terraform1.9.8`, as Atlantis "
+            "names them) that a project's terraform_version picks from; downloads are "
+            "cached in DATA_DIR/bin.", default=""),
+    _Option("default-tf-version", "Version (or constraint, e.g. '~> 1.9') for projects "
+            "that name none; default: the binary on PATH.", default=""),
+    _Option("tf-download", "Download a version a project asks for when no binary has it, "
+            "verified against its SHA256SUMS.", kind=bool, default=False),
+    _Option("tf-download-url", "Where --tf-download fetches from (a mirror with the "
+            "releases' layout); default: the distribution's releases.", default=""),
+    _Option("gh-app-id", "GitHub App id: authenticate as the App's installation instead "
+            "of --gh-token.", default=""),
+    _Option("gh-app-key-file", "File holding the GitHub App's private key (PEM).",
+            default=""),
+    _Option("gh-app-key", "The GitHub App's private key (PEM) itself; only from the "
+            "environment, never a command line.", default=""),
+    _Option("gh-app-slug", "The GitHub App's slug: it comments as SLUG[bot].", default=""),
+    _Option("gh-app-installation-id", "The App's installation to act as; default: each "
+            "repository's installation, looked up.", default=""),
 )
 
 
@@ -221,6 +274,9 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
 
 def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None,
          *, require_forge: bool = True) -> Settings:
+    if getattr(args, "gh_app_key", None):
+        raise ConfigError(f"--gh-app-key: a command line is readable by every user; pass "
+                          f"the key as {env_name('gh-app-key')} or --gh-app-key-file")
     raw = resolve(args, environ)
     return build(raw, require_forge=require_forge)
 
@@ -233,18 +289,23 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
 
     gh_token, gh_secret = text("gh-token"), text("gh-webhook-secret")
     gl_token, gl_secret = text("gitlab-token"), text("gitlab-webhook-secret")
-    if require_forge and not gh_token and not gl_token and not text("local-repos"):
-        raise ConfigError(f"--gh-token (or {env_name('gh-token')}) or --gitlab-token "
-                          f"(or {env_name('gitlab-token')}) is required")
+    app = _github_app(text)
+    if require_forge and not gh_token and not gl_token and not text("local-repos") \
+            and app.app_id is None:
+        raise ConfigError(f"--gh-token (or {env_name('gh-token')}), --gh-app-id or "
+                          f"--gitlab-token (or {env_name('gitlab-token')}) is required")
     if gl_token and not gl_secret:
         raise ConfigError(
             f"--gitlab-webhook-secret (or {env_name('gitlab-webhook-secret')}) is required "
             "with --gitlab-token: unauthenticated webhooks are never accepted")
     gl_url = _gitlab_url(text("gitlab-url"), text("gitlab-hostname"))
-    if gh_token and not gh_secret:
+    if (gh_token or app.app_id is not None) and not gh_secret:
         raise ConfigError(
             f"--gh-webhook-secret (or {env_name('gh-webhook-secret')}) is required with "
-            "--gh-token: unsigned webhooks are never accepted")
+            f"--{'gh-token' if gh_token else 'gh-app-id'}: unsigned webhooks are never "
+            "accepted")
+    if gh_token and app.app_id is not None:
+        raise ConfigError("--gh-token and --gh-app-id: give one, not both")
     api = text("gh-api-url").rstrip("/")
     parsed = urlparse(api)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -268,7 +329,11 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     for pattern in allow:
         if (problem := allowlist_pattern_problem(pattern)) is not None:
             raise ConfigError(f"--repo-allowlist: {problem}")
-    tf_bin = text("terraform-bin")
+    distribution = text("tf-distribution") or "terraform"
+    if distribution not in TF_DISTRIBUTIONS:
+        raise ConfigError(f"--tf-distribution: expected terraform or opentofu, got "
+                          f"{distribution!r}")
+    tf_bin = text("terraform-bin") or ("tofu" if distribution == "opentofu" else "terraform")
     if shutil.which(tf_bin) is None:
         raise ConfigError(f"--terraform-bin: {tf_bin!r} is not an executable on PATH")
     db_url = text("database-url")
@@ -324,7 +389,102 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         local_repos=_local_repos(text("local-repos")),
         web_secure_cookies=secure_cookies if isinstance(secure_cookies, bool) else _bool(
             "web-secure-cookies", str(secure_cookies)),
+        log_format=_choice("log-format", text("log-format") or "text", ("text", "json")),
+        tf_distribution=distribution,
+        tf_bin_dir=_tf_bin_dir(text("tf-bin-dir")),
+        default_tf_version=_tf_version("default-tf-version", text("default-tf-version")),
+        tf_download=_flag(raw, "tf-download"),
+        tf_download_url=_http_url("tf-download-url", text("tf-download-url")
+                                  or DEFAULT_TF_DOWNLOAD_URLS[distribution]),
+        gh_app_id=app.app_id,
+        gh_app_key=app.key,
+        gh_app_slug=app.slug,
+        gh_app_installation_id=app.installation_id,
     )
+
+
+def _flag(raw: Mapping[str, object], flag: str) -> bool:
+    value = raw.get(flag)
+    return value if isinstance(value, bool) else _bool(flag, str(value))
+
+
+def _choice(flag: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"--{flag}: expected {' or '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _http_url(flag: str, url: str) -> str:
+    url = url.rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"--{flag}: expected an http(s) URL, got {url!r}")
+    return url
+
+
+def _tf_bin_dir(raw: str) -> Path | None:
+    if not raw:
+        return None
+    folder = Path(raw).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"--tf-bin-dir: {raw!r} is not a folder")
+    return folder.resolve()
+
+
+def _tf_version(flag: str, raw: str) -> str:
+    raw = raw.strip()
+    if raw:
+        try:
+            parse_constraint(raw)
+        except ValueError as err:
+            raise ConfigError(f"--{flag}: {err}") from None
+    return raw
+
+
+@dataclass(frozen=True)
+class _App:
+    app_id: int | None = None
+    key: str = field(default="", repr=False)
+    slug: str = ""
+    installation_id: int | None = None
+
+
+def _github_app(text: Callable[[str], str]) -> _App:
+    """--gh-app-*: the key is checked here (read from its file, parsed), so a
+    wrong one stops the server at start instead of failing every webhook."""
+    raw_id, key_file, key = text("gh-app-id"), text("gh-app-key-file"), text("gh-app-key")
+    slug, raw_installation = text("gh-app-slug"), text("gh-app-installation-id")
+    if not raw_id:
+        for flag, value in (("gh-app-key-file", key_file), ("gh-app-key", key),
+                            ("gh-app-slug", slug), ("gh-app-installation-id", raw_installation)):
+            if value:
+                raise ConfigError(f"--{flag} needs --gh-app-id")
+        return _App()
+    app_id = _int("gh-app-id", raw_id, 1, 2**63 - 1)
+    if key_file and key:
+        raise ConfigError("--gh-app-key-file and --gh-app-key: give one, not both")
+    if key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"--gh-app-key-file: cannot read {key_file!r}: "
+                              f"{getattr(err, 'strerror', None) or err}") from None
+    if not key:
+        raise ConfigError(f"--gh-app-id needs the App's private key: --gh-app-key-file or "
+                          f"{env_name('gh-app-key')}")
+    try:
+        serialization.load_pem_private_key(key.encode(), password=None)
+    except (ValueError, TypeError):
+        where = "--gh-app-key-file" if key_file else env_name("gh-app-key")
+        raise ConfigError(f"{where}: not an unencrypted PEM private key") from None
+    if not slug:
+        raise ConfigError("--gh-app-id needs --gh-app-slug: the App comments as SLUG[bot], "
+                          "and must know its own comments")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", slug):
+        raise ConfigError(f"--gh-app-slug: {slug!r} is not an App slug")
+    installation = (_int("gh-app-installation-id", raw_installation, 1, 2**63 - 1)
+                    if raw_installation else None)
+    return _App(app_id, key, slug, installation)
 
 
 def _local_repos(raw: str) -> Path | None:

@@ -24,7 +24,8 @@ def _settings(args: argparse.Namespace, command: str) -> Settings | None:
         print(f"atlantis-py {command}: {err}", file=sys.stderr)
         return None
     logs.configure(args.log_level, [settings.gh_token, settings.gh_webhook_secret,
-                                    settings.gitlab_token, settings.gitlab_webhook_secret])
+                                    settings.gitlab_token, settings.gitlab_webhook_secret,
+                                    settings.gh_app_key], settings.log_format)
     return settings
 
 

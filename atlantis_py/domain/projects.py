@@ -94,7 +94,7 @@ class Project:
     component: str | None = None
     stack: str | None = None
     source_ref: str | None = None
-    terraform_version: str | None = None  # recorded from atlantis.yaml; PATH's binary runs
+    terraform_version: str | None = None  # a version or constraint (runner/versions.py)
     execution_order_group: int = 0
     depends_on: tuple[str, ...] = ()
 

@@ -28,6 +28,7 @@ from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.gate import environment
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
+from atlantis_py.runner.versions import VersionUnavailable
 from atlantis_py.runner.workflow import run_plan
 
 log = logging.getLogger(__name__)
@@ -168,12 +169,12 @@ class Planner:
                                      source_sha=project.source_ref)
         try:
             result = run_plan(project, config.workflow_for(project), tree, plan_file,
-                              svc.terraform, extra_args=extra,
+                              svc.terraform_for(project), extra_args=extra,
                               allow_custom_steps=svc.allow_custom_steps,
                               env=svc.terraform_env(environment), head_sha=pull.head_sha)
         except Exception as exc:
             error = str(exc)
-            if not isinstance(exc, CredentialsUnavailable):
+            if not isinstance(exc, CredentialsUnavailable | VersionUnavailable):
                 log.exception("plan of %s crashed", project.name)
                 error = f"{type(exc).__name__}: {exc}"
             result = ProjectResult(project=project.name, dir=project.dir,

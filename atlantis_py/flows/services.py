@@ -15,7 +15,7 @@ from atlantis_py.core.config.schema import REPO_CONFIG_FILE
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.core.ports import Audit, Locks, Pulls, Reviews
 from atlantis_py.domain.events import PullRequest, Repo
-from atlantis_py.domain.projects import RepoConfig
+from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.results import ProjectResult
 from atlantis_py.errors import RepoConfigError, WorkspaceError
 from atlantis_py.flows.notify import Announcer
@@ -25,6 +25,7 @@ from atlantis_py.report.split import split_comment
 from atlantis_py.runner.credentials import CredentialError, Credentials
 from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.terraform import Terraform
+from atlantis_py.runner.versions import Binaries, VersionUnavailable
 from atlantis_py.runner.workspace import Workspaces
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Services:
     apply_base_branches: tuple[str, ...] = ("*",)
     credentials: Credentials = field(default_factory=Credentials)
     secrets: logs.Secrets = field(default_factory=lambda: logs.SECRETS)
+    binaries: Binaries | None = None
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit.
@@ -82,6 +84,25 @@ class Services:
         printed a credential."""
         return replace(result, output=self.secrets.mask(result.output),
                        error=None if result.error is None else self.secrets.mask(result.error))
+
+    def terraform_for(self, project: Project) -> Terraform:
+        """Terraform with the binary of the project's terraform_version (or the
+        server's default); VersionUnavailable says on the pull request which
+        project asked for what, and what to do."""
+        if self.binaries is None:
+            return self.terraform
+        try:
+            return self.terraform.using(self.binaries.resolve(project.terraform_version))
+        except VersionUnavailable as err:
+            asked = project.terraform_version or self.binaries.default_version
+            source = ("terraform_version" if project.terraform_version
+                      else "the server's --default-tf-version")
+            binary = self.binaries.dist.binary
+            raise VersionUnavailable(
+                f"project {project.name} asks for {binary} {asked} ({source}), which this "
+                f"server cannot run: {err}. To plan it, set terraform_version to an "
+                f"available version, or ask the server's administrator to put "
+                f"{binary}VERSION in --tf-bin-dir or to turn on --tf-download.") from None
 
     def terraform_env(self, environment: str) -> dict[str, str]:
         """The credentials of the projects judged by `environment`, read now."""

@@ -9,6 +9,7 @@ ATLANTIS_* one), and a project's credentials (runner/credentials.py).
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import json
 import logging
@@ -183,6 +184,14 @@ class Terraform:
         self.plugin_cache_dir = plugin_cache_dir
         self._env = dict(env or {})
         self.passthrough = tuple(passthrough)
+
+    def using(self, binary: str) -> Terraform:
+        """The same settings with another binary (a project's terraform_version)."""
+        if binary == self.binary:
+            return self
+        other = copy.copy(self)
+        other.binary = binary
+        return other
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The whole environment of a run; custom `run` steps get it too."""

@@ -135,9 +135,7 @@ class _AtlantisReader(ConfigReader):
             if "when_modified" in auto:
                 when_modified = self.strings(auto["when_modified"],
                                              (*path, "autoplan", "when_modified"))
-        version = None
-        if "terraform_version" in body:
-            version = self.string(body["terraform_version"], (*path, "terraform_version"))
+        version = self.terraform_version(body, path)
         depends: tuple[str, ...] = ()
         if "depends_on" in body:
             depends = self.strings(body["depends_on"], (*path, "depends_on"))

@@ -96,7 +96,7 @@ class _Validator(EnvironmentReader):
     def project(self, value: object, path: Path, workflows: Mapping[str, Workflow],
                 environments: Mapping[str, Environment]) -> Project:
         body = self.mapping(value, path, ("name", "dir", "workspace", "autoplan",
-                                          "workflow", "environment"))
+                                          "workflow", "environment", "terraform_version"))
         directory, workspace, name = self.place(body, path)
         workflow = self.reference(body, path, "workflow", workflows)
         environment = self.reference(body, path, "environment", environments)
@@ -113,7 +113,8 @@ class _Validator(EnvironmentReader):
                 when_modified = self.strings(auto["when_modified"],
                                              (*path, "autoplan", "when_modified"))
         return Project(name=name, dir=directory, workspace=workspace, workflow=workflow,
-                       environment=environment, autoplan=enabled, when_modified=when_modified)
+                       environment=environment, autoplan=enabled, when_modified=when_modified,
+                       terraform_version=self.terraform_version(body, path))
 
     def reference(self, body: Mapping[str, object], path: Path, key: str,
                   defined: Mapping[str, object]) -> str:

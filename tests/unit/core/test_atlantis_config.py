@@ -182,7 +182,17 @@ INVALID = [
      "workflows.w.plan.steps[0]", "cannot run at plan time"),
     ("version: 3\nworkflows:\n  w:\n    plan:\n      steps: [fmt]\n", 5,
      "workflows.w.plan.steps[0]", "unknown step 'fmt'"),
+    ("version: 3\nprojects:\n- dir: a\n  terraform_version: 1.10\n", 4,
+     "projects[0].terraform_version", 'quote the version (terraform_version: "1.1")'),
+    ("version: 3\nprojects:\n- dir: a\n  terraform_version: latest\n", 4,
+     "projects[0].terraform_version", "'latest' is not a version or constraint"),
 ]
+
+
+def test_terraform_version_takes_a_constraint() -> None:
+    config = parse_atlantis_config("version: 3\nprojects:\n- dir: a\n"
+                                   "  terraform_version: '~> 1.9'\n")
+    assert config.projects[0].terraform_version == "~> 1.9"
 
 
 @pytest.mark.parametrize("text, line, key, message", INVALID)

@@ -443,3 +443,13 @@ def test_alias_bomb_is_refused() -> None:
 def test_deep_nesting_is_refused() -> None:
     with pytest.raises(RepoConfigError, match="(too deep|invalid YAML)"):
         parse_repo_config("version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+
+
+def test_a_project_may_pin_its_terraform_version() -> None:
+    config = parse_repo_config("version: 1\nprojects:\n- dir: a\n  terraform_version: 1.9.8\n"
+                               "- dir: b\n  terraform_version: '>= 1.5, < 2'\n- dir: c\n")
+    assert [p.terraform_version for p in config.projects] == ["1.9.8", ">= 1.5, < 2", None]
+    with pytest.raises(RepoConfigError) as caught:
+        parse_repo_config("version: 1\nprojects:\n- dir: a\n  terraform_version: '>> 1'\n")
+    assert (caught.value.line, caught.value.key) == (4, "projects[0].terraform_version")
+    assert "is not a version or constraint like 1.9.8" in caught.value.message
