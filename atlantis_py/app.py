@@ -140,14 +140,17 @@ def build_forges(settings: Settings, db: Database | None = None,
         local = LocalForge(settings.local_repos, LocalForgeStore(db))
         forges["local"] = local
         verifiers["local"] = LocalPushes(local, new_secret())
-    if settings.gh_token:
+    if settings.github_configured:
         from atlantis_py.forges.github_webhooks import GitHubWebhooks
 
         def github() -> Forge:
-            from atlantis_py.forges.github import GitHubForge
+            from atlantis_py.forges.github import GitHubApp, GitHubForge
 
-            return GitHubForge(settings.gh_token, settings.gh_api_url, settings.gh_user,
-                               write_interval=settings.gh_write_interval)
+            app = None if settings.gh_app_id is None else GitHubApp(
+                settings.gh_app_id, settings.gh_app_key, settings.gh_app_installation_id)
+            return GitHubForge(settings.gh_token, settings.gh_api_url,
+                               settings.github_bot_user,
+                               write_interval=settings.gh_write_interval, app=app)
 
         forges["github"] = LazyForge("github", 65536, github)
         verifiers["github"] = GitHubWebhooks(settings.gh_webhook_secret)
@@ -204,7 +207,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     db.migrate()
     raw_forges, verifiers = build_forges(settings, db)
     outbox = Outbox(JournalStore(db), raw_forges,
-                    bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user,
+                    bot_users={"github": settings.github_bot_user, "gitlab": settings.gitlab_user,
                                "local": "atlantis"})
     forges = outbox.forges
     pulls, audit = PullStore(db), AuditLog(db)
@@ -231,7 +234,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         ipr=IPRMachine(pulls, audit, [announcer]),
         renderer=Renderer(),
         pool=ThreadPoolExecutor(settings.parallel_pool_size, thread_name_prefix="atlantis-plan"),
-        bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user,
+        bot_users={"github": settings.github_bot_user, "gitlab": settings.gitlab_user,
                    "local": "atlantis"},
         allow_custom_steps=settings.allow_custom_steps,
         repo_allowed=settings.repo_allowed,

@@ -36,7 +36,8 @@ def run_server(args: argparse.Namespace) -> int:
     settings = _settings(args, "server")
     if settings is None:
         return 2
-    if not settings.gh_token and not settings.gitlab_token and settings.local_repos is None:
+    if not settings.github_configured and not settings.gitlab_token \
+            and settings.local_repos is None:
         log.warning("no forge configured: webhooks are refused until --gh-token or "
                     "--gitlab-token (with its webhook secret) is set")
     children = None
