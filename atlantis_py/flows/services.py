@@ -92,7 +92,8 @@ class Services:
         if self.binaries is None:
             return self.terraform
         try:
-            return self.terraform.using(self.binaries.resolve(project.terraform_version))
+            found = self.binaries.resolve(project.terraform_version)
+            return self.terraform.using(found.path, str(found.version or ""))
         except VersionUnavailable as err:
             asked = project.terraform_version or self.binaries.default_version
             source = ("terraform_version" if project.terraform_version

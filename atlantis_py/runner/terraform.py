@@ -184,13 +184,16 @@ class Terraform:
         self.plugin_cache_dir = plugin_cache_dir
         self._env = dict(env or {})
         self.passthrough = tuple(passthrough)
+        self.version = ""
 
-    def using(self, binary: str) -> Terraform:
-        """The same settings with another binary (a project's terraform_version)."""
-        if binary == self.binary:
+    def using(self, binary: str, version: str = "") -> Terraform:
+        """The same settings with another binary (a project's terraform_version).
+        As in Atlantis, its runs and `run` steps see ATLANTIS_TERRAFORM_VERSION
+        and find the versioned binary on PATH (`terraform$ATLANTIS_TERRAFORM_VERSION`)."""
+        if (binary, version) == (self.binary, self.version):
             return self
         other = copy.copy(self)
-        other.binary = binary
+        other.binary, other.version = binary, version
         return other
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -201,6 +204,11 @@ class Terraform:
         if self.plugin_cache_dir is not None:
             self.plugin_cache_dir.mkdir(parents=True, exist_ok=True)
             env["TF_PLUGIN_CACHE_DIR"] = str(self.plugin_cache_dir)
+        if self.version:
+            env["ATLANTIS_TERRAFORM_VERSION"] = self.version
+            if os.path.isabs(self.binary):
+                folder = os.path.dirname(self.binary)
+                env["PATH"] = os.pathsep.join(p for p in (env.get("PATH"), folder) if p)
         env.update(extra or {})
         return env
 

@@ -17,6 +17,7 @@ import subprocess
 import threading
 import urllib.error
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from atlantis_py.domain.tfversions import Constraint, Version, parse_constraint, parse_version
@@ -29,6 +30,14 @@ log = logging.getLogger(__name__)
 class VersionUnavailable(AtlantisError):
     """No binary of the version asked for can be had; the message says why and
     what would make one available."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A binary and its version (None when the plain binary would not say)."""
+
+    path: str
+    version: Version | None
 
 
 class Binaries:
@@ -51,11 +60,11 @@ class Binaries:
         self._downloads: dict[str, threading.Lock] = {}
         self._name = re.compile(re.escape(dist.binary) + r"_?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
 
-    def resolve(self, wanted: str | None) -> str:
+    def resolve(self, wanted: str | None) -> Resolved:
         """The binary to run for a project asking for `wanted` (None: nothing)."""
         asked = wanted or self.default_version
         if not asked:
-            return self.plain
+            return Resolved(self.plain, self.plain_version())
         try:
             constraint = parse_constraint(asked)
         except ValueError as err:
@@ -65,15 +74,15 @@ class Binaries:
         if exact is not None:
             found = local.get(exact) or shutil.which(f"{self.dist.binary}{exact}")
             if found:
-                return found
+                return Resolved(found, exact)
         else:
             best = constraint.best(list(local))
             if best is not None:
-                return local[best]
+                return Resolved(local[best], best)
         if not self.download_enabled:
             raise VersionUnavailable(self._missing(asked, local, "downloads are off"))
         version = exact or self._remote_best(constraint, local)
-        return str(self._download(version))
+        return Resolved(str(self._download(version)), version)
 
     def local(self) -> dict[Version, str]:
         """Every version at hand: the bin dirs' and cache's versioned binaries

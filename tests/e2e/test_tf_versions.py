@@ -62,11 +62,19 @@ projects:
 - name: pinned
   dir: pinned
   terraform_version: {INSTALLED}
+  workflow: versioned
 - name: missing
   dir: missing
   terraform_version: 1.0.99
 - name: unpinned
   dir: unpinned
+workflows:
+  versioned:
+    plan:
+      steps:
+      - init
+      - plan
+      - run: terraform$ATLANTIS_TERRAFORM_VERSION version
 """
 
 
@@ -84,8 +92,8 @@ def tools(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
 def test_pinned_version_runs_from_the_bin_dir_and_a_missing_one_is_explained(
         tmp_path: Path, forge: str, tools: tuple[Path, Path, Path, Path]) -> None:
     plain, bin_dir, plain_log, pinned_log = tools
-    with running_world(tmp_path, forge, terraform_bin=str(plain),
-                       tf_bin_dir=bin_dir) as world:
+    with running_world(tmp_path, forge, terraform_bin=str(plain), tf_bin_dir=bin_dir,
+                       allow_custom_steps=True) as world:
         state = world.state_dir
         repo = world.repo({"atlantis.yaml": ATLANTIS_YAML,
                            **{f"{n}/main.tf": tf(state, n) for n in ("pinned", "missing",
@@ -102,7 +110,9 @@ def test_pinned_version_runs_from_the_bin_dir_and_a_missing_one_is_explained(
         assert ("To plan it, set terraform_version to an available version, or ask the "
                 "server's administrator to put terraformVERSION in --tf-bin-dir or to turn "
                 "on --tf-download.") in plan
-        assert {"init", "plan", "show"} <= set(calls(pinned_log, "pinned"))
+        # a run step finds the pinned binary as Atlantis names it
+        assert {"init", "plan", "show", "version"} <= set(calls(pinned_log, "pinned"))
+        assert f"Terraform v{INSTALLED}" in plan
         assert calls(plain_log, "pinned") == []
         assert "plan" in calls(plain_log, "unpinned")
         assert calls(pinned_log, "unpinned") == calls(plain_log, "missing") == []

@@ -15,7 +15,7 @@ import pytest
 
 from atlantis_py.domain.tfversions import parse_constraint, parse_version
 from atlantis_py.runner.download import OPENTOFU, TERRAFORM
-from atlantis_py.runner.versions import Binaries, VersionUnavailable
+from atlantis_py.runner.versions import Binaries, Resolved, VersionUnavailable
 from tests.support.tfmirror import add_release, serve
 
 
@@ -61,28 +61,30 @@ def binaries(bin_dir: Path, tmp_path: Path, **kw: object) -> Binaries:
 ])
 def test_a_version_picks_its_binary_from_the_bin_dir(bin_dir: Path, tmp_path: Path,
                                                      wanted: str, picked: str) -> None:
-    assert binaries(bin_dir, tmp_path).resolve(wanted) == str(bin_dir / picked)
+    assert binaries(bin_dir, tmp_path).resolve(wanted).path == str(bin_dir / picked)
 
 
 def test_a_constraint_may_pick_the_plain_binary_by_its_version(bin_dir: Path,
                                                                tmp_path: Path) -> None:
     major = parse_version(INSTALLED).major
     found = binaries(bin_dir, tmp_path).resolve(f"~> {major}.{parse_version(INSTALLED).minor}.0")
-    assert found == shutil.which("terraform")
+    assert found.path == shutil.which("terraform")
+    assert found.version == parse_version(INSTALLED)
 
 
 def test_no_version_asked_runs_the_plain_binary_or_the_servers_default(
         bin_dir: Path, tmp_path: Path) -> None:
-    assert binaries(bin_dir, tmp_path).resolve(None) == "terraform"
-    assert binaries(bin_dir, tmp_path, default_version="1.5.7").resolve(None) == \
+    plain = binaries(bin_dir, tmp_path).resolve(None)
+    assert (plain.path, plain.version) == ("terraform", parse_version(INSTALLED))
+    assert binaries(bin_dir, tmp_path, default_version="1.5.7").resolve(None).path == \
         str(bin_dir / "terraform1.5.7")
-    assert binaries(bin_dir, tmp_path, default_version="1.5.7").resolve("1.9.2") == \
+    assert binaries(bin_dir, tmp_path, default_version="1.5.7").resolve("1.9.2").path == \
         str(bin_dir / "terraform1.9.2")
 
 
 def test_opentofu_picks_tofu_binaries(bin_dir: Path, tmp_path: Path) -> None:
     tofu = Binaries(OPENTOFU, "tofu", [bin_dir], tmp_path / "cache")
-    assert tofu.resolve("~> 1.8") == str(bin_dir / "tofu1.8.0")
+    assert tofu.resolve("~> 1.8").path == str(bin_dir / "tofu1.8.0")
     with pytest.raises(VersionUnavailable, match=r"tofu 1\.9\.8 is not available"):
         tofu.resolve("1.9.8")
 
@@ -124,20 +126,21 @@ def test_download_verifies_unzips_and_caches(mirror: str, tmp_path: Path) -> Non
     cache = tmp_path / "cache"
     found = Binaries(TERRAFORM, "terraform", [], cache, download_enabled=True,
                      download_url=mirror)
-    path = found.resolve("1.42.0")
+    path = found.resolve("1.42.0").path
     assert path == str(cache / "terraform1.42.0")
     assert runs(path) == INSTALLED
     assert sorted(p.name for p in cache.iterdir()) == ["terraform1.42.0"]
     # cached: found again without the mirror
     offline = Binaries(TERRAFORM, "terraform", [], cache)
-    assert offline.resolve("~> 1.42.0") == path
+    assert offline.resolve("~> 1.42.0").path == path
 
 
 def test_a_constraint_downloads_the_highest_release_that_matches(mirror: str,
                                                                  tmp_path: Path) -> None:
     found = Binaries(TERRAFORM, "terraform", [], tmp_path / "cache", download_enabled=True,
                      download_url=mirror)
-    assert found.resolve(">= 1.40, < 2.0") == str(tmp_path / "cache" / "terraform1.42.0")
+    assert found.resolve(">= 1.40, < 2.0") == Resolved(
+        str(tmp_path / "cache" / "terraform1.42.0"), parse_version("1.42.0"))
 
 
 def test_a_zip_that_does_not_match_its_sha256sums_is_refused(mirror: str,
@@ -164,7 +167,7 @@ def test_a_release_the_mirror_lacks_says_so(mirror: str, tmp_path: Path) -> None
 def test_opentofu_downloads_from_its_layout(mirror: str, tmp_path: Path) -> None:
     found = Binaries(OPENTOFU, "tofu", [], tmp_path / "cache", download_enabled=True,
                      download_url=mirror)
-    path = found.resolve("1.8.5")
+    path = found.resolve("1.8.5").path
     assert path == str(tmp_path / "cache" / "tofu1.8.5")
     assert runs(path) == INSTALLED
 
@@ -176,7 +179,7 @@ def test_two_downloads_of_one_version_at_once_leave_one_whole_binary(
     # two resolvers stand for two worker processes: no lock is shared
     workers = [Binaries(TERRAFORM, "terraform", [], cache, download_enabled=True,
                         download_url=mirror) for _ in range(2)]
-    threads = [threading.Thread(target=lambda b=b: results.append(b.resolve("1.42.0")))
+    threads = [threading.Thread(target=lambda b=b: results.append(b.resolve("1.42.0").path))
                for b in workers]
     for t in threads:
         t.start()
