@@ -3,12 +3,13 @@ FROM python:3.11-slim
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TERRAFORM_VERSION=1.11.4
-# set by `docker buildx` for each platform; amd64 for a plain `docker build`
-ARG TARGETARCH=amd64
+# set by BuildKit for each target platform; amd64 when it is not
+ARG TARGETARCH
 # the zip is checked against HashiCorp's SHA256SUMS before it is unpacked
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates curl unzip \
  && cd /tmp \
+ && TARGETARCH="${TARGETARCH:-amd64}" \
  && curl -fsSLO "https://releases.hashicorp.com/terraform/${TERRAFORM_VERSION}/terraform_${TERRAFORM_VERSION}_linux_${TARGETARCH}.zip" \
  && curl -fsSLO "https://releases.hashicorp.com/terraform/${TERRAFORM_VERSION}/terraform_${TERRAFORM_VERSION}_SHA256SUMS" \
  && grep " terraform_${TERRAFORM_VERSION}_linux_${TARGETARCH}.zip\$" "terraform_${TERRAFORM_VERSION}_SHA256SUMS" | sha256sum -c - \
