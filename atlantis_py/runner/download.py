@@ -20,7 +20,6 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -32,9 +31,6 @@ log = logging.getLogger(__name__)
 
 _TIMEOUT = 60.0
 _MAX_ZIP = 512 * 1024 * 1024
-
-Opener = Callable[[str], IO[bytes]]
-
 
 class DownloadFailed(AtlantisError):
     """The release could not be had, or failed verification; the message says which."""
@@ -72,21 +68,21 @@ def platform_names() -> tuple[str, str]:
     return platform.system().lower(), arch
 
 
-def _open(url: str) -> IO[bytes]:
+def open_url(url: str) -> IO[bytes]:
+    """GET `url` (http or https only: the settings check the base URL)."""
     response: IO[bytes] = urllib.request.urlopen(url, timeout=_TIMEOUT)
     return response
 
 
-def download(dist: Distribution, version: Version, base_url: str, dest_dir: Path,
-             opener: Opener = _open) -> Path:
+def download(dist: Distribution, version: Version, base_url: str, dest_dir: Path) -> Path:
     """Fetch, verify and install `{binary}{version}` in `dest_dir`; its path."""
     os_name, arch = platform_names()
     zip_url, sums_url, zip_name = dist.files(base_url.rstrip("/"), version, os_name, arch)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    expected = _expected_sum(_fetch_text(sums_url, opener), zip_name, sums_url)
+    expected = _expected_sum(_fetch_text(sums_url), zip_name, sums_url)
     log.info("downloading %s %s from %s", dist.binary, version, zip_url)
     with tempfile.TemporaryFile(dir=dest_dir) as archive:
-        digest = _fetch_into(zip_url, archive, opener)
+        digest = _fetch_into(zip_url, archive)
         if digest != expected:
             raise DownloadFailed(
                 f"{zip_name} from {zip_url} does not match its SHA256SUMS ({sums_url}): "
@@ -99,19 +95,19 @@ def download(dist: Distribution, version: Version, base_url: str, dest_dir: Path
     return final
 
 
-def _fetch_text(url: str, opener: Opener = _open) -> str:
+def _fetch_text(url: str) -> str:
     try:
-        with opener(url) as response:
+        with open_url(url) as response:
             return response.read(1024 * 1024).decode("utf-8", "replace")
     except (urllib.error.URLError, OSError, ValueError) as err:
         raise DownloadFailed(f"cannot fetch {url}: {_reason(err)}") from None
 
 
-def _fetch_into(url: str, out: IO[bytes], opener: Opener) -> str:
+def _fetch_into(url: str, out: IO[bytes]) -> str:
     digest = hashlib.sha256()
     size = 0
     try:
-        with opener(url) as response:
+        with open_url(url) as response:
             while chunk := response.read(1024 * 1024):
                 size += len(chunk)
                 if size > _MAX_ZIP:

@@ -22,9 +22,11 @@ from pathlib import Path
 
 from atlantis_py.domain.tfversions import Constraint, Version, parse_constraint, parse_version
 from atlantis_py.errors import AtlantisError
-from atlantis_py.runner.download import Distribution, DownloadFailed, _open, download
+from atlantis_py.runner.download import Distribution, DownloadFailed, download, open_url
 
 log = logging.getLogger(__name__)
+
+_MAX_INDEX = 64 * 1024 * 1024  # the releases' index.json lists every build of every version
 
 
 class VersionUnavailable(AtlantisError):
@@ -126,8 +128,8 @@ class Binaries:
                 "against the binaries at hand (name an exact version to download it)"))
         url = f"{self.download_url.rstrip('/')}/terraform/index.json"
         try:
-            with _open(url) as response:
-                index = json.loads(response.read(16 * 1024 * 1024))
+            with open_url(url) as response:
+                index = json.loads(response.read(_MAX_INDEX))
             names = list((index.get("versions") or {}).keys())
         except (urllib.error.URLError, OSError, ValueError, AttributeError) as err:
             raise VersionUnavailable(self._missing(
