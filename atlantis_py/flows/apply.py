@@ -166,7 +166,7 @@ class Applier:
         try:
             # the environment the plan was judged by, recorded on its run
             result = run_apply(project, head_cfg.workflow_for(project), tree,
-                               plan_file, svc.terraform_for(project),
+                               plan_file, svc.terraform_for(project, tree / project.dir),
                                allow_custom_steps=svc.allow_custom_steps,
                                env=svc.terraform_env(run.environment), head_sha=pull.head_sha)
         except Exception as exc:

@@ -169,7 +169,8 @@ class Planner:
                                      source_sha=project.source_ref)
         try:
             result = run_plan(project, config.workflow_for(project), tree, plan_file,
-                              svc.terraform_for(project), extra_args=extra,
+                              svc.terraform_for(project, tree / project.dir),
+                              extra_args=extra,
                               allow_custom_steps=svc.allow_custom_steps,
                               env=svc.terraform_env(environment), head_sha=pull.head_sha)
         except Exception as exc:

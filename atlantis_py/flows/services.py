@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
@@ -25,7 +26,7 @@ from atlantis_py.report.split import split_comment
 from atlantis_py.runner.credentials import CredentialError, Credentials
 from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.terraform import Terraform
-from atlantis_py.runner.versions import Binaries, VersionUnavailable
+from atlantis_py.runner.versions import Binaries, VersionUnavailable, required_version
 from atlantis_py.runner.workspace import Workspaces
 
 log = logging.getLogger(__name__)
@@ -85,19 +86,22 @@ class Services:
         return replace(result, output=self.secrets.mask(result.output),
                        error=None if result.error is None else self.secrets.mask(result.error))
 
-    def terraform_for(self, project: Project) -> Terraform:
-        """Terraform with the binary of the project's terraform_version (or the
-        server's default); VersionUnavailable says on the pull request which
-        project asked for what, and what to do."""
+    def terraform_for(self, project: Project, folder: Path | None = None) -> Terraform:
+        """Terraform with the binary of the project's terraform_version, else
+        of the `required_version` in its code (`folder`), else the server's
+        default; VersionUnavailable says on the pull request which project
+        asked for what, and what to do."""
         if self.binaries is None:
             return self.terraform
+        asked, source = project.terraform_version, "terraform_version"
+        if asked is None and folder is not None:
+            asked, source = required_version(folder), "required_version in its code"
         try:
-            found = self.binaries.resolve(project.terraform_version)
+            found = self.binaries.resolve(asked, detected=project.terraform_version is None)
             return self.terraform.using(found.path, str(found.version or ""))
         except VersionUnavailable as err:
-            asked = project.terraform_version or self.binaries.default_version
-            source = ("terraform_version" if project.terraform_version
-                      else "the server's --default-tf-version")
+            if asked is None:
+                asked, source = self.binaries.default_version, "the server's --default-tf-version"
             binary = self.binaries.dist.binary
             raise VersionUnavailable(
                 f"project {project.name} asks for {binary} {asked} ({source}), which this "

@@ -62,14 +62,20 @@ class Binaries:
         self._downloads: dict[str, threading.Lock] = {}
         self._name = re.compile(re.escape(dist.binary) + r"_?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
 
-    def resolve(self, wanted: str | None) -> Resolved:
-        """The binary to run for a project asking for `wanted` (None: nothing)."""
+    def resolve(self, wanted: str | None, *, detected: bool = False) -> Resolved:
+        """The binary to run for a project asking for `wanted` (None: nothing).
+        A `detected` version (the code's required_version) is a hint, as in
+        Atlantis: one that does not parse, or a range nothing at hand matches
+        while downloads are off, leaves the default binary to run (and
+        terraform to say whether it fits)."""
         asked = wanted or self.default_version
         if not asked:
             return Resolved(self.plain, self.plain_version())
         try:
             constraint = parse_constraint(asked)
         except ValueError as err:
+            if detected:
+                return self.resolve(None)
             raise VersionUnavailable(str(err)) from None
         local = self.local()
         exact = constraint.exact
@@ -82,6 +88,8 @@ class Binaries:
             if best is not None:
                 return Resolved(local[best], best)
         if not self.download_enabled:
+            if detected and exact is None:
+                return self.resolve(None)
             raise VersionUnavailable(self._missing(asked, local, "downloads are off"))
         version = exact or self._remote_best(constraint, local)
         return Resolved(str(self._download(version)), version)
@@ -159,6 +167,24 @@ class Binaries:
             except DownloadFailed as err:
                 raise VersionUnavailable(
                     f"{self.dist.binary} {version} could not be downloaded: {err}") from None
+
+
+_REQUIRED_HCL = re.compile(r'^[ \t]*required_version[ \t]*=[ \t]*"([^"\n]+)"', re.MULTILINE)
+_REQUIRED_JSON = re.compile(r'"required_version"\s*:\s*"([^"\n]+)"')
+
+
+def required_version(folder: Path) -> str | None:
+    """The `required_version` of the terraform code in `folder`, when it says
+    exactly one (Atlantis uses it for a project without terraform_version)."""
+    found: set[str] = set()
+    for pattern, files in ((_REQUIRED_HCL, "*.tf"), (_REQUIRED_JSON, "*.tf.json")):
+        for path in sorted(folder.glob(files)):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
+            except OSError:
+                continue
+            found.update(m.strip() for m in pattern.findall(text))
+    return found.pop() if len(found) == 1 else None
 
 
 def _version_of(binary: str) -> Version | None:

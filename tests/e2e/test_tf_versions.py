@@ -51,7 +51,9 @@ def calls(log: Path, folder: str) -> list[str]:
 
 
 def tf(state: Path, name: str, value: str = "one") -> str:
-    return ('terraform {\n  backend "local" {\n'
+    """The `detected` project says which version it needs in its code."""
+    required = f'  required_version = "{INSTALLED}"\n' if name == "detected" else ""
+    return ('terraform {\n' + required + '  backend "local" {\n'
             f'    path = "{state}/{name}.tfstate"\n  }}\n}}\n'
             f'resource "terraform_data" "{name}" {{\n  input = "{value}"\n}}\n')
 
@@ -68,6 +70,8 @@ projects:
   terraform_version: 1.0.99
 - name: unpinned
   dir: unpinned
+- name: detected
+  dir: detected
 workflows:
   versioned:
     plan:
@@ -76,6 +80,9 @@ workflows:
       - plan
       - run: terraform$ATLANTIS_TERRAFORM_VERSION version
 """
+
+
+PROJECTS = ("pinned", "missing", "unpinned", "detected")
 
 
 @pytest.fixture
@@ -96,13 +103,11 @@ def test_pinned_version_runs_from_the_bin_dir_and_a_missing_one_is_explained(
                        allow_custom_steps=True) as world:
         state = world.state_dir
         repo = world.repo({"atlantis.yaml": ATLANTIS_YAML,
-                           **{f"{n}/main.tf": tf(state, n) for n in ("pinned", "missing",
-                                                                     "unpinned")}})
-        pull = world.open_pr(repo, {f"{n}/main.tf": tf(state, n, "two")
-                                    for n in ("pinned", "missing", "unpinned")})
+                           **{f"{n}/main.tf": tf(state, n) for n in PROJECTS}})
+        pull = world.open_pr(repo, {f"{n}/main.tf": tf(state, n, "two") for n in PROJECTS})
         [plan] = world.bot_comments(pull)
-        assert plan.startswith("Ran Plan for 3 projects:")
-        assert plan.count("**Plan: 1 to add, 0 to change, 0 to destroy.**") == 2
+        assert plan.startswith("Ran Plan for 4 projects:")
+        assert plan.count("**Plan: 1 to add, 0 to change, 0 to destroy.**") == 3
         assert (f"project missing asks for terraform 1.0.99 (terraform_version), which this "
                 "server cannot run: terraform 1.0.99 is not available on this server: no "
                 f"matching binary (terraformVERSION) in {bin_dir.resolve()} or on PATH, and "
@@ -116,6 +121,9 @@ def test_pinned_version_runs_from_the_bin_dir_and_a_missing_one_is_explained(
         assert calls(plain_log, "pinned") == []
         assert "plan" in calls(plain_log, "unpinned")
         assert calls(pinned_log, "unpinned") == calls(plain_log, "missing") == []
+        # no terraform_version: the code's required_version picks, as in Atlantis
+        assert "plan" in calls(pinned_log, "detected")
+        assert calls(plain_log, "detected") == []
 
         world.approve(pull, "bob")
         applied = world.comment(pull, "alice", "atlantis apply -p pinned")

@@ -15,7 +15,7 @@ import pytest
 
 from atlantis_py.domain.tfversions import parse_constraint, parse_version
 from atlantis_py.runner.download import OPENTOFU, TERRAFORM
-from atlantis_py.runner.versions import Binaries, Resolved, VersionUnavailable
+from atlantis_py.runner.versions import Binaries, Resolved, VersionUnavailable, required_version
 from tests.support.tfmirror import add_release, serve
 
 
@@ -198,3 +198,39 @@ def test_constraints_follow_go_version() -> None:
     assert not parse_constraint(">= 1.0").allows(v("1.10.0-beta1"))
     assert parse_constraint("!= 1.9.8, > 1.9.7").best([v("1.9.8"), v("1.9.7"), v("1.9.1")]) is None
     assert parse_constraint("1.9").exact == v("1.9.0")
+
+
+@pytest.mark.parametrize("files, found", [
+    pytest.param({"versions.tf": 'terraform {\n  required_version = "1.5.7"\n}\n'}, "1.5.7",
+                 id="hcl"),
+    pytest.param({"main.tf": 'terraform {\n  required_version = ">= 1.5, < 2"\n}\n',
+                  "other.tf": 'terraform {\n  required_version = ">= 1.5, < 2"\n}\n'},
+                 ">= 1.5, < 2", id="same-twice"),
+    pytest.param({"main.tf.json": '{"terraform": {"required_version": "~> 1.9.0"}}'},
+                 "~> 1.9.0", id="json"),
+    pytest.param({"main.tf": '# required_version = "1.0.0"\n'}, None, id="commented-out"),
+    pytest.param({"a.tf": 'terraform {\n  required_version = "1.5.7"\n}\n',
+                  "b.tf": 'terraform {\n  required_version = "1.9.8"\n}\n'}, None,
+                 id="two-differ"),
+    pytest.param({"modules/x/main.tf": 'terraform {\n  required_version = "1.5.7"\n}\n'},
+                 None, id="only-this-folder"),
+])
+def test_required_version_is_read_from_the_projects_code(tmp_path: Path, files: dict[str, str],
+                                                         found: str | None) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert required_version(tmp_path) == found
+
+
+def test_a_detected_version_is_a_hint(bin_dir: Path, tmp_path: Path) -> None:
+    """As in Atlantis: a required_version range nothing at hand matches (with
+    downloads off) leaves the default binary; an exact one must be there."""
+    found = binaries(bin_dir, tmp_path, default_version="1.5.7")
+    assert found.resolve("~> 1.9.0", detected=True).path == str(bin_dir / "terraform_1.9.8")
+    assert found.resolve(">= 7", detected=True).path == str(bin_dir / "terraform1.5.7")
+    assert found.resolve("not a version", detected=True).path == str(bin_dir / "terraform1.5.7")
+    with pytest.raises(VersionUnavailable, match=r"terraform 1\.0\.99 is not available"):
+        found.resolve("1.0.99", detected=True)
+    with pytest.raises(VersionUnavailable, match=r"terraform >= 7 is not available"):
+        found.resolve(">= 7")
