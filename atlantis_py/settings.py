@@ -10,13 +10,11 @@ import argparse
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
-
-from cryptography.hazmat.primitives import serialization
 
 from atlantis_py.core.config.credentials import parse_credentials
 from atlantis_py.domain.credentials import CredentialsFile
@@ -24,6 +22,7 @@ from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_p
 from atlantis_py.domain.rules import parse_duration
 from atlantis_py.domain.tfversions import parse_constraint
 from atlantis_py.errors import ConfigError, RepoConfigError
+from atlantis_py.settings_github_app import github_app
 
 DEFAULT_GH_API_URL = "https://api.github.com"
 DEFAULT_GITLAB_URL = "https://gitlab.com"
@@ -289,7 +288,7 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
 
     gh_token, gh_secret = text("gh-token"), text("gh-webhook-secret")
     gl_token, gl_secret = text("gitlab-token"), text("gitlab-webhook-secret")
-    app = _github_app(text)
+    app = github_app(text)
     if require_forge and not gh_token and not gl_token and not text("local-repos") \
             and app.app_id is None:
         raise ConfigError(f"--gh-token (or {env_name('gh-token')}), --gh-app-id or "
@@ -440,51 +439,6 @@ def _tf_version(flag: str, raw: str) -> str:
             raise ConfigError(f"--{flag}: {err}") from None
     return raw
 
-
-@dataclass(frozen=True)
-class _App:
-    app_id: int | None = None
-    key: str = field(default="", repr=False)
-    slug: str = ""
-    installation_id: int | None = None
-
-
-def _github_app(text: Callable[[str], str]) -> _App:
-    """--gh-app-*: the key is checked here (read from its file, parsed), so a
-    wrong one stops the server at start instead of failing every webhook."""
-    raw_id, key_file, key = text("gh-app-id"), text("gh-app-key-file"), text("gh-app-key")
-    slug, raw_installation = text("gh-app-slug"), text("gh-app-installation-id")
-    if not raw_id:
-        for flag, value in (("gh-app-key-file", key_file), ("gh-app-key", key),
-                            ("gh-app-slug", slug), ("gh-app-installation-id", raw_installation)):
-            if value:
-                raise ConfigError(f"--{flag} needs --gh-app-id")
-        return _App()
-    app_id = _int("gh-app-id", raw_id, 1, 2**63 - 1)
-    if key_file and key:
-        raise ConfigError("--gh-app-key-file and --gh-app-key: give one, not both")
-    if key_file:
-        try:
-            key = Path(key_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError(f"--gh-app-key-file: cannot read {key_file!r}: "
-                              f"{getattr(err, 'strerror', None) or err}") from None
-    if not key:
-        raise ConfigError(f"--gh-app-id needs the App's private key: --gh-app-key-file or "
-                          f"{env_name('gh-app-key')}")
-    try:
-        serialization.load_pem_private_key(key.encode(), password=None)
-    except (ValueError, TypeError):
-        where = "--gh-app-key-file" if key_file else env_name("gh-app-key")
-        raise ConfigError(f"{where}: not an unencrypted PEM private key") from None
-    if not slug:
-        raise ConfigError("--gh-app-id needs --gh-app-slug: the App comments as SLUG[bot], "
-                          "and must know its own comments")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", slug):
-        raise ConfigError(f"--gh-app-slug: {slug!r} is not an App slug")
-    installation = (_int("gh-app-installation-id", raw_installation, 1, 2**63 - 1)
-                    if raw_installation else None)
-    return _App(app_id, key, slug, installation)
 
 
 def _local_repos(raw: str) -> Path | None:

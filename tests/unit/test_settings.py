@@ -499,7 +499,7 @@ def test_github_app_key_from_the_environment_only(app_env: dict[str, str], pem: 
     pytest.param({"ATLANTIS_GH_APP_ID": ""}, "--gh-app-key-file needs --gh-app-id",
                  id="key-without-id"),
     pytest.param({"ATLANTIS_GH_APP_INSTALLATION_ID": "0"}, "--gh-app-installation-id: must "
-                 "be between", id="bad-installation"),
+                 "be a positive number", id="bad-installation"),
 ])
 def test_github_app_refused(app_env: dict[str, str], change: dict[str, str],
                             message: str) -> None:
