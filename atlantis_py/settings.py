@@ -186,7 +186,9 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("log-format", "Log lines as `text` or `json` (one JSON object a line: time, "
             "level, logger, message, exception).", default="text"),
     _Option("tf-distribution", "`terraform` or `opentofu`: which binaries projects run "
-            "(`tofu` on PATH, `tofu{version}` in --tf-bin-dir).", default="terraform"),
+            "(`tofu` on PATH, `tofu{version}` in --tf-bin-dir).", default=""),
+    _Option("default-tf-distribution", "Atlantis's newer name of --tf-distribution.",
+            default=""),
     _Option("tf-bin-dir", "Folder of versioned binaries (`terraform1.9.8`, as Atlantis "
             "names them) that a project's terraform_version picks from; downloads are "
             "cached in DATA_DIR/bin.", default=""),
@@ -328,7 +330,10 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     for pattern in allow:
         if (problem := allowlist_pattern_problem(pattern)) is not None:
             raise ConfigError(f"--repo-allowlist: {problem}")
-    distribution = text("tf-distribution") or "terraform"
+    distribution = text("tf-distribution") or text("default-tf-distribution") or "terraform"
+    if text("default-tf-distribution") not in ("", distribution):
+        raise ConfigError("--tf-distribution and --default-tf-distribution: they differ; "
+                          "give one")
     if distribution not in TF_DISTRIBUTIONS:
         raise ConfigError(f"--tf-distribution: expected terraform or opentofu, got "
                           f"{distribution!r}")

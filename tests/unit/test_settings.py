@@ -445,6 +445,11 @@ def test_opentofu_runs_tofu_and_downloads_from_its_releases(
     s = load(args("--tf-distribution", "opentofu"), env)
     assert (s.terraform_bin, s.tf_distribution) == ("tofu", "opentofu")
     assert s.tf_download_url == "https://github.com/opentofu/opentofu/releases/download"
+    assert load(args(), {**env, "ATLANTIS_DEFAULT_TF_DISTRIBUTION": "opentofu"}
+                ).tf_distribution == "opentofu"
+    with pytest.raises(ConfigError, match="--tf-distribution and --default-tf-distribution"):
+        load(args("--tf-distribution", "terraform", "--default-tf-distribution", "opentofu"),
+             env)
 
 
 @pytest.mark.parametrize("argv, message", [
