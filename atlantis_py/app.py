@@ -40,7 +40,7 @@ from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.terraform import Terraform, matching_env
 from atlantis_py.runner.versions import Binaries
 from atlantis_py.runner.workspace import Workspaces
-from atlantis_py.settings import Settings
+from atlantis_py.settings import DEFAULT_TF_DOWNLOAD_URLS, Settings
 from atlantis_py.store.audit import AuditLog
 from atlantis_py.store.console import ConsoleQueries
 from atlantis_py.store.db import Database
@@ -185,14 +185,21 @@ def terraform_credentials(settings: Settings) -> Credentials:
     return credentials
 
 
-def terraform_binaries(settings: Settings, data: Path) -> Binaries:
+def terraform_binaries(settings: Settings, data: Path) -> dict[str, Binaries]:
     """Projects' terraform_version from --tf-bin-dir, PATH or downloads into
-    DATA_DIR/bin (where Atlantis keeps its own)."""
-    return Binaries(DISTRIBUTIONS[settings.tf_distribution], settings.terraform_bin,
-                    [settings.tf_bin_dir] if settings.tf_bin_dir else [], data / "bin",
-                    download_enabled=settings.tf_download,
-                    download_url=settings.tf_download_url,
-                    default_version=settings.default_tf_version)
+    DATA_DIR/bin (where Atlantis keeps its own), per distribution: the server's
+    (--tf-distribution) with its flags, the other for projects that name it
+    (`terraform_distribution`) with its own binary name and releases."""
+    folders = [settings.tf_bin_dir] if settings.tf_bin_dir else []
+    found = {}
+    for name, dist in DISTRIBUTIONS.items():
+        own = name == settings.tf_distribution
+        found[name] = Binaries(
+            dist, settings.terraform_bin if own else dist.binary, folders, data / "bin",
+            download_enabled=settings.tf_download,
+            download_url=settings.tf_download_url if own else DEFAULT_TF_DOWNLOAD_URLS[name],
+            default_version=settings.default_tf_version if own else "")
+    return found
 
 
 def create_service(settings: Settings, notify: Callable[[], None] | None = None,
@@ -216,6 +223,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     announcer = Announcer(pulls, notifier)
     plugin_cache = data / "plugin-cache"
     plugin_cache.mkdir(exist_ok=True)
+    binaries = terraform_binaries(settings, data)
     services = Services(
         forges=forges,
         verifiers=verifiers,
@@ -225,7 +233,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache,
                             passthrough=settings.tf_env_passthrough),
         credentials=credentials,
-        binaries=terraform_binaries(settings, data),
+        binaries=binaries[settings.tf_distribution],
+        other_binaries=binaries,
         secrets=logs.SECRETS,
         pulls=pulls,
         locks=LockStore(db),

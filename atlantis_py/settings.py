@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from atlantis_py.core.config.credentials import parse_credentials
 from atlantis_py.domain.credentials import CredentialsFile
+from atlantis_py.domain.projects import TF_DISTRIBUTIONS
 from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
 from atlantis_py.domain.tfversions import parse_constraint
@@ -26,7 +27,6 @@ from atlantis_py.settings_github_app import github_app
 
 DEFAULT_GH_API_URL = "https://api.github.com"
 DEFAULT_GITLAB_URL = "https://gitlab.com"
-TF_DISTRIBUTIONS = ("terraform", "opentofu")
 # Atlantis's defaults: HashiCorp's releases host, OpenTofu's GitHub releases
 DEFAULT_TF_DOWNLOAD_URLS = {
     "terraform": "https://releases.hashicorp.com",

@@ -37,6 +37,7 @@ DEFAULT_WORKFLOW = Workflow(
 
 
 APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged")
+TF_DISTRIBUTIONS = ("terraform", "opentofu")
 
 # Atlantis's default autoplan patterns (relative to the project dir): a change
 # to the provider lock file or a terragrunt.hcl alone plans too.
@@ -95,6 +96,7 @@ class Project:
     stack: str | None = None
     source_ref: str | None = None
     terraform_version: str | None = None  # a version or constraint (runner/versions.py)
+    terraform_distribution: str | None = None  # one of TF_DISTRIBUTIONS; None: the server's
     execution_order_group: int = 0
     depends_on: tuple[str, ...] = ()
 

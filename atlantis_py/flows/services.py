@@ -66,6 +66,7 @@ class Services:
     credentials: Credentials = field(default_factory=Credentials)
     secrets: logs.Secrets = field(default_factory=lambda: logs.SECRETS)
     binaries: Binaries | None = None
+    other_binaries: Mapping[str, Binaries] = field(default_factory=dict)
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit.
@@ -91,18 +92,26 @@ class Services:
         of the `required_version` in its code (`folder`), else the server's
         default; VersionUnavailable says on the pull request which project
         asked for what, and what to do."""
-        if self.binaries is None:
+        binaries = self.binaries
+        if binaries is None:
             return self.terraform
+        wanted = project.terraform_distribution
+        if wanted is not None and wanted != binaries.dist.name:
+            if wanted not in self.other_binaries:
+                raise VersionUnavailable(f"project {project.name} asks for "
+                                         f"terraform_distribution {wanted}, which this server "
+                                         "does not run")
+            binaries = self.other_binaries[wanted]
         asked, source = project.terraform_version, "terraform_version"
         if asked is None and folder is not None:
             asked, source = required_version(folder), "required_version in its code"
         try:
-            found = self.binaries.resolve(asked, detected=project.terraform_version is None)
+            found = binaries.resolve(asked, detected=project.terraform_version is None)
             return self.terraform.using(found.path, str(found.version or ""))
         except VersionUnavailable as err:
             if asked is None:
-                asked, source = self.binaries.default_version, "the server's --default-tf-version"
-            binary = self.binaries.dist.binary
+                asked, source = binaries.default_version, "the server's --default-tf-version"
+            binary = binaries.dist.binary
             raise VersionUnavailable(
                 f"project {project.name} asks for {binary} {asked} ({source}), which this "
                 f"server cannot run: {err}. To plan it, set terraform_version to an "

@@ -29,25 +29,28 @@ INSTALLED = installed_version()
 
 
 def recording_wrapper(path: Path, log: Path) -> Path:
-    """An executable that notes (cwd, args) in `log` and runs the real terraform."""
+    """An executable that notes (cwd, its name, args) in `log` and runs the real
+    terraform."""
     real = shutil.which("terraform")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"#!{sys.executable}\n"
         "import json, os, sys\n"
         f"with open({str(log)!r}, 'a') as f:\n"
-        "    f.write(json.dumps([os.getcwd(), sys.argv[1:]]) + '\\n')\n"
+        "    f.write(json.dumps([os.getcwd(), os.path.basename(sys.argv[0]),"
+        " sys.argv[1:]]) + '\\n')\n"
         f"os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n")
     path.chmod(0o755)
     return path
 
 
-def calls(log: Path, folder: str) -> list[str]:
-    """The terraform subcommands run in project folder `folder`."""
+def calls(log: Path, folder: str, binary: str = "") -> list[str]:
+    """The subcommands run in project folder `folder` (by `binary` only, if given)."""
     if not log.exists():
         return []
     found = [json.loads(line) for line in log.read_text().splitlines()]
-    return [args[0] for cwd, args in found if Path(cwd).name == folder and args]
+    return [args[0] for cwd, name, args in found
+            if Path(cwd).name == folder and args and binary in ("", name)]
 
 
 def tf(state: Path, name: str, value: str = "one") -> str:
@@ -72,6 +75,10 @@ projects:
   dir: unpinned
 - name: detected
   dir: detected
+- name: tofu
+  dir: tofu
+  terraform_distribution: opentofu
+  terraform_version: {INSTALLED}
 workflows:
   versioned:
     plan:
@@ -82,16 +89,18 @@ workflows:
 """
 
 
-PROJECTS = ("pinned", "missing", "unpinned", "detected")
+PROJECTS = ("pinned", "missing", "unpinned", "detected", "tofu")
 
 
 @pytest.fixture
 def tools(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
-    """(plain binary, bin dir, plain's log, versioned binary's log)."""
+    """(plain binary, bin dir, plain's log, versioned binaries' log); the bin
+    dir's `tofu{version}` is terraform too, noted in the same log."""
     plain_log, pinned_log = tmp_path / "plain.log", tmp_path / "pinned.log"
     plain = recording_wrapper(tmp_path / "plain" / "terraform", plain_log)
     bin_dir = tmp_path / "tf-bin"
     recording_wrapper(bin_dir / f"terraform{INSTALLED}", pinned_log)
+    recording_wrapper(bin_dir / f"tofu{INSTALLED}", pinned_log)
     return plain, bin_dir, plain_log, pinned_log
 
 
@@ -106,8 +115,8 @@ def test_pinned_version_runs_from_the_bin_dir_and_a_missing_one_is_explained(
                            **{f"{n}/main.tf": tf(state, n) for n in PROJECTS}})
         pull = world.open_pr(repo, {f"{n}/main.tf": tf(state, n, "two") for n in PROJECTS})
         [plan] = world.bot_comments(pull)
-        assert plan.startswith("Ran Plan for 4 projects:")
-        assert plan.count("**Plan: 1 to add, 0 to change, 0 to destroy.**") == 3
+        assert plan.startswith("Ran Plan for 5 projects:")
+        assert plan.count("**Plan: 1 to add, 0 to change, 0 to destroy.**") == 4
         assert (f"project missing asks for terraform 1.0.99 (terraform_version), which this "
                 "server cannot run: terraform 1.0.99 is not available on this server: no "
                 f"matching binary (terraformVERSION) in {bin_dir.resolve()} or on PATH, and "
@@ -124,6 +133,10 @@ def test_pinned_version_runs_from_the_bin_dir_and_a_missing_one_is_explained(
         # no terraform_version: the code's required_version picks, as in Atlantis
         assert "plan" in calls(pinned_log, "detected")
         assert calls(plain_log, "detected") == []
+        # terraform_distribution: opentofu runs tofu{version}
+        assert "plan" in calls(pinned_log, "tofu", f"tofu{INSTALLED}")
+        assert calls(pinned_log, "tofu", f"terraform{INSTALLED}") == []
+        assert calls(plain_log, "tofu") == []
 
         world.approve(pull, "bob")
         applied = world.comment(pull, "alice", "atlantis apply -p pinned")

@@ -23,6 +23,7 @@ from atlantis_py.domain.projects import (
     APPLY_REQUIREMENTS,
     DEFAULT_WHEN_MODIFIED,
     DEFAULT_WORKFLOW,
+    TF_DISTRIBUTIONS,
     Environment,
     Project,
     RepoConfig,
@@ -39,8 +40,9 @@ _TOP = ("version", "projects", "workflows", "automerge", "parallel_plan", "paral
 _TOP_LATER = ("autodiscover", "abort_on_execution_order_fail", "allowed_regexp_prefixes",
               "parallel_policy_check", "repo_locks", "policies")
 _PROJECT = ("name", "dir", "workspace", "autoplan", "workflow", "terraform_version",
-            "apply_requirements", "execution_order_group", "depends_on")
-_PROJECT_LATER = ("branch", "terraform_distribution", "delete_source_branch_on_merge",
+            "apply_requirements", "execution_order_group", "depends_on",
+            "terraform_distribution")
+_PROJECT_LATER = ("branch", "delete_source_branch_on_merge",
                   "repo_locking", "repo_locks", "custom_policy_check", "plan_requirements",
                   "import_requirements", "silence_pr_comments", "policy_check")
 _STAGES = ("plan", "apply")
@@ -136,6 +138,12 @@ class _AtlantisReader(ConfigReader):
                 when_modified = self.strings(auto["when_modified"],
                                              (*path, "autoplan", "when_modified"))
         version = self.terraform_version(body, path)
+        distribution = None
+        if "terraform_distribution" in body:
+            at = (*path, "terraform_distribution")
+            distribution = self.string(body["terraform_distribution"], at)
+            if distribution not in TF_DISTRIBUTIONS:
+                self.fail(at, f"expected terraform or opentofu, got {distribution!r}")
         depends: tuple[str, ...] = ()
         if "depends_on" in body:
             depends = self.strings(body["depends_on"], (*path, "depends_on"))
@@ -143,7 +151,8 @@ class _AtlantisReader(ConfigReader):
         return Project(
             name=name, dir=directory, workspace=workspace, workflow=workflow,
             environment=env.name, autoplan=enabled, when_modified=when_modified,
-            terraform_version=version, depends_on=depends,
+            terraform_version=version, terraform_distribution=distribution,
+            depends_on=depends,
             execution_order_group=self.count(body, path, "execution_order_group", 0)), env
 
     def requirements(self, body: Mapping[str, object], path: Path) -> Environment:
