@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atlantis_py import logs
@@ -38,11 +39,13 @@ from atlantis_py.queue.retry import RetryPolicy
 from atlantis_py.queue.worker import WorkerPool
 from atlantis_py.report.render import Renderer
 from atlantis_py.runner.credentials import Credentials
+from atlantis_py.runner.download import DISTRIBUTIONS
 from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.policies import PolicyEngine
 from atlantis_py.runner.terraform import Terraform, matching_env
+from atlantis_py.runner.versions import Binaries
 from atlantis_py.runner.workspace import Workspaces
-from atlantis_py.settings import Settings
+from atlantis_py.settings import DEFAULT_TF_DOWNLOAD_URLS, Settings
 from atlantis_py.store.audit import AuditLog
 from atlantis_py.store.console import ConsoleQueries
 from atlantis_py.store.db import Database
@@ -147,14 +150,17 @@ def build_forges(settings: Settings, db: Database | None = None,
         local = LocalForge(settings.local_repos, LocalForgeStore(db))
         forges["local"] = local
         verifiers["local"] = LocalPushes(local, new_secret())
-    if settings.gh_token:
+    if settings.github_configured:
         from atlantis_py.forges.github_webhooks import GitHubWebhooks
 
         def github() -> Forge:
-            from atlantis_py.forges.github import GitHubForge
+            from atlantis_py.forges.github import GitHubApp, GitHubForge
 
-            return GitHubForge(settings.gh_token, settings.gh_api_url, settings.gh_user,
-                               write_interval=settings.gh_write_interval)
+            app = None if settings.gh_app_id is None else GitHubApp(
+                settings.gh_app_id, settings.gh_app_key, settings.gh_app_installation_id)
+            return GitHubForge(settings.gh_token, settings.gh_api_url,
+                               settings.github_bot_user,
+                               write_interval=settings.gh_write_interval, app=app)
 
         forges["github"] = LazyForge("github", 65536, github)
         verifiers["github"] = GitHubWebhooks(settings.gh_webhook_secret)
@@ -179,7 +185,7 @@ def terraform_credentials(settings: Settings) -> Credentials:
     (ConfigError naming file, line and key when a variable is unset or a file
     unreadable)."""
     logs.SECRETS.add([settings.gh_token, settings.gh_webhook_secret, settings.gitlab_token,
-                      settings.gitlab_webhook_secret])
+                      settings.gitlab_webhook_secret, settings.gh_app_key])
     logs.SECRETS.add(matching_env(settings.tf_env_passthrough, os.environ).values(),
                      logs.CREDENTIAL_MIN_LENGTH)
     credentials = Credentials(
@@ -187,6 +193,23 @@ def terraform_credentials(settings: Settings) -> Credentials:
         reveal=lambda values: logs.SECRETS.add(values, logs.CREDENTIAL_MIN_LENGTH))
     credentials.check()
     return credentials
+
+
+def terraform_binaries(settings: Settings, data: Path) -> dict[str, Binaries]:
+    """Projects' terraform_version from --tf-bin-dir, PATH or downloads into
+    DATA_DIR/bin (where Atlantis keeps its own), per distribution: the server's
+    (--tf-distribution) with its flags, the other for projects that name it
+    (`terraform_distribution`) with its own binary name and releases."""
+    folders = [settings.tf_bin_dir] if settings.tf_bin_dir else []
+    found = {}
+    for name, dist in DISTRIBUTIONS.items():
+        own = name == settings.tf_distribution
+        found[name] = Binaries(
+            dist, settings.terraform_bin if own else dist.binary, folders, data / "bin",
+            download_enabled=settings.tf_download,
+            download_url=settings.tf_download_url if own else DEFAULT_TF_DOWNLOAD_URLS[name],
+            default_version=settings.default_tf_version if own else "")
+    return found
 
 
 def create_service(settings: Settings, notify: Callable[[], None] | None = None,
@@ -201,7 +224,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     db.migrate()
     raw_forges, verifiers = build_forges(settings, db)
     outbox = Outbox(JournalStore(db), raw_forges,
-                    bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user,
+                    bot_users={"github": settings.github_bot_user, "gitlab": settings.gitlab_user,
                                "local": "atlantis"})
     forges = outbox.forges
     pulls, audit = PullStore(db), AuditLog(db)
@@ -214,6 +237,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     engine = PolicyEngine(settings.policies) if settings.policies else None
     if engine is not None:
         engine.check()  # broken sets are logged now and shown in /healthz
+    binaries = terraform_binaries(settings, data)
     services = Services(
         forges=forges,
         verifiers=verifiers,
@@ -223,6 +247,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         terraform=Terraform(settings.terraform_bin, plugin_cache_dir=plugin_cache,
                             passthrough=settings.tf_env_passthrough),
         credentials=credentials,
+        binaries=binaries[settings.tf_distribution],
+        other_binaries=binaries,
         secrets=logs.SECRETS,
         pulls=pulls,
         locks=locks,
@@ -231,7 +257,7 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
         ipr=IPRMachine(pulls, audit, [announcer]),
         renderer=Renderer(),
         pool=ThreadPoolExecutor(settings.parallel_pool_size, thread_name_prefix="atlantis-plan"),
-        bot_users={"github": settings.gh_user, "gitlab": settings.gitlab_user,
+        bot_users={"github": settings.github_bot_user, "gitlab": settings.gitlab_user,
                    "local": "atlantis"},
         allow_custom_steps=settings.allow_custom_steps,
         repo_allowed=settings.repo_allowed,

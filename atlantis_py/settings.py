@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -22,14 +22,21 @@ from atlantis_py.core.config.server import JSON_SOURCE, parse_server_config
 from atlantis_py.domain.commands import ALLOWABLE_COMMANDS, DEFAULT_ALLOWED_COMMANDS
 from atlantis_py.domain.credentials import CredentialsFile
 from atlantis_py.domain.policies import PolicySets
-from atlantis_py.domain.projects import DEFAULT_AUTOPLAN_FILES
+from atlantis_py.domain.projects import DEFAULT_AUTOPLAN_FILES, TF_DISTRIBUTIONS
 from atlantis_py.domain.repo_names import allowlist_matches, allowlist_pattern_problem
 from atlantis_py.domain.rules import parse_duration
 from atlantis_py.domain.server_config import ServerRepoConfig
+from atlantis_py.domain.tfversions import parse_constraint
 from atlantis_py.errors import ConfigError, RepoConfigError
+from atlantis_py.settings_github_app import github_app
 
 DEFAULT_GH_API_URL = "https://api.github.com"
 DEFAULT_GITLAB_URL = "https://gitlab.com"
+# Atlantis's defaults: HashiCorp's releases host, OpenTofu's GitHub releases
+DEFAULT_TF_DOWNLOAD_URLS = {
+    "terraform": "https://releases.hashicorp.com",
+    "opentofu": "https://github.com/opentofu/opentofu/releases/download",
+}
 # what git check-ref-format --branch accepts, less the rare corners
 _BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]+(?<![./])(?<!\.lock)")
 
@@ -78,6 +85,27 @@ class Settings:
     disable_autoplan_label: str = ""
     autoplan_file_list: tuple[str, ...] = DEFAULT_AUTOPLAN_FILES
     drift_max_parallel: int = 2
+    log_format: str = "text"
+    tf_distribution: str = "terraform"
+    tf_bin_dir: Path | None = None
+    default_tf_version: str = ""
+    tf_download: bool = False
+    tf_download_url: str = DEFAULT_TF_DOWNLOAD_URLS["terraform"]
+    gh_app_id: int | None = None
+    gh_app_key: str = field(default="", repr=False)
+    gh_app_slug: str = ""
+    gh_app_installation_id: int | None = None
+
+    @property
+    def github_bot_user(self) -> str:
+        """The login the bot comments as: a GitHub App comments as `{slug}[bot]`."""
+        if self.gh_app_id is not None:
+            return f"{self.gh_app_slug}[bot]"
+        return self.gh_user
+
+    @property
+    def github_configured(self) -> bool:
+        return bool(self.gh_token) or self.gh_app_id is not None
 
     @property
     def db_url(self) -> str:
@@ -147,7 +175,8 @@ OPTIONS: tuple[_Option, ...] = (
             default=100),
     _Option("worker-processes", "Worker processes beside the web process; 0 runs the "
             "workers inside it.", kind=int, default=1),
-    _Option("terraform-bin", "terraform (or tofu) executable.", default="terraform"),
+    _Option("terraform-bin", "terraform (or tofu) executable; default: terraform, or tofu "
+            "with --tf-distribution opentofu.", default=""),
     _Option("allow-custom-steps", "Allow `run` steps in repo workflows.", kind=bool,
             default=False),
     _Option("min-approvals", "Floor on every environment's required_approvals; a repo "
@@ -191,6 +220,30 @@ OPTIONS: tuple[_Option, ...] = (
             "lists projects; '!' excludes.", default=",".join(DEFAULT_AUTOPLAN_FILES)),
     _Option("drift-max-parallel", "Drift checks (one repository each) run at once, over "
             "all replicas together.", kind=int, default=2),
+    _Option("log-format", "Log lines as `text` or `json` (one JSON object a line: time, "
+            "level, logger, message, exception).", default="text"),
+    _Option("tf-distribution", "`terraform` or `opentofu`: which binaries projects run "
+            "(`tofu` on PATH, `tofu{version}` in --tf-bin-dir).", default=""),
+    _Option("default-tf-distribution", "Atlantis's newer name of --tf-distribution.",
+            default=""),
+    _Option("tf-bin-dir", "Folder of versioned binaries (`terraform1.9.8`, as Atlantis "
+            "names them) that a project's terraform_version picks from; downloads are "
+            "cached in DATA_DIR/bin.", default=""),
+    _Option("default-tf-version", "Version (or constraint, e.g. '~> 1.9') for projects "
+            "that name none; default: the binary on PATH.", default=""),
+    _Option("tf-download", "Download a version a project asks for when no binary has it, "
+            "verified against its SHA256SUMS.", kind=bool, default=False),
+    _Option("tf-download-url", "Where --tf-download fetches from (a mirror with the "
+            "releases' layout); default: the distribution's releases.", default=""),
+    _Option("gh-app-id", "GitHub App id: authenticate as the App's installation instead "
+            "of --gh-token.", default=""),
+    _Option("gh-app-key-file", "File holding the GitHub App's private key (PEM).",
+            default=""),
+    _Option("gh-app-key", "The GitHub App's private key (PEM) itself; only from the "
+            "environment, never a command line.", default=""),
+    _Option("gh-app-slug", "The GitHub App's slug: it comments as SLUG[bot].", default=""),
+    _Option("gh-app-installation-id", "The App's installation to act as; default: each "
+            "repository's installation, looked up.", default=""),
 )
 
 
@@ -259,6 +312,9 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
 
 def load(args: argparse.Namespace, environ: Mapping[str, str] | None = None,
          *, require_forge: bool = True) -> Settings:
+    if getattr(args, "gh_app_key", None):
+        raise ConfigError(f"--gh-app-key: a command line is readable by every user; pass "
+                          f"the key as {env_name('gh-app-key')} or --gh-app-key-file")
     raw = resolve(args, environ)
     return build(raw, require_forge=require_forge)
 
@@ -271,18 +327,23 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
 
     gh_token, gh_secret = text("gh-token"), text("gh-webhook-secret")
     gl_token, gl_secret = text("gitlab-token"), text("gitlab-webhook-secret")
-    if require_forge and not gh_token and not gl_token and not text("local-repos"):
-        raise ConfigError(f"--gh-token (or {env_name('gh-token')}) or --gitlab-token "
-                          f"(or {env_name('gitlab-token')}) is required")
+    app = github_app(text)
+    if require_forge and not gh_token and not gl_token and not text("local-repos") \
+            and app.app_id is None:
+        raise ConfigError(f"--gh-token (or {env_name('gh-token')}), --gh-app-id or "
+                          f"--gitlab-token (or {env_name('gitlab-token')}) is required")
     if gl_token and not gl_secret:
         raise ConfigError(
             f"--gitlab-webhook-secret (or {env_name('gitlab-webhook-secret')}) is required "
             "with --gitlab-token: unauthenticated webhooks are never accepted")
     gl_url = _gitlab_url(text("gitlab-url"), text("gitlab-hostname"))
-    if gh_token and not gh_secret:
+    if (gh_token or app.app_id is not None) and not gh_secret:
         raise ConfigError(
             f"--gh-webhook-secret (or {env_name('gh-webhook-secret')}) is required with "
-            "--gh-token: unsigned webhooks are never accepted")
+            f"--{'gh-token' if gh_token else 'gh-app-id'}: unsigned webhooks are never "
+            "accepted")
+    if gh_token and app.app_id is not None:
+        raise ConfigError("--gh-token and --gh-app-id: give one, not both")
     api = text("gh-api-url").rstrip("/")
     parsed = urlparse(api)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -306,7 +367,14 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
     for pattern in allow:
         if (problem := allowlist_pattern_problem(pattern)) is not None:
             raise ConfigError(f"--repo-allowlist: {problem}")
-    tf_bin = text("terraform-bin")
+    distribution = text("tf-distribution") or text("default-tf-distribution") or "terraform"
+    if text("default-tf-distribution") not in ("", distribution):
+        raise ConfigError("--tf-distribution and --default-tf-distribution: they differ; "
+                          "give one")
+    if distribution not in TF_DISTRIBUTIONS:
+        raise ConfigError(f"--tf-distribution: expected terraform or opentofu, got "
+                          f"{distribution!r}")
+    tf_bin = text("terraform-bin") or ("tofu" if distribution == "opentofu" else "terraform")
     if shutil.which(tf_bin) is None:
         raise ConfigError(f"--terraform-bin: {tf_bin!r} is not an executable on PATH")
     db_url = text("database-url")
@@ -378,6 +446,17 @@ def build(raw: Mapping[str, object], *, require_forge: bool = True) -> Settings:
         disable_autoplan_label=text("disable-autoplan-label").strip(),
         autoplan_file_list=_file_list(text("autoplan-file-list")),
         drift_max_parallel=_int("drift-max-parallel", raw.get("drift-max-parallel"), 1, 64),
+        log_format=_choice("log-format", text("log-format") or "text", ("text", "json")),
+        tf_distribution=distribution,
+        tf_bin_dir=_tf_bin_dir(text("tf-bin-dir")),
+        default_tf_version=_tf_version("default-tf-version", text("default-tf-version")),
+        tf_download=_flag(raw, "tf-download"),
+        tf_download_url=_http_url("tf-download-url", text("tf-download-url")
+                                  or DEFAULT_TF_DOWNLOAD_URLS[distribution]),
+        gh_app_id=app.app_id,
+        gh_app_key=app.key,
+        gh_app_slug=app.slug,
+        gh_app_installation_id=app.installation_id,
     )
 
 
@@ -403,6 +482,45 @@ def _file_list(raw: str) -> tuple[str, ...]:
             raise ConfigError(f"--autoplan-file-list: {pattern!r} must be a pattern relative "
                               "to the repository root, e.g. '**/*.tf'")
     return patterns
+
+
+def _flag(raw: Mapping[str, object], flag: str) -> bool:
+    value = raw.get(flag)
+    return value if isinstance(value, bool) else _bool(flag, str(value))
+
+
+def _choice(flag: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"--{flag}: expected {' or '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _http_url(flag: str, url: str) -> str:
+    url = url.rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"--{flag}: expected an http(s) URL, got {url!r}")
+    return url
+
+
+def _tf_bin_dir(raw: str) -> Path | None:
+    if not raw:
+        return None
+    folder = Path(raw).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"--tf-bin-dir: {raw!r} is not a folder")
+    return folder.resolve()
+
+
+def _tf_version(flag: str, raw: str) -> str:
+    raw = raw.strip()
+    if raw:
+        try:
+            parse_constraint(raw)
+        except ValueError as err:
+            raise ConfigError(f"--{flag}: {err}") from None
+    return raw
+
 
 
 def _local_repos(raw: str) -> Path | None:

@@ -24,7 +24,8 @@ def _settings(args: argparse.Namespace, command: str) -> Settings | None:
         print(f"atlantis-py {command}: {err}", file=sys.stderr)
         return None
     logs.configure(args.log_level, [settings.gh_token, settings.gh_webhook_secret,
-                                    settings.gitlab_token, settings.gitlab_webhook_secret])
+                                    settings.gitlab_token, settings.gitlab_webhook_secret,
+                                    settings.gh_app_key], settings.log_format)
     return settings
 
 
@@ -35,7 +36,8 @@ def run_server(args: argparse.Namespace) -> int:
     settings = _settings(args, "server")
     if settings is None:
         return 2
-    if not settings.gh_token and not settings.gitlab_token and settings.local_repos is None:
+    if not settings.github_configured and not settings.gitlab_token \
+            and settings.local_repos is None:
         log.warning("no forge configured: webhooks are refused until --gh-token or "
                     "--gitlab-token (with its webhook secret) is set")
     children = None

@@ -60,6 +60,7 @@ DEFAULT_WORKFLOW = Workflow(
 
 
 APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged")
+TF_DISTRIBUTIONS = ("terraform", "opentofu")
 
 # Atlantis's default autoplan patterns (relative to the project dir): a change
 # to the provider lock file or a terragrunt.hcl alone plans too.
@@ -124,7 +125,8 @@ class Project:
     component: str | None = None
     stack: str | None = None
     source_ref: str | None = None
-    terraform_version: str | None = None  # recorded from atlantis.yaml; PATH's binary runs
+    terraform_version: str | None = None  # a version or constraint (runner/versions.py)
+    terraform_distribution: str | None = None  # one of TF_DISTRIBUTIONS; None: the server's
     execution_order_group: int = 0
     depends_on: tuple[str, ...] = ()
 

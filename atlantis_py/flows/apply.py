@@ -26,6 +26,7 @@ from atlantis_py.flows.policy import apply_blocked
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
+from atlantis_py.runner.versions import VersionUnavailable
 from atlantis_py.runner.workflow import run_apply
 
 log = logging.getLogger(__name__)
@@ -221,12 +222,12 @@ class Applier:
         try:
             # the environment the plan was judged by, recorded on its run
             result = run_apply(project, head_cfg.workflow_for(project), tree,
-                               plan_file, svc.terraform,
+                               plan_file, svc.terraform_for(project, tree / project.dir),
                                allow_custom_steps=svc.allow_custom_steps,
                                env=svc.terraform_env(run.environment), head_sha=pull.head_sha)
         except Exception as exc:
             error = str(exc)
-            if not isinstance(exc, CredentialsUnavailable):
+            if not isinstance(exc, CredentialsUnavailable | VersionUnavailable):
                 log.exception("apply of %s crashed", run.project)
                 error = f"{type(exc).__name__}: {exc}"
             result = ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,

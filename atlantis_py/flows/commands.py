@@ -24,6 +24,7 @@ from atlantis_py.flows.policy import PolicyApprovals
 from atlantis_py.flows.services import Services
 from atlantis_py.flows.state_commands import StateCommands
 from atlantis_py.queue.payloads import ApplyJob
+from atlantis_py.runner.versions import VersionUnavailable
 
 
 class Commands:
@@ -114,7 +115,12 @@ class Commands:
         folder = (tree / project.dir).resolve()
         if not folder.is_relative_to(tree.resolve()) or not folder.is_dir():
             folder = tree
-        run = self.svc.terraform.version(folder)
+        try:
+            run = self.svc.terraform_for(project, folder).print_version(folder)
+        except VersionUnavailable as err:
+            return ProjectResult(project=project.name, dir=project.dir,
+                                 workspace=project.workspace, command="version",
+                                 status=RunStatus.ERROR, error=str(err), head_sha=head_sha)
         return self.svc.masked(ProjectResult(
             project=project.name, dir=project.dir, workspace=project.workspace,
             command="version", status=RunStatus.SUCCESS if run.ok else RunStatus.FAILURE,

@@ -23,6 +23,7 @@ from atlantis_py.errors import RepoConfigError, TransientWorkspaceError, Workspa
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.queue.payloads import DriftJob
 from atlantis_py.runner.terraform import TerraformError
+from atlantis_py.runner.versions import VersionUnavailable
 from atlantis_py.runner.workflow import run_plan
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,11 @@ def plan_verdict(svc: Services, project: Project, workflow: Workflow, tree: Path
     what it would change, ERROR with what failed (secrets masked)."""
     try:
         env = svc.terraform_env(environment)
-        result = svc.masked(run_plan(project, workflow, tree, plan_file, svc.terraform,
+        terraform = svc.terraform_for(project, tree / project.dir)
+        result = svc.masked(run_plan(project, workflow, tree, plan_file, terraform,
                                      allow_custom_steps=svc.allow_custom_steps, env=env,
                                      head_sha=head_sha))
-    except CredentialsUnavailable as err:
+    except (CredentialsUnavailable, VersionUnavailable) as err:
         return Verdict(DriftState.ERROR, error=str(err))
     except Exception as exc:
         log.exception("drift plan of %s crashed", project.name)
@@ -60,7 +62,7 @@ def plan_verdict(svc: Services, project: Project, workflow: Workflow, tree: Path
     if not counts.has_changes:
         return Verdict(DriftState.CLEAN, counts)
     try:
-        shown = svc.terraform.show_json((tree / project.dir).resolve(), plan_file, env)
+        shown = terraform.show_json((tree / project.dir).resolve(), plan_file, env)
     except TerraformError as err:
         log.warning("drift plan of %s: its resources could not be listed: %s",
                     project.name, err)

@@ -30,6 +30,7 @@ from atlantis_py.flows.policy import record_checks, report_status
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
+from atlantis_py.runner.versions import VersionUnavailable
 from atlantis_py.runner.workflow import run_plan
 
 log = logging.getLogger(__name__)
@@ -190,13 +191,14 @@ class Planner:
                                      source_sha=project.source_ref)
         try:
             result = run_plan(project, config.workflow_for(project), tree, plan_file,
-                              svc.terraform, extra_args=extra,
+                              svc.terraform_for(project, tree / project.dir),
+                              extra_args=extra,
                               allow_custom_steps=svc.allow_custom_steps,
                               env=svc.terraform_env(environment), head_sha=pull.head_sha,
                               policy_check=svc.policy_check)
         except Exception as exc:
             error = str(exc)
-            if not isinstance(exc, CredentialsUnavailable):
+            if not isinstance(exc, CredentialsUnavailable | VersionUnavailable):
                 log.exception("plan of %s crashed", project.name)
                 error = f"{type(exc).__name__}: {exc}"
             result = ProjectResult(project=project.name, dir=project.dir,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
@@ -18,7 +19,7 @@ from atlantis_py.core.ports import Audit, DriftRecords, Locks, PolicyRecords, Pu
 from atlantis_py.domain.commands import CommandPolicy
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.policies import PolicySets
-from atlantis_py.domain.projects import RepoConfig
+from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.results import ProjectResult
 from atlantis_py.domain.server_config import RepoPolicy
 from atlantis_py.errors import RepoConfigError, WorkspaceError
@@ -29,6 +30,7 @@ from atlantis_py.report.split import split_comment
 from atlantis_py.runner.credentials import CredentialError, Credentials
 from atlantis_py.runner.plans import SavedPlans
 from atlantis_py.runner.terraform import Terraform
+from atlantis_py.runner.versions import Binaries, VersionUnavailable, required_version
 from atlantis_py.runner.workflow import PolicyCheck
 from atlantis_py.runner.workspace import Workspaces
 
@@ -80,6 +82,8 @@ class Services:
     policy_records: PolicyRecords | None = None
     commands: CommandPolicy = field(default_factory=CommandPolicy)
     drift: DriftRecords | None = None  # where post-apply plans that are not empty go
+    binaries: Binaries | None = None
+    other_binaries: Mapping[str, Binaries] = field(default_factory=dict)
 
     def say(self, forge: str, repo: str, number: int, body: str) -> None:
         """Post a comment, split into numbered parts above the forge's size limit.
@@ -99,6 +103,37 @@ class Services:
         printed a credential."""
         return replace(result, output=self.secrets.mask(result.output),
                        error=None if result.error is None else self.secrets.mask(result.error))
+
+    def terraform_for(self, project: Project, folder: Path | None = None) -> Terraform:
+        """Terraform with the binary of the project's terraform_version, else
+        of the `required_version` in its code (`folder`), else the server's
+        default; VersionUnavailable says on the pull request which project
+        asked for what, and what to do."""
+        binaries = self.binaries
+        if binaries is None:
+            return self.terraform
+        wanted = project.terraform_distribution
+        if wanted is not None and wanted != binaries.dist.name:
+            if wanted not in self.other_binaries:
+                raise VersionUnavailable(f"project {project.name} asks for "
+                                         f"terraform_distribution {wanted}, which this server "
+                                         "does not run")
+            binaries = self.other_binaries[wanted]
+        asked, source = project.terraform_version, "terraform_version"
+        if asked is None and folder is not None:
+            asked, source = required_version(folder), "required_version in its code"
+        try:
+            found = binaries.resolve(asked, detected=project.terraform_version is None)
+            return self.terraform.using(found.path, str(found.version or ""))
+        except VersionUnavailable as err:
+            if asked is None:
+                asked, source = binaries.default_version, "the server's --default-tf-version"
+            binary = binaries.dist.binary
+            raise VersionUnavailable(
+                f"project {project.name} asks for {binary} {asked} ({source}), which this "
+                f"server cannot run: {err}. To plan it, set terraform_version to an "
+                f"available version, or ask the server's administrator to put "
+                f"{binary}VERSION in --tf-bin-dir or to turn on --tf-download.") from None
 
     def terraform_env(self, environment: str) -> dict[str, str]:
         """The credentials of the projects judged by `environment`, read now."""

@@ -24,6 +24,7 @@ from atlantis_py.flows.gate import all_reviews, base_refusal, verdicts
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.plan import Planner
 from atlantis_py.flows.services import CredentialsUnavailable, Services
+from atlantis_py.runner.versions import VersionUnavailable
 from atlantis_py.runner.workflow import run_state_command
 
 log = logging.getLogger(__name__)
@@ -160,13 +161,14 @@ class StateCommands:
                                    project.workspace, project.name)
         try:
             result = run_state_command(
-                kind, project, config.workflow_for(project), tree, plan_file, svc.terraform,
+                kind, project, config.workflow_for(project), tree, plan_file,
+                svc.terraform_for(project, tree / project.dir),
                 command.targets, extra_args=command.extra_args,
                 allow_custom_steps=svc.allow_custom_steps,
                 env=svc.terraform_env(target.environment), head_sha=pull.head_sha)
         except Exception as exc:
             error = str(exc)
-            if not isinstance(exc, CredentialsUnavailable):
+            if not isinstance(exc, CredentialsUnavailable | VersionUnavailable):
                 log.exception("%s of %s crashed", kind, project.name)
                 error = f"{type(exc).__name__}: {exc}"
             result = ProjectResult(project=project.name, dir=project.dir,

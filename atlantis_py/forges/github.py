@@ -41,6 +41,7 @@ from atlantis_py.domain.forge import (
 )
 from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ConfigError, ForgeError, TransientForgeError
+from atlantis_py.forges.github_app import AppClients, GitHubApp
 from atlantis_py.forges.github_webhooks import GitHubWebhooks
 from atlantis_py.forges.transient import (
     TRANSIENT_REQUEST_ERRORS,
@@ -50,7 +51,7 @@ from atlantis_py.forges.transient import (
     uncertain,
 )
 
-__all__ = ["GitHubForge", "GitHubWebhooks"]
+__all__ = ["GitHubApp", "GitHubForge", "GitHubWebhooks"]
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,10 @@ class GitHubForge:
         write_interval: float = 1.0,
         retries: int = 2,
         timeout: int = 30,
+        app: GitHubApp | None = None,
     ) -> None:
-        if not token:
+        """`app` authenticates as a GitHub App's installation instead of `token`."""
+        if not token and app is None:
             raise ConfigError("the GitHub token is empty")
         self.user = user
         self._token = token
@@ -156,16 +159,21 @@ class GitHubForge:
             raise_on_status=False,
             respect_retry_after_header=False,
         )
-        self._client = Github(
-            base_url=self._api_url,
-            auth=Auth.Token(token),
-            timeout=timeout,
-            retry=retry if retries > 0 else None,
-            per_page=100,
-            lazy=True,
-            seconds_between_requests=None,
-            seconds_between_writes=write_interval or None,
-        )
+
+        def client(auth: Auth.Auth) -> Github:
+            return Github(
+                base_url=self._api_url,
+                auth=auth,
+                timeout=timeout,
+                retry=retry if retries > 0 else None,
+                per_page=100,
+                lazy=True,
+                seconds_between_requests=None,
+                seconds_between_writes=write_interval or None,
+            )
+
+        self._app = None if app is None else AppClients(app, self._api_url, client)
+        self._client = client(Auth.Token(token)) if app is None else None
         self._repos: dict[str, Repository] = {}
         self._lock = threading.Lock()
 
@@ -176,7 +184,7 @@ class GitHubForge:
         with self._lock:
             repo = self._repos.get(full_name)
             if repo is None:
-                repo = self._client.get_repo(repo_path(full_name))
+                repo = self._github(full_name).get_repo(repo_path(full_name))
                 self._repos[full_name] = repo
             return repo
 
@@ -262,7 +270,8 @@ class GitHubForge:
 
     def default_branch(self, repo: str) -> str:
         with _api(f"reading {repo}"):
-            return str(self._client.get_repo(repo).default_branch)  # a fresh GET
+            # a fresh GET
+            return str(self._github(repo).get_repo(repo_path(repo)).default_branch)
 
     def mergeable(self, repo: str, number: int) -> Mergeability:
         """`mergeable` as GitHub reports it, asked again while it is null;
@@ -319,8 +328,8 @@ class GitHubForge:
             return False
         with _api(f"reading {user}'s membership of {team}"):
             try:
-                membership = self._client.get_organization(org).get_team_by_slug(slug) \
-                    .get_team_membership(user)
+                membership = self._org_client(org).get_organization(org) \
+                    .get_team_by_slug(slug).get_team_membership(user)
             except UnknownObjectException:
                 return False
             return membership.state == "active"
@@ -331,17 +340,36 @@ class GitHubForge:
             pr = self._repo(repo).create_pull(base=base, head=head, title=title, body=body)
             return self._pull(repo, pr)
 
+    def _github(self, full_name: str) -> Github:
+        if self._app is not None:
+            return self._app.for_repo(full_name)
+        assert self._client is not None
+        return self._client
+
+    def _org_client(self, org: str) -> Github:
+        if self._app is not None:
+            return self._app.for_owner(org)
+        assert self._client is not None
+        return self._client
+
     @property
     def clone_env(self) -> dict[str, str]:
         """The token goes in an http.extraHeader scoped to the forge's host,
-        so it is in neither argv nor the remote URL and no other host sees it."""
-        basic = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
-        return {
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": f"http.{web_root(self._api_url)}.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-        }
+        so it is in neither argv nor the remote URL and no other host sees it.
+        A GitHub App has a token per installation: each goes in a header scoped
+        to its account's repositories (`https://github.com/ACCOUNT/`), fresh."""
+        headers = [(web_root(self._api_url), self._token)]
+        if self._app is not None:
+            with _api("reading the GitHub App's installations"):
+                headers = [(web_root(self._api_url) + (f"{login}/" if login else ""),
+                            self._app.token(installation))
+                           for login, installation in self._app.installations()]
+        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_COUNT": str(len(headers))}
+        for i, (url, token) in enumerate(headers):
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            env[f"GIT_CONFIG_KEY_{i}"] = f"http.{url}.extraHeader"
+            env[f"GIT_CONFIG_VALUE_{i}"] = f"Authorization: Basic {basic}"
+        return env
 
 
 def repo_path(full_name: str) -> str:

@@ -9,6 +9,7 @@ ATLANTIS_* one), and a project's credentials (runner/credentials.py).
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import json
 import logging
@@ -183,6 +184,17 @@ class Terraform:
         self.plugin_cache_dir = plugin_cache_dir
         self._env = dict(env or {})
         self.passthrough = tuple(passthrough)
+        self.version = ""
+
+    def using(self, binary: str, version: str = "") -> Terraform:
+        """The same settings with another binary (a project's terraform_version).
+        As in Atlantis, its runs and `run` steps see ATLANTIS_TERRAFORM_VERSION
+        and find the versioned binary on PATH (`terraform$ATLANTIS_TERRAFORM_VERSION`)."""
+        if (binary, version) == (self.binary, self.version):
+            return self
+        other = copy.copy(self)
+        other.binary, other.version = binary, version
+        return other
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The whole environment of a run; custom `run` steps get it too."""
@@ -192,6 +204,11 @@ class Terraform:
         if self.plugin_cache_dir is not None:
             self.plugin_cache_dir.mkdir(parents=True, exist_ok=True)
             env["TF_PLUGIN_CACHE_DIR"] = str(self.plugin_cache_dir)
+        if self.version:
+            env["ATLANTIS_TERRAFORM_VERSION"] = self.version
+            if os.path.isabs(self.binary):
+                folder = os.path.dirname(self.binary)
+                env["PATH"] = os.pathsep.join(p for p in (env.get("PATH"), folder) if p)
         env.update(extra or {})
         return env
 
@@ -283,7 +300,8 @@ class Terraform:
         """`terraform state rm`, the addresses after `--` as for import."""
         return self.run(["state", "rm", "-no-color", *extra, "--", *addresses], cwd, env)
 
-    def version(self, cwd: Path, env: Mapping[str, str] | None = None) -> TerraformRun:
+    def print_version(self, cwd: Path, env: Mapping[str, str] | None = None) -> TerraformRun:
+        """`terraform version` (the `version` attribute is the pinned version asked for)."""
         return self.run(["version", "-no-color"], cwd, env)
 
     def select_workspace(

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from atlantis_py.app import HTTPServer, Service, create_service
 from atlantis_py.domain.records import PullRecord
@@ -152,10 +154,14 @@ QUICK_RETRIES = RetryPolicy(limit=timedelta(seconds=30), first=0.2, longest=1.0)
 
 @contextmanager
 def running_world(tmp_path: Path, forge: str = "github", database_url: str = "",
-                  retry: RetryPolicy = QUICK_RETRIES, **settings: Any) -> Iterator[World]:
+                  retry: RetryPolicy = QUICK_RETRIES, *,
+                  github_app: tuple[int, str] | None = None,
+                  **settings: Any) -> Iterator[World]:
     """A server (HTTP + inline workers) wired to a fresh fake forge; `settings`
-    override Settings fields (e.g. notifications_file, min_approvals)."""
+    override Settings fields (e.g. notifications_file, min_approvals);
+    `github_app` (id, PEM key) authenticates as a GitHub App instead of a token."""
     fake: FakeGitHub | FakeGitLab
+    forge_settings: dict[str, Any]
     if forge == "gitlab":
         fake = FakeGitLab(tmp_path)
         forge_settings = {"gitlab_token": fake.token, "gitlab_webhook_secret": SECRET,
@@ -164,6 +170,14 @@ def running_world(tmp_path: Path, forge: str = "github", database_url: str = "",
         fake = FakeGitHub(tmp_path)
         forge_settings = {"gh_token": fake.token, "gh_webhook_secret": SECRET,
                           "gh_api_url": fake.api_url, "gh_user": fake.bot_login}
+        if github_app is not None:  # the App installed on acme, its key's PEM
+            app_id, pem = github_app
+            key = load_pem_private_key(pem.encode(), None)
+            assert isinstance(key, RSAPrivateKey)
+            fake.install_app(app_id, "acme-atlantis", key.public_key(), {"acme": 77})
+            forge_settings = {"gh_app_id": app_id, "gh_app_key": pem,
+                              "gh_app_slug": "acme-atlantis", "gh_webhook_secret": SECRET,
+                              "gh_api_url": fake.api_url}
     values: dict[str, Any] = {
         **forge_settings, "data_dir": tmp_path / "data", "database_url": database_url,
         "port": 0, "host": "127.0.0.1", "parallel_pool_size": 2, "worker_threads": 2,

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from tests.fakeforge import github_payloads
 from tests.fakeforge.forge import FakeForge
 from tests.fakeforge.github_api import GitHubApi
+from tests.fakeforge.github_app import FakeApp
 from tests.fakeforge.gitrepos import BareRepo
 from tests.fakeforge.model import (
     FakeComment,
@@ -77,6 +81,7 @@ class FakeGitHub(FakeForge[FakeRepo, FakePull]):
     ) -> None:
         super().__init__(tmp_path / "fake-github", token, bot_login, first_id=1001)
         self.teams: dict[str, set[str]] = {}
+        self.app: FakeApp | None = None
         self.http = GitHubApi(self)
         self.web_url = self.serve(self.http, "fake-github")
         self.api_url = f"{self.web_url}/api/v3"
@@ -118,6 +123,16 @@ class FakeGitHub(FakeForge[FakeRepo, FakePull]):
         pull = self.adopt_pull(repo, branch, base, author, title, body)
         repo.permissions.setdefault(author, "write")
         return pull
+
+    def install_app(self, app_id: int, slug: str, public_key: RSAPublicKey,
+                    installations: Mapping[str, int],
+                    token_lifetime: timedelta = timedelta(hours=1)) -> FakeApp:
+        """From now on only the App's installation tokens are accepted, and the
+        bot comments as `{slug}[bot]`."""
+        with self.lock:
+            self.app = FakeApp(app_id, slug, public_key, dict(installations), token_lifetime)
+            self.bot_login = f"{slug}[bot]"
+            return self.app
 
     def add_team_member(self, team: str, user: str) -> None:
         with self.lock:

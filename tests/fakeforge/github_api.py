@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request
 
+from tests.fakeforge.github_app import APP_RULES, GitHubAppRoutes
 from tests.fakeforge.github_shapes import GitHubShapes
 from tests.fakeforge.rest import ApiError, Page, PageWindow, RestApi
 
@@ -48,7 +49,7 @@ _RULES = [
 ]
 
 
-class GitHubApi(RestApi, GitHubShapes):
+class GitHubApi(RestApi, GitHubShapes, GitHubAppRoutes):
     fake: FakeGitHub
     forge_name = "GitHub"
     bad_credentials = "Bad credentials"
@@ -57,7 +58,8 @@ class GitHubApi(RestApi, GitHubShapes):
     def __init__(self, fake: FakeGitHub) -> None:
         super().__init__(fake)
         self.urls = Map(
-            [Rule(PREFIX + path, endpoint=ep, methods=methods) for path, ep, methods in _RULES],
+            [Rule(PREFIX + path, endpoint=ep, methods=methods)
+             for path, ep, methods in [*_RULES, *APP_RULES]],
             strict_slashes=False,
         )
 
@@ -69,6 +71,10 @@ class GitHubApi(RestApi, GitHubShapes):
         return str(endpoint), args
 
     def authorised(self, request: Request) -> bool:
+        if self.fake.app is not None:
+            route = self.match(request, request.path)
+            return route is not None and self.app_authorised(request, route[0],
+                                                              dict(route[1]))
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         return scheme.lower() in ("token", "bearer") and token == self.fake.token

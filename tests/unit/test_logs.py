@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+from datetime import datetime
 
 import pytest
 
-from atlantis_py.logs import CREDENTIAL_MIN_LENGTH, ContextFilter, Secrets, Throttle, job_context
+from atlantis_py.logs import (
+    CREDENTIAL_MIN_LENGTH,
+    ContextFilter,
+    JsonFormatter,
+    Secrets,
+    Throttle,
+    configure,
+    job_context,
+)
 
 
 def capture(secrets: list[str]) -> tuple[logging.Logger, io.StringIO]:
@@ -86,3 +96,47 @@ def test_throttle_lets_one_line_a_message_through_per_interval() -> None:
         "[-] connection limit reached",
         "[-] Task queue depth is 9 (and 4 more like it in 60 s)",
     ]
+
+
+def test_json_format_is_one_object_a_line_with_secrets_masked() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter(["ghp_supersecret"]))
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(f"test-logs-json-{id(stream)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    with job_context("job=7"):
+        logger.warning("token %s\nsecond line", "ghp_supersecret")
+    try:
+        raise RuntimeError("failed with ghp_supersecret")
+    except RuntimeError:
+        logger.exception("crashed")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert set(first) == {"time", "level", "logger", "message", "context"}
+    assert (first["level"], first["logger"], first["context"]) == (
+        "warning", logger.name, "job=7")
+    assert first["message"] == "token ****\nsecond line"
+    assert datetime.fromisoformat(first["time"]).tzinfo is not None
+    assert second["message"] == "crashed" and "context" not in second
+    assert "RuntimeError: failed with ****" in second["exception"]
+    assert "ghp_supersecret" not in stream.getvalue()
+
+
+def test_configure_picks_the_format(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure("info", log_format="json")
+        logging.getLogger("atlantis_py.test").info("hello %s", "json")
+        configure("info")
+        logging.getLogger("atlantis_py.test").info("hello %s", "text")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    json_line, text_line = capsys.readouterr().err.splitlines()
+    assert json.loads(json_line)["message"] == "hello json"
+    assert text_line.endswith("INFO [-] atlantis_py.test: hello text")

@@ -541,3 +541,131 @@ def test_autoplan_file_list(env: dict[str, str]) -> None:
     for bad in ("/etc/*.tf", "../x/*.tf", "!"):
         with pytest.raises(ConfigError, match="--autoplan-file-list"):
             load(args("--autoplan-file-list", bad), env)
+# terraform versions, log format and GitHub App authentication
+
+def _rsa_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM,
+                             serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption()).decode()
+
+
+@pytest.fixture(scope="module")
+def pem() -> str:
+    return _rsa_pem()
+
+
+@pytest.fixture
+def app_env(tf: str, tmp_path: Path, pem: str) -> dict[str, str]:
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(pem)
+    return {"ATLANTIS_GH_APP_ID": "42", "ATLANTIS_GH_APP_KEY_FILE": str(key_file),
+            "ATLANTIS_GH_APP_SLUG": "acme-atlantis", "ATLANTIS_GH_WEBHOOK_SECRET": "sec",
+            "ATLANTIS_TERRAFORM_BIN": tf}
+
+
+def test_terraform_version_settings_default_as_atlantis(env: dict[str, str]) -> None:
+    s = load(args(), env)
+    assert (s.log_format, s.tf_distribution, s.tf_bin_dir, s.default_tf_version) == (
+        "text", "terraform", None, "")
+    assert (s.tf_download, s.tf_download_url) == (False, "https://releases.hashicorp.com")
+
+
+def test_terraform_version_flags_and_env(env: dict[str, str], tmp_path: Path) -> None:
+    s = load(args("--tf-bin-dir", str(tmp_path), "--tf-download", "--log-format", "json",
+                  "--tf-download-url", "http://127.0.0.1:9/mirror/"),
+             {**env, "ATLANTIS_DEFAULT_TF_VERSION": "~> 1.9"})
+    assert (s.tf_bin_dir, s.tf_download, s.log_format) == (tmp_path.resolve(), True, "json")
+    assert (s.tf_download_url, s.default_tf_version) == ("http://127.0.0.1:9/mirror", "~> 1.9")
+    assert load(args(), {**env, "ATLANTIS_TF_DOWNLOAD": "true",
+                         "ATLANTIS_LOG_FORMAT": "json"}).tf_download
+
+
+def test_opentofu_runs_tofu_and_downloads_from_its_releases(
+        env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    del env["ATLANTIS_TERRAFORM_BIN"]
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match="--terraform-bin: 'tofu' is not an executable"):
+        load(args("--tf-distribution", "opentofu"), env)
+    tofu = tmp_path / "tofu"
+    tofu.write_text("#!/bin/sh\n")
+    tofu.chmod(0o755)
+    s = load(args("--tf-distribution", "opentofu"), env)
+    assert (s.terraform_bin, s.tf_distribution) == ("tofu", "opentofu")
+    assert s.tf_download_url == "https://github.com/opentofu/opentofu/releases/download"
+    assert load(args(), {**env, "ATLANTIS_DEFAULT_TF_DISTRIBUTION": "opentofu"}
+                ).tf_distribution == "opentofu"
+    with pytest.raises(ConfigError, match="--tf-distribution and --default-tf-distribution"):
+        load(args("--tf-distribution", "terraform", "--default-tf-distribution", "opentofu"),
+             env)
+
+
+@pytest.mark.parametrize("argv, message", [
+    pytest.param(["--log-format", "xml"], "--log-format: expected text or json, got 'xml'",
+                 id="log-format"),
+    pytest.param(["--tf-distribution", "tf"], "--tf-distribution: expected terraform or "
+                 "opentofu", id="distribution"),
+    pytest.param(["--tf-bin-dir", "/no/such/dir"], "--tf-bin-dir: '/no/such/dir' is not a "
+                 "folder", id="bin-dir"),
+    pytest.param(["--default-tf-version", "latest"], "--default-tf-version: 'latest' is not "
+                 "a version or constraint", id="default-version"),
+    pytest.param(["--tf-download-url", "ftp://x"], "--tf-download-url: expected an http",
+                 id="download-url"),
+    pytest.param(["--tf-download", "--tf-download-url", "x"], "--tf-download-url",
+                 id="download-url-not-a-url"),
+])
+def test_terraform_version_settings_refused(env: dict[str, str], argv: list[str],
+                                            message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load(args(*argv), env)
+
+
+def test_github_app_from_a_key_file(app_env: dict[str, str], pem: str) -> None:
+    s = load(args(), app_env)
+    assert (s.gh_app_id, s.gh_app_slug, s.gh_app_installation_id) == (42, "acme-atlantis",
+                                                                       None)
+    assert s.gh_app_key == pem and s.github_configured and not s.gh_token
+    assert s.github_bot_user == "acme-atlantis[bot]"
+    assert pem not in repr(s)
+    s = load(args("--gh-app-installation-id", "7"), app_env)
+    assert s.gh_app_installation_id == 7
+
+
+def test_github_app_key_from_the_environment_only(app_env: dict[str, str], pem: str) -> None:
+    del app_env["ATLANTIS_GH_APP_KEY_FILE"]
+    assert load(args(), {**app_env, "ATLANTIS_GH_APP_KEY": pem}).gh_app_key == pem
+    with pytest.raises(ConfigError, match="--gh-app-key: a command line is readable"):
+        load(args("--gh-app-key", pem), app_env)
+
+
+@pytest.mark.parametrize("change, message", [
+    pytest.param({"ATLANTIS_GH_APP_SLUG": ""}, "needs --gh-app-slug", id="no-slug"),
+    pytest.param({"ATLANTIS_GH_APP_KEY_FILE": ""}, "needs the App's private key",
+                 id="no-key"),
+    pytest.param({"ATLANTIS_GH_APP_KEY_FILE": "/no/such.pem"}, "--gh-app-key-file: cannot "
+                 "read", id="unreadable-key"),
+    pytest.param({"ATLANTIS_GH_WEBHOOK_SECRET": ""}, "--gh-webhook-secret .* is required "
+                 "with --gh-app-id", id="no-secret"),
+    pytest.param({"ATLANTIS_GH_TOKEN": "tok"}, "give one, not both", id="with-token"),
+    pytest.param({"ATLANTIS_GH_APP_ID": "x"}, "--gh-app-id: expected a whole number",
+                 id="bad-id"),
+    pytest.param({"ATLANTIS_GH_APP_ID": ""}, "--gh-app-key-file needs --gh-app-id",
+                 id="key-without-id"),
+    pytest.param({"ATLANTIS_GH_APP_INSTALLATION_ID": "0"}, "--gh-app-installation-id: must "
+                 "be a positive number", id="bad-installation"),
+])
+def test_github_app_refused(app_env: dict[str, str], change: dict[str, str],
+                            message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(args(), {**app_env, **change})
+
+
+def test_github_app_key_that_is_no_pem_is_refused(app_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n")
+    with pytest.raises(ConfigError, match="not an unencrypted PEM private key"):
+        load(args(), {**app_env, "ATLANTIS_GH_APP_KEY_FILE": str(bad)})

@@ -23,6 +23,7 @@ from atlantis_py.domain.projects import (
     APPLY_REQUIREMENTS,
     DEFAULT_WHEN_MODIFIED,
     DEFAULT_WORKFLOW,
+    TF_DISTRIBUTIONS,
     Environment,
     Project,
     RepoConfig,
@@ -37,8 +38,8 @@ _TOP = ("version", "projects", "workflows", *OPTION_KEYS)
 _TOP_LATER = ("autodiscover", "allowed_regexp_prefixes",
               "parallel_policy_check", "repo_locks", "policies")
 _PROJECT = ("name", "dir", "workspace", "autoplan", "workflow", "terraform_version",
-            "apply_requirements", *ORDER_KEYS)
-_PROJECT_LATER = ("branch", "terraform_distribution", "delete_source_branch_on_merge",
+            "apply_requirements", *ORDER_KEYS, "terraform_distribution")
+_PROJECT_LATER = ("branch", "delete_source_branch_on_merge",
                   "repo_locking", "repo_locks", "custom_policy_check", "plan_requirements",
                   "import_requirements", "silence_pr_comments", "policy_check")
 _STAGES = ("plan", "apply", "import", "state_rm")
@@ -130,15 +131,20 @@ class _AtlantisReader(ConfigReader):
             if "when_modified" in auto:
                 when_modified = self.strings(auto["when_modified"],
                                              (*path, "autoplan", "when_modified"))
-        version = None
-        if "terraform_version" in body:
-            version = self.string(body["terraform_version"], (*path, "terraform_version"))
+        version = self.terraform_version(body, path)
+        distribution = None
+        if "terraform_distribution" in body:
+            at = (*path, "terraform_distribution")
+            distribution = self.string(body["terraform_distribution"], at)
+            if distribution not in TF_DISTRIBUTIONS:
+                self.fail(at, f"expected terraform or opentofu, got {distribution!r}")
         group, depends = self.order(body, path)
         env = self.requirements(body, path)
         return Project(
             name=name, dir=directory, workspace=workspace, workflow=workflow,
             environment=env.name, autoplan=enabled, when_modified=when_modified,
-            terraform_version=version, depends_on=depends, execution_order_group=group), env
+            terraform_version=version, terraform_distribution=distribution,
+            depends_on=depends, execution_order_group=group), env
 
     def requirements(self, body: Mapping[str, object], path: Path) -> Environment:
         """Atlantis's apply_requirements as an environment named for them."""

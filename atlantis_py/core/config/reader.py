@@ -17,6 +17,7 @@ import yaml
 
 from atlantis_py.core.detect.dirs import default_project_name
 from atlantis_py.domain.projects import Project, RepoOptions, Step
+from atlantis_py.domain.tfversions import parse_constraint
 from atlantis_py.errors import RepoConfigError
 
 # Aliases share nodes, so a "billion laughs" file is small but expands when
@@ -233,6 +234,18 @@ class ConfigReader:
                 if dep == p.name:
                     self.fail(("projects", i, "depends_on", j),
                               f"project {dep!r} cannot depend on itself")
+    def terraform_version(self, body: Mapping[str, object], path: Path) -> str | None:
+        """A version (`1.9.8`, `v1.9.8`) or constraint (`~> 1.9`); a YAML number
+        like 1.10 would read as 1.1, so it must be quoted."""
+        if "terraform_version" not in body:
+            return None
+        at = (*path, "terraform_version")
+        value = body["terraform_version"]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self.fail(at, f"quote the version (terraform_version: \"{value}\"): YAML reads "
+                      "an unquoted 1.10 as the number 1.1")
+        return self.parsed(value, at, lambda text: str(parse_constraint(text)),
+                           "a version like 1.9.8 or a constraint like '~> 1.9'")
 
     def parsed(self, value: object, path: Path, parse: Callable[[str], _T], form: str) -> _T:
         """A string in one of the policy text forms; ValueError becomes a located error."""

@@ -104,7 +104,8 @@ class _Validator(EnvironmentReader):
     def project(self, value: object, path: Path, workflows: Mapping[str, Workflow],
                 environments: Mapping[str, Environment]) -> Project:
         body = self.mapping(value, path, ("name", "dir", "workspace", "autoplan",
-                                          "workflow", "environment", *ORDER_KEYS))
+                                          "workflow", "environment", *ORDER_KEYS,
+                                          "terraform_version"))
         directory, workspace, name = self.place(body, path)
         workflow = self.reference(body, path, "workflow",
                                   {**workflows, **dict.fromkeys(self.extra_workflows)})
@@ -124,7 +125,8 @@ class _Validator(EnvironmentReader):
         group, depends = self.order(body, path)
         return Project(name=name, dir=directory, workspace=workspace, workflow=workflow,
                        environment=environment, autoplan=enabled, when_modified=when_modified,
-                       execution_order_group=group, depends_on=depends)
+                       execution_order_group=group, depends_on=depends,
+                       terraform_version=self.terraform_version(body, path))
 
     def reference(self, body: Mapping[str, object], path: Path, key: str,
                   defined: Mapping[str, object]) -> str:

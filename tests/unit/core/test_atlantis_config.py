@@ -145,8 +145,8 @@ INVALID = [
      "projects[0].plan_requirements", LATER),
     ("version: 3\nprojects:\n- dir: a\n  import_requirements: []\n", 4,
      "projects[0].import_requirements", LATER),
-    ("version: 3\nprojects:\n- dir: a\n  terraform_distribution: opentofu\n", 4,
-     "projects[0].terraform_distribution", LATER),
+    ("version: 3\nprojects:\n- dir: a\n  terraform_distribution: tofu\n", 4,
+     "projects[0].terraform_distribution", "expected terraform or opentofu, got 'tofu'"),
     ("version: 3\nprojects:\n- dir: a\n  silence_pr_comments: [apply]\n", 4,
      "projects[0].silence_pr_comments", LATER),
     ("version: 3\nprojects:\n- dir: a\n  repo_locks: {mode: disabled}\n", 4,
@@ -188,7 +188,24 @@ INVALID = [
      "workflows.w.plan.steps[0]", "cannot run at plan time"),
     ("version: 3\nworkflows:\n  w:\n    plan:\n      steps: [fmt]\n", 5,
      "workflows.w.plan.steps[0]", "unknown step 'fmt'"),
+    ("version: 3\nprojects:\n- dir: a\n  terraform_version: 1.10\n", 4,
+     "projects[0].terraform_version", 'quote the version (terraform_version: "1.1")'),
+    ("version: 3\nprojects:\n- dir: a\n  terraform_version: latest\n", 4,
+     "projects[0].terraform_version", "'latest' is not a version or constraint"),
 ]
+
+
+def test_terraform_version_takes_a_constraint() -> None:
+    config = parse_atlantis_config("version: 3\nprojects:\n- dir: a\n"
+                                   "  terraform_version: '~> 1.9'\n")
+    assert config.projects[0].terraform_version == "~> 1.9"
+    assert config.projects[0].terraform_distribution is None
+
+
+def test_a_project_may_run_opentofu() -> None:
+    config = parse_atlantis_config("version: 3\nprojects:\n- dir: a\n"
+                                   "  terraform_distribution: opentofu\n")
+    assert config.projects[0].terraform_distribution == "opentofu"
 
 
 @pytest.mark.parametrize("text, line, key, message", INVALID)

@@ -466,3 +466,11 @@ def test_import_and_state_rm_stages() -> None:
     assert flow.stage("import") == (Step("init"), Step("run", run="echo importing"),
                                     Step("import", extra_args=("-var-file=a.tfvars",)))
     assert flow.stage("state_rm") == (Step("state_rm"),)
+def test_a_project_may_pin_its_terraform_version() -> None:
+    config = parse_repo_config("version: 1\nprojects:\n- dir: a\n  terraform_version: 1.9.8\n"
+                               "- dir: b\n  terraform_version: '>= 1.5, < 2'\n- dir: c\n")
+    assert [p.terraform_version for p in config.projects] == ["1.9.8", ">= 1.5, < 2", None]
+    with pytest.raises(RepoConfigError) as caught:
+        parse_repo_config("version: 1\nprojects:\n- dir: a\n  terraform_version: '>> 1'\n")
+    assert (caught.value.line, caught.value.key) == (4, "projects[0].terraform_version")
+    assert "is not a version or constraint like 1.9.8" in caught.value.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,15 @@ def test_terraform_and_run_steps_see_passed_through_variables(
     assert "ghp_server_token" not in run.output and "ghp_secret" not in run.output
     assert "passed-through-secret" not in execute(["env"], tmp_path, Terraform().environment(),
                                                   timeout=10).output
+
+
+def test_a_pinned_binary_is_named_to_run_steps_as_atlantis_does(tmp_path: Path) -> None:
+    base = Terraform("terraform", plugin_cache_dir=tmp_path / "cache")
+    assert "ATLANTIS_TERRAFORM_VERSION" not in base.environment()
+    pinned = base.using("/opt/tf/terraform1.9.8", "1.9.8")
+    env = pinned.environment()
+    assert (pinned.binary, env["ATLANTIS_TERRAFORM_VERSION"]) == ("/opt/tf/terraform1.9.8",
+                                                                  "1.9.8")
+    assert env["PATH"].split(os.pathsep)[-1] == "/opt/tf"
+    assert env["TF_PLUGIN_CACHE_DIR"] == str(tmp_path / "cache")
+    assert base.binary == "terraform"  # the server's own is unchanged
