@@ -133,7 +133,7 @@ def test_branch_regex() -> None:
      "repos[0].post_workflow_hooks[0].commands", "'import'"),
     ("repos:\n- id: a/b\n  repo_config_file: ../x.yaml\n", 3,
      "repos[0].repo_config_file", "outside the repository"),
-    ("workflows:\n  w:\n    plan:\n      steps: [show]\n", 4,
+    ("workflows:\n  w:\n    plan:\n      steps: [policy_check]\n", 4,
      "workflows.w.plan.steps[0]", "not supported"),
     ("policies: [a]\n", 1, "policies", "expected a mapping"),
 ])
@@ -230,5 +230,5 @@ def test_delete_source_branch_on_merge_and_repo_config_file() -> None:
         head_config("version: 3\ndelete_source_branch_on_merge: true\n", policy("acme/infra"))
     assert caught.value.key == "delete_source_branch_on_merge"
     with pytest.raises(RepoConfigError) as caught:
-        head_config("version: 3\nprojects: [{dir: a, branch: /x/}]\n", special)
+        head_config("version: 3\nprojects: [{dir: a, mystery: 1}]\n", special)
     assert caught.value.file == "infra/atlantis-prod.yaml"
