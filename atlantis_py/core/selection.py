@@ -159,8 +159,22 @@ def project_for(run: RunRecord, head: RepoConfig) -> Project:
     """The project a plan run was for, with what detection recorded on the run."""
     same = [p for p in head.projects if p.dir == run.dir and p.workspace == run.workspace]
     own = [p for p in same if p.name == run.project]  # shared dirs: by name first
-    found = (own or same or [Project(name=run.project, dir=run.dir, workspace=run.workspace)])[0]
+    found = (own or same or [with_file_defaults(
+        Project(name=run.project, dir=run.dir, workspace=run.workspace), head)])[0]
     return replace(found, reasons=run.reasons, deleted=run.deleted, source_ref=run.source_sha)
+
+
+def with_file_defaults(project: Project, config: RepoConfig) -> Project:
+    """`project` with the lock mode and silenced comments atlantis.yaml gives
+    it: its entry's when the file lists it, else the file's top-level ones
+    (a project found from a changed directory)."""
+    entry = next((p for p in config.projects if (p.name, p.dir, p.workspace)
+                  == (project.name, project.dir, project.workspace)), None)
+    if entry is None:
+        return replace(project, repo_locks=config.options.repo_locks,
+                       silence_pr_comments=config.options.silence_pr_comments)
+    return replace(project, repo_locks=entry.repo_locks,
+                   silence_pr_comments=entry.silence_pr_comments)
 
 
 

@@ -134,6 +134,10 @@ class RepoOptions:
     autodiscover: str = "auto"
     ignore_paths: tuple[str, ...] = ()
     allowed_regexp_prefixes: tuple[str, ...] = ()
+    # the file's top-level repo_locks and silence_pr_comments, for projects it
+    # does not list (listed ones carry their own, merged, on the Project)
+    repo_locks: str = "on_plan"
+    silence_pr_comments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,8 @@ class Applier:
                 raise
             state, description = apply_status(results)
             svc.ipr.move(Transition(record, after_apply(results), actor, description))
-        silenced = {p.name for p in head_cfg.projects if "apply" in p.silence_pr_comments}
+        silenced = {run.project for run in plans
+                    if "apply" in project_for(run, head_cfg).silence_pr_comments}
         shown = unsilenced(results, silenced)  # atlantis.yaml's silence_pr_comments
         if shown:
             svc.say(pull.repo.forge, repo, number, svc.renderer.apply(shown))

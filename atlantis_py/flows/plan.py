@@ -16,7 +16,12 @@ from atlantis_py.core.approvals import eligible_approvers
 from atlantis_py.core.config.load import base_config, config_in, rules_config
 from atlantis_py.core.detect.atmos import StackError, TemplateError
 from atlantis_py.core.outcomes import plan_status, unsilenced
-from atlantis_py.core.selection import Selection, environment_of, for_base_branch
+from atlantis_py.core.selection import (
+    Selection,
+    environment_of,
+    for_base_branch,
+    with_file_defaults,
+)
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import ChangedFile, FileStatus, StatusState
@@ -109,6 +114,8 @@ class Planner:
                                  "Atmos stacks are invalid")
                 svc.ipr.note(record, actor, "config_error", detail=str(err))
                 return
+            selection = replace(selection, projects=[
+                with_file_defaults(p, config) for p in selection.projects])
             if selection.problem:
                 svc.say(pull.repo.forge, repo, pull.number,
                         svc.renderer.plan_not_run(selection.problem))

@@ -125,6 +125,7 @@ class _AtlantisReader(AtlantisKeys):
             delete_source_branch_on_merge=self.flag(top, (), "delete_source_branch_on_merge",
                                                     False),
             autodiscover=discover, ignore_paths=ignore,
+            repo_locks=self.top_locks or "on_plan", silence_pr_comments=self.top_silenced or (),
             allowed_regexp_prefixes=self.strings(top.get("allowed_regexp_prefixes") or [],
                                                  ("allowed_regexp_prefixes",)))
         # Atlantis's `auto` discovers projects only when the file lists none

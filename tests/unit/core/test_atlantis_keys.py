@@ -13,9 +13,10 @@ from atlantis_py.core.config.atlantis import parse_atlantis_config
 from atlantis_py.core.detect import affected_projects
 from atlantis_py.core.outcomes import unsilenced
 from atlantis_py.core.requirements import plan_requirement_refusals
-from atlantis_py.core.selection import for_base_branch, select_projects
+from atlantis_py.core.selection import for_base_branch, select_projects, with_file_defaults
 from atlantis_py.domain.commands import Command, CommandName
 from atlantis_py.domain.forge import Mergeability
+from atlantis_py.domain.projects import Project
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.flows.plan_requirements import requirements_of
 
@@ -162,3 +163,15 @@ def test_plan_requirements_come_from_the_rules_branch() -> None:
     a, b = head.projects
     assert requirements_of(a, head, rules) == ("approved",)
     assert requirements_of(b, head, rules) == ("mergeable",)
+
+
+def test_unlisted_projects_take_the_files_top_level_switches() -> None:
+    config = parse_atlantis_config(
+        "version: 3\nrepo_locks: {mode: disabled}\nsilence_pr_comments: [apply]\n"
+        "autodiscover: {mode: enabled}\nprojects:\n- {dir: a, repo_locks: {mode: on_plan}}\n")
+    found = with_file_defaults(Project(name="b", dir="b"), config)
+    assert (found.repo_locks, found.silence_pr_comments) == ("disabled", ("apply",))
+    listed = with_file_defaults(Project(name="a", dir="a"), config)
+    assert (listed.repo_locks, listed.silence_pr_comments) == ("on_plan", ("apply",))
+    plain = with_file_defaults(Project(name="b", dir="b"), for_base_branch(config, "main"))
+    assert plain.repo_locks == "disabled"
