@@ -3,9 +3,11 @@ move over without rewriting its file.
 
 Keys atlantis-py understands are read into the same model as workflows.yaml;
 Atlantis keys it does not support yet are refused one by one (file, line,
-key) rather than ignored, since a silently dropped `plan_requirements` or
-`branch` would plan or apply what the file's author meant to prevent. Keys
-Atlantis itself does not know get the usual "unknown key" answer.
+key) rather than ignored, since a silently dropped `policies` or
+`terraform_distribution` would plan or apply what the file's author meant to
+prevent. Keys Atlantis itself does not know get the usual "unknown key"
+answer. The per-project switches (branch, repo_locks, silence_pr_comments,
+plan/import requirements) and the newer steps are read in atlantis_keys.py.
 
 Atlantis's per-project `apply_requirements` become approval environments: one
 per distinct set of requirements (`approved` asks one approval, as in
