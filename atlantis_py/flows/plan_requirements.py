@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from atlantis_py.core.approvals import Facts, evaluate_approval, resolve_members, resolve_writers
 from atlantis_py.core.requirements import plan_requirement_refusals
+from atlantis_py.core.selection import for_base_branch
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.records import PullRecord
@@ -38,6 +39,7 @@ def unmet(svc: Services, record: PullRecord, pull: PullRequest, head: RepoConfig
           ) -> dict[str, str]:
     """Project name → why it may not be planned, for the projects whose
     plan_requirements are not met."""
+    rules = for_base_branch(rules, pull.base_ref)  # its entries for this base branch
     wanted = {p.name: requirements_of(p, head, rules) for p in projects}
     if not any(wanted.values()):
         return {}
