@@ -24,7 +24,7 @@ from atlantis_py.runner.terraform import Terraform, TerraformError, plan_counts
 
 __all__ = ["CUSTOM_STEPS_DISABLED", "plan_arguments", "run_apply", "run_plan"]
 PLAN_STEPS = frozenset({"init", "validate", "plan", "env", "run", "multienv", "show", "version"})
-APPLY_STEPS = frozenset({"init", "validate", "apply", "env", "run", "multienv", "version"})
+APPLY_STEPS = frozenset({"init", "validate", "apply", "env", "run", "multienv", "show", "version"})
 SHOWN_STEPS = frozenset({"run", "multienv", "version"})  # their output is in the comment
 
 
