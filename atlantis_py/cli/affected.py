@@ -19,7 +19,7 @@ from pathlib import Path
 
 from atlantis_py.core.config.load import base_config, config_text, head_config
 from atlantis_py.core.detect.atmos import StackError, TemplateError
-from atlantis_py.core.selection import environment_of
+from atlantis_py.core.selection import environment_of, for_base_branch
 from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.errors import RepoConfigError, WorkspaceError
 from atlantis_py.flows.detection import Detector
@@ -73,7 +73,9 @@ def local_change(repo: Path, base: str, head: str, detector: Detector | None = N
         source = resolve_commit(repo, base)
     with ExitStack() as held:
         new = held.enter_context(GitTree(repo, head_sha))
-        head_cfg = head_config(_text(new))
+        # atlantis.yaml's `branch` regexes see the base's branch name, as on a pull request
+        head_cfg = for_base_branch(head_config(_text(new)),
+                                   base.removeprefix("refs/heads/").removeprefix("origin/"))
         base_cfg = base_config(_text(held.enter_context(GitTree(repo, base))), base)
         stacks = head_cfg.atmos is not None or "atmos.yaml" in new.files("")
         tree = (held.enter_context(scratch_worktree(repo, head_sha))

@@ -3,7 +3,7 @@ Pure; table-tested in tests/unit/core/test_outcomes.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from atlantis_py.core.approvals import ApprovalDecision
 from atlantis_py.domain.forge import StatusState
@@ -46,3 +46,12 @@ def review_state(decisions: Sequence[ApprovalDecision]) -> IPRState | None:
     if all(d.ok for d in decisions):
         return IPRState.APPROVED
     return IPRState.PENDING
+
+
+def unsilenced(results: Sequence[ProjectResult], silenced: Collection[str]
+               ) -> list[ProjectResult]:
+    """The results a comment shows when atlantis.yaml's `silence_pr_comments`
+    silences the projects named in `silenced`: theirs go only when they
+    succeeded, since a failure still needs an answer on the pull request."""
+    return [r for r in results
+            if r.project not in silenced or r.status is not RunStatus.SUCCESS]

@@ -49,3 +49,29 @@ def undiverged_refusal(behind: int, base_ref: str) -> str | None:
             f"apply, so the apply cannot revert what was merged there: merge or rebase "
             f"`{base_ref}` into this branch (the new commit is planned and needs approval "
             "again)")
+
+
+def plan_requirement_refusals(wanted: Sequence[str], base_ref: str, *,
+                              approvals_missing: int | None = None,
+                              mergeable: Mergeability | None = None,
+                              behind: int | None = None) -> tuple[str, ...]:
+    """atlantis.yaml's `plan_requirements`: what keeps a project from being
+    planned, one sentence per requirement it misses (none: it may plan).
+    Facts the caller did not look up (None) are not judged."""
+    refusals: list[str] = []
+    if "approved" in wanted and approvals_missing:
+        count = "1 more approval" if approvals_missing == 1 else \
+            f"{approvals_missing} more approvals"
+        refusals.append(f"plan_requirements: approved: this commit needs {count} before it "
+                        "is planned: approve it, then comment `atlantis plan`")
+    if "mergeable" in wanted and mergeable is not None and not mergeable.mergeable:
+        detail = f" (`{mergeable.detail}`)" if mergeable.detail else ""
+        refusals.append(f"plan_requirements: mergeable: the forge does not (yet) say this "
+                        f"pull request can be merged{detail}: resolve what blocks the merge, "
+                        "then comment `atlantis plan`")
+    if "undiverged" in wanted and behind:
+        commits = "1 commit" if behind == 1 else f"{behind} commits"
+        refusals.append(f"plan_requirements: undiverged: this branch is {commits} behind "
+                        f"`{base_ref}`: merge or rebase `{base_ref}` into it, which plans "
+                        "again")
+    return tuple(refusals)

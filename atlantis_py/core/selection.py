@@ -4,13 +4,14 @@ judges each one: pure decisions, table-tested in tests/unit/core/test_selection.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from atlantis_py.core.detect import affected_projects
 from atlantis_py.core.detect.atmos import AffectedProject, tfvars_json
-from atlantis_py.core.detect.dirs import default_project_name
+from atlantis_py.core.detect.dirs import autodiscover_ignores, default_project_name
 from atlantis_py.core.detect.modules import tf_dirs
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.projects import DEFAULT_AUTOPLAN_FILES, Project, RepoConfig
@@ -83,6 +84,9 @@ def select_projects(config: RepoConfig, tree: Path, changed: Sequence[str],
     matching = [p for p in config.projects if p.dir == command.dir and p.workspace == workspace]
     if matching:  # as Atlantis: every project on that dir and workspace
         return Selection(matching)
+    if autodiscover_ignores(config, command.dir):
+        return Selection([], f"`{command.dir}` is in atlantis.yaml's autodiscover.ignore_paths "
+                         "and no project lists it")
     if not any((tree / command.dir).glob("*.tf")):
         return Selection([], f"`{command.dir}` holds no Terraform (*.tf) files")
     return Selection([Project(name=default_project_name(command.dir, workspace),
@@ -158,7 +162,37 @@ def project_for(run: RunRecord, head: RepoConfig) -> Project:
     """The project a plan run was for, with what detection recorded on the run."""
     same = [p for p in head.projects if p.dir == run.dir and p.workspace == run.workspace]
     own = [p for p in same if p.name == run.project]  # shared dirs: by name first
-    found = (own or same or [Project(name=run.project, dir=run.dir, workspace=run.workspace)])[0]
+    found = (own or same or [with_file_defaults(
+        Project(name=run.project, dir=run.dir, workspace=run.workspace), head)])[0]
     return replace(found, reasons=run.reasons, deleted=run.deleted, source_ref=run.source_sha)
 
 
+def with_file_defaults(project: Project, config: RepoConfig) -> Project:
+    """`project` with the lock mode and silenced comments atlantis.yaml gives
+    it: its entry's when the file lists it, else the file's top-level ones
+    (a project found from a changed directory)."""
+    entry = next((p for p in config.projects if (p.name, p.dir, p.workspace)
+                  == (project.name, project.dir, project.workspace)), None)
+    if entry is None:
+        return replace(project, repo_locks=config.options.repo_locks,
+                       silence_pr_comments=config.options.silence_pr_comments)
+    return replace(project, repo_locks=entry.repo_locks,
+                   silence_pr_comments=entry.silence_pr_comments)
+
+
+
+
+def for_base_branch(config: RepoConfig, base_ref: str) -> RepoConfig:
+    """The projects a pull request into `base_ref` may plan: those whose
+    atlantis.yaml `branch` regex matches it (searched, as Atlantis's Go regexp
+    MatchString does), or that have none. As in Atlantis, a file in `auto`
+    autodiscover mode whose projects all belong to other branches discovers
+    projects as if it listed none."""
+    kept = tuple(p for p in config.projects
+                 if p.branch is None or re.search(p.branch, base_ref) is not None)
+    if len(kept) == len(config.projects):
+        return config
+    explicit = config.explicit
+    if config.options.autodiscover == "auto":
+        explicit = bool(kept)
+    return replace(config, projects=kept, explicit=explicit)

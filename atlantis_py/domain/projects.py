@@ -12,11 +12,15 @@ from atlantis_py.domain.rules import ApplyWindow, DestroyRule
 
 @dataclass(frozen=True)
 class Step:
-    """One workflow step. `name` is init|validate|plan|apply|env|run.
-    `extra_args` go to terraform; `run` holds an argv-ish command for `run` steps
+    """One workflow step. `name` is init|validate|plan|apply|env|run, or
+    atlantis.yaml's show|version|multienv. `extra_args` go to terraform; `run`
+    holds an argv-ish command for `run`, `multienv` and command `env` steps
     (split with shlex, never passed to a shell); env steps set `env_name`/`env_value`.
     `trusted` steps come from the server's own repos.yaml: their `run` needs no
-    --allow-custom-steps."""
+    --allow-custom-steps. `output` is atlantis.yaml's show|hide|strip_refreshing
+    for what a run step prints; `shell` (a shell and its args, atlantis.yaml's
+    shell/shellArgs) runs the command through that shell, which only a server
+    with --allow-custom-steps honours."""
 
     name: str
     extra_args: tuple[str, ...] = ()
@@ -24,6 +28,8 @@ class Step:
     env_name: str | None = None
     env_value: str | None = None
     trusted: bool = False
+    output: str = "show"
+    shell: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ DEFAULT_WORKFLOW = Workflow(
 
 APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged")
 TF_DISTRIBUTIONS = ("terraform", "opentofu")
+
+# Atlantis's repo_locks modes: lock a project's dir+workspace when it is
+# planned (the default), only while it is applied, or never.
+REPO_LOCK_MODES = ("on_plan", "on_apply", "disabled")
 
 # Atlantis's default autoplan patterns (relative to the project dir): a change
 # to the provider lock file or a terragrunt.hcl alone plans too.
@@ -129,6 +139,12 @@ class Project:
     terraform_distribution: str | None = None  # one of TF_DISTRIBUTIONS; None: the server's
     execution_order_group: int = 0
     depends_on: tuple[str, ...] = ()
+    # atlantis.yaml's per-project switches (README: Coming from Atlantis)
+    branch: str | None = None  # regex on the base branch; None: every branch
+    repo_locks: str = "on_plan"  # REPO_LOCK_MODES
+    silence_pr_comments: tuple[str, ...] = ()  # "plan", "apply": no comment for these
+    plan_requirements: tuple[str, ...] = ()  # APPLY_REQUIREMENTS checked before a plan
+    import_requirements: tuple[str, ...] = ()  # kept for `atlantis import`
 
 
 @dataclass(frozen=True)
@@ -145,6 +161,15 @@ class RepoOptions:
     parallel_apply: bool = False
     delete_source_branch_on_merge: bool = False
     abort_on_execution_order_fail: bool = False
+    # atlantis.yaml's autodiscover: with `enabled`, changed directories no
+    # project lists are planned too; `ignore_paths` globs are never discovered
+    autodiscover: str = "auto"
+    ignore_paths: tuple[str, ...] = ()
+    allowed_regexp_prefixes: tuple[str, ...] = ()
+    # the file's top-level repo_locks and silence_pr_comments, for projects it
+    # does not list (listed ones carry their own, merged, on the Project)
+    repo_locks: str = "on_plan"
+    silence_pr_comments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

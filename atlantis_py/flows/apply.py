@@ -9,8 +9,8 @@ from pathlib import Path
 
 from atlantis_py.core.config.load import config_in
 from atlantis_py.core.ipr import IllegalTransition, Transition
-from atlantis_py.core.outcomes import after_apply, apply_status
-from atlantis_py.core.selection import project_for, wanted
+from atlantis_py.core.outcomes import after_apply, apply_status, unsilenced
+from atlantis_py.core.selection import for_base_branch, project_for, wanted
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import StatusState
@@ -99,6 +99,7 @@ class Applier:
                 return
             try:
                 head_cfg, rules = config_in(tree, policy), svc.rules(pull)
+                head_cfg = for_base_branch(head_cfg, pull.base_ref)
             except RepoConfigError as err:
                 svc.say(pull.repo.forge, repo, number, svc.renderer.config_error(err))
                 return
@@ -145,8 +146,12 @@ class Applier:
             ran = [r for r in results if r.skipped is None]
             svc.ipr.move(Transition(record, after_apply(ran), actor, description))
         merge = maybe_merge(svc, record, pull, head_cfg.options, actor)
-        svc.say(pull.repo.forge, repo, number,
-                svc.renderer.apply(results, unsettled, merge=merge.text))
+        silenced = {run.project for run in plans
+                    if "apply" in project_for(run, head_cfg).silence_pr_comments}
+        shown = unsilenced(results, silenced)  # atlantis.yaml's silence_pr_comments
+        if shown or merge.text:
+            svc.say(pull.repo.forge, repo, number,
+                    svc.renderer.apply(shown, unsettled, merge=merge.text))
         forge.set_status(repo, pull.head_sha, APPLY_CONTEXT, state, description)
         if post_failed is not None:
             svc.say(pull.repo.forge, repo, number, post_failed)
@@ -197,15 +202,18 @@ class Applier:
     def _apply_one(self, record: PullRecord, pull: PullRequest, tree: Path,
                    head_cfg: RepoConfig, run: RunRecord, actor: str) -> ProjectResult:
         svc = self.svc
-        lock = svc.locks.acquire(pull.repo.forge, pull.repo.full_name, run.dir, run.workspace,
-                                 record.id, pull.number, run.project)
-        if lock.pull_number != pull.number:
+        project = project_for(run, head_cfg)
+        # on_plan and on_apply both hold the lock through the apply; it stays
+        # until the pull request is merged or closed, as Atlantis keeps it
+        lock = None if project.repo_locks == "disabled" else svc.locks.acquire(
+            pull.repo.forge, pull.repo.full_name, run.dir, run.workspace, record.id,
+            pull.number, run.project)
+        if lock is not None and lock.pull_number != pull.number:
             return ProjectResult(project=run.project, dir=run.dir, workspace=run.workspace,
                                  command="apply", status=RunStatus.ERROR,
                                  head_sha=pull.head_sha,
                                  error=f"locked by pull request #{lock.pull_number}",
                                  locked_by=lock.pull_number)
-        project = project_for(run, head_cfg)
         # the plan may have been made on another replica: this one's copy of it
         plan_file = svc.plans.path(pull.repo, pull.number, pull.head_sha, run.dir,
                                    run.workspace, run.project)

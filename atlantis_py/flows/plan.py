@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
@@ -14,8 +14,13 @@ from pathlib import Path
 from atlantis_py.core.approvals import eligible_approvers
 from atlantis_py.core.config.load import base_config, config_in, rules_config
 from atlantis_py.core.detect.atmos import StackError, TemplateError
-from atlantis_py.core.outcomes import plan_status
-from atlantis_py.core.selection import Selection, environment_of
+from atlantis_py.core.outcomes import plan_status, unsilenced
+from atlantis_py.core.selection import (
+    Selection,
+    environment_of,
+    for_base_branch,
+    with_file_defaults,
+)
 from atlantis_py.domain.commands import Command
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import ChangedFile, FileStatus, StatusState
@@ -26,6 +31,7 @@ from atlantis_py.errors import ForgeError, RepoConfigError
 from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.gate import environment
 from atlantis_py.flows.ordered import Order, run_ordered
+from atlantis_py.flows.plan_requirements import unmet
 from atlantis_py.flows.policy import record_checks, report_status
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
@@ -98,6 +104,7 @@ class Planner:
                 svc.ipr.note(record, actor, "config_error", detail=str(err))
                 return
             svc.pulls.set_details(record.id, base_config=rules_text)
+            config = for_base_branch(config, pull.base_ref)  # atlantis.yaml's `branch`
             # plans of earlier heads can never be applied: they go now
             svc.plans.discard_older(pull.repo, pull.number, pull.head_sha)
             changed = listing.result()
@@ -109,6 +116,8 @@ class Planner:
                                  "Atmos stacks are invalid")
                 svc.ipr.note(record, actor, "config_error", detail=str(err))
                 return
+            selection = replace(selection, projects=[
+                with_file_defaults(p, config) for p in selection.projects])
             if selection.problem:
                 svc.say(pull.repo.forge, repo, pull.number,
                         svc.renderer.plan_not_run(selection.problem))
@@ -136,8 +145,12 @@ class Planner:
             for source in sources:  # at most one: the merge base
                 trees[source] = held.enter_context(
                     svc.workspaces.checkout_base(pull.repo, pull.number, source, env))
-            results = self._run_all(record, pull, config, trees, selection.projects, extra,
-                                    actor, envs)
+            refused = unmet(svc, record, pull, config, rules, selection.projects, envs)
+            ran = {r.project: r for r in self._run_all(
+                record, pull, config, trees,
+                [p for p in selection.projects if p.name not in refused], extra, actor, envs)}
+            results = [ran.get(p.name) or _not_planned(p, pull.head_sha, refused[p.name])
+                       for p in selection.projects]
             post_failed = run_workflow_hooks(
                 svc, pull, policy, "post", "plan", tree, actor, command,
                 has_errors=any(r.status is not RunStatus.SUCCESS for r in results))
@@ -145,7 +158,9 @@ class Planner:
             pending.result()
         except ForgeError as err:
             log.warning("the pending status was not set: %s", err)
-        self._report(pull, results, review_request(svc, rules, pull.author, results, envs))
+        self._report(pull, results, review_request(svc, rules, pull.author, results, envs),
+                     silenced={p.name for p in selection.projects
+                               if "plan" in p.silence_pr_comments})
         if post_failed is not None:
             svc.say(pull.repo.forge, repo, pull.number, post_failed)
 
@@ -174,9 +189,11 @@ class Planner:
                   project: Project, extra: Sequence[str], actor: str,
                   environment: str) -> ProjectResult:
         svc = self.svc
-        lock = svc.locks.acquire(pull.repo.forge, pull.repo.full_name, project.dir,
-                                 project.workspace, record.id, pull.number, project.name)
-        if lock.pull_number != pull.number:
+        lock = None
+        if project.repo_locks == "on_plan":  # atlantis.yaml's repo_locks; ours by default
+            lock = svc.locks.acquire(pull.repo.forge, pull.repo.full_name, project.dir,
+                                     project.workspace, record.id, pull.number, project.name)
+        if lock is not None and lock.pull_number != pull.number:
             return ProjectResult(
                 project=project.name, dir=project.dir, workspace=project.workspace,
                 command="plan", status=RunStatus.ERROR, head_sha=pull.head_sha,
@@ -220,13 +237,24 @@ class Planner:
         return result
 
     def _report(self, pull: PullRequest, results: Sequence[ProjectResult],
-                extra: str = "") -> None:
+                extra: str = "", silenced: Collection[str] = ()) -> None:
+        """The plan comment, without the successful plans of projects that
+        silence_pr_comments silences (none left: no comment); the status
+        counts every project."""
         forge = self.svc.forges[pull.repo.forge]
-        self.svc.say(pull.repo.forge, pull.repo.full_name, pull.number,
-                     self.svc.renderer.plan(results, extra=extra))
+        shown = unsilenced(results, silenced)
+        if shown:
+            self.svc.say(pull.repo.forge, pull.repo.full_name, pull.number,
+                         self.svc.renderer.plan(shown, extra=extra))
         state, description = plan_status(results)
         forge.set_status(pull.repo.full_name, pull.head_sha, PLAN_CONTEXT, state, description)
         report_status(self.svc, pull)
+
+
+def _not_planned(project: Project, head_sha: str, why: str) -> ProjectResult:
+    return ProjectResult(project=project.name, dir=project.dir, workspace=project.workspace,
+                         command="plan", status=RunStatus.ERROR, head_sha=head_sha, error=why,
+                         reasons=project.reasons, deleted=project.deleted)
 
 
 def review_request(svc: Services, rules: RepoConfig, author: str,

@@ -8,16 +8,21 @@ even then run without a shell.
 
 from __future__ import annotations
 
+import json
 import shlex
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from atlantis_py.domain.projects import Project, Step
-from atlantis_py.runner.terraform import Terraform, TerraformRun, execute
+from atlantis_py.runner.multienv import parse_multienv, strip_refreshing
+from atlantis_py.runner.terraform import Terraform, TerraformError, TerraformRun, execute
 
 CUSTOM_STEPS_DISABLED = "custom run steps are disabled on this server (--allow-custom-steps)"
+SHELL_DISABLED = ("a step's `shell` runs its command through a shell, which this server "
+                  "allows only with --allow-custom-steps: remove `shell`/`shellArgs` "
+                  "(commands run without a shell)")
 
 
 @dataclass(frozen=True)
@@ -169,21 +174,61 @@ def env_step(ctx: StepContext, step: Step) -> StepOutcome:
 def run_step(ctx: StepContext, step: Step) -> StepOutcome:
     """A custom command: split like a shell would, `$VAR`/`${VAR}` expanded
     from the step environment per argument, then run with no shell, so pipes,
-    globs and `$(…)` have no special meaning."""
+    globs and `$(…)` have no special meaning. A step with a `shell` (atlantis.yaml's
+    shell/shellArgs) runs as [shell, *args, command] instead, and only on a server
+    that allows custom steps. `output` hides or trims what the comment shows."""
     if not (ctx.allow_custom_steps or step.trusted):
         return StepOutcome(False, "", CUSTOM_STEPS_DISABLED)
+    if step.shell and not ctx.allow_custom_steps:
+        return StepOutcome(False, "", SHELL_DISABLED)
     env = ctx.tf.environment({**ctx.env, **_step_vars(ctx)})
     try:
-        argv = [string.Template(arg).safe_substitute(env) for arg in shlex.split(step.run or "")]
+        argv = [*step.shell, step.run or ""] if step.shell else \
+            [string.Template(arg).safe_substitute(env) for arg in shlex.split(step.run or "")]
     except ValueError as e:
         return StepOutcome(False, "", f"{step.name}: cannot parse {step.run!r}: {e}")
-    if not argv:
+    if not argv or not argv[-1].strip():
         return StepOutcome(False, "", f"{step.name}: empty command")
     result = execute(argv, ctx.project_dir, env, ctx.tf.timeout)
-    if result.ok:
-        return StepOutcome(True, result.output)
-    error = f"{step.name} {argv[0]} failed (exit {result.returncode})"
-    return StepOutcome(False, result.output, error)
+    if not result.ok:
+        error = f"{step.name} {argv[0]} failed (exit {result.returncode})"
+        return StepOutcome(False, result.output, error)
+    if step.output == "hide":
+        return StepOutcome(True, "")
+    if step.output == "strip_refreshing":
+        return StepOutcome(True, strip_refreshing(result.output))
+    return StepOutcome(True, result.output)
+
+
+def multienv_step(ctx: StepContext, step: Step) -> StepOutcome:
+    """Atlantis's multienv: the command prints `K1=V1,K2=V2`, each becomes a
+    variable for the later steps; the comment lists the names, never the values."""
+    result = run_step(ctx, replace(step, output="show"))
+    if not result.ok:
+        return result
+    try:
+        found = parse_multienv(result.output)
+    except ValueError as e:
+        return StepOutcome(False, "", f"multienv: {e}")
+    shown = ("Dynamic environment variables added:\n" + "".join(f"{k}\n" for k in found)
+             if found else "No dynamic environment variable added\n")
+    return StepOutcome(True, "" if step.output == "hide" else shown, env=found)
+
+
+def show_step(ctx: StepContext, step: Step) -> StepOutcome:
+    """`terraform show -json` of the saved plan into $SHOWFILE, for later steps."""
+    if not ctx.plan_file.is_file():
+        return StepOutcome(False, "", "show: no saved plan yet; put `show` after `plan`")
+    try:
+        data = ctx.tf.show_json(ctx.project_dir, ctx.plan_file, ctx.env)
+    except TerraformError as e:
+        return StepOutcome(False, "", f"show: {e}")
+    show_file_for(ctx.plan_file).write_text(json.dumps(data), encoding="utf-8")
+    return StepOutcome(True)
+
+
+def version_step(ctx: StepContext, step: Step) -> StepOutcome:
+    return _outcome(step, ctx.tf.run(["version"], ctx.project_dir, ctx.env))
 
 
 def _step_vars(ctx: StepContext) -> dict[str, str]:
@@ -194,6 +239,7 @@ def _step_vars(ctx: StepContext) -> dict[str, str]:
         "REPO_REL_DIR": ctx.project.dir,
         "PROJECT_NAME": ctx.project.name,
         "PLANFILE": str(ctx.plan_file),
+        "SHOWFILE": str(show_file_for(ctx.plan_file)),
         "VAR_FILE": var_file_for(ctx.plan_file) if ctx.project.vars_json is not None else "",
         "HEAD_COMMIT": ctx.head_sha,
         "COMMENT_ARGS": shlex.join((*ctx.extra_args, *ctx.targets)),
@@ -202,6 +248,10 @@ def _step_vars(ctx: StepContext) -> dict[str, str]:
 
 def var_file_for(plan_file: Path) -> str:
     return str(plan_file.with_suffix(".tfvars.json"))
+
+
+def show_file_for(plan_file: Path) -> Path:
+    return plan_file.with_suffix(".show.json")
 
 
 STEP_RUNNERS: Mapping[str, StepRunner] = {
@@ -213,4 +263,7 @@ STEP_RUNNERS: Mapping[str, StepRunner] = {
     "run": run_step,
     "import": import_step,
     "state_rm": state_rm_step,
+    "multienv": multienv_step,
+    "show": show_step,
+    "version": version_step,
 }

@@ -15,6 +15,7 @@ from atlantis_py.domain.projects import Project, Step, Workflow
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.runner.steps import (
     CUSTOM_STEPS_DISABLED,
+    SHELL_DISABLED,
     STEP_RUNNERS,
     StepContext,
     StepOutcome,
@@ -25,10 +26,11 @@ from atlantis_py.runner.terraform import Terraform, TerraformError, plan_counts
 __all__ = ["CUSTOM_STEPS_DISABLED", "plan_arguments", "run_apply", "run_plan",
            "run_state_command"]
 PolicyCheck = Callable[[Mapping[str, object]], tuple[PolicySetResult, ...]]
-PLAN_STEPS = frozenset({"init", "validate", "plan", "env", "run"})
-APPLY_STEPS = frozenset({"init", "validate", "apply", "env", "run"})
-STATE_STEPS = {"import": frozenset({"init", "import", "env", "run"}),
-               "state_rm": frozenset({"init", "state_rm", "env", "run"})}
+PLAN_STEPS = frozenset({"init", "validate", "plan", "env", "run", "multienv", "show", "version"})
+APPLY_STEPS = frozenset({"init", "validate", "apply", "env", "run", "multienv", "show", "version"})
+STATE_STEPS = {"import": frozenset({"init", "import", "env", "run", "multienv", "version"}),
+               "state_rm": frozenset({"init", "state_rm", "env", "run", "multienv", "version"})}
+SHOWN_STEPS = frozenset({"run", "multienv", "version"})  # their output is in the comment
 
 
 def plan_arguments(project: Project, plan_file: Path) -> tuple[str, ...]:
@@ -160,6 +162,8 @@ def _run_steps(
             return fail(f"step {step.name!r} is not allowed in {article} {command} workflow")
         if step.run is not None and not (allow_custom_steps or step.trusted):
             return fail(CUSTOM_STEPS_DISABLED)
+        if step.shell and not allow_custom_steps:
+            return fail(SHELL_DISABLED)
     project_dir = (worktree / project.dir).resolve()
     if not project_dir.is_relative_to(worktree.resolve()):
         return fail(f"project dir {project.dir!r} is outside the repository")
@@ -180,7 +184,7 @@ def _run_steps(
                               force_init=True, targets=targets)
         if not outcome.ok:
             return fail(outcome.error or f"{step.name} failed", outcome.output)
-        if (outcome.primary or step.name == "run") and outcome.output.strip():
+        if (outcome.primary or step.name in SHOWN_STEPS) and outcome.output.strip():
             shown.append(outcome.output if outcome.output.endswith("\n")
                          else outcome.output + "\n")
     return _result(project, command, RunStatus.SUCCESS, head_sha, "\n".join(shown))

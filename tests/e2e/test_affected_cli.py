@@ -133,3 +133,18 @@ def test_changed_paths(atmos_repo: Path) -> None:
     commit(atmos_repo, {"components/terraform/kms-key/main.tf": None, "new.txt": "n\n"})
     assert changed_paths(atmos_repo, "main", "feature") == [
         "components/terraform/kms-key/main.tf", "new.txt"]
+
+
+def test_atlantis_yaml_branch_regex_sees_the_base_branch(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As on a pull request into `--base`: only the projects whose `branch`
+    regex matches the base's branch name."""
+    repo = tmp_path / "branches"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, {"a/main.tf": "# a\n", "atlantis.yaml": (
+        "version: 3\nprojects:\n- {name: on-main, dir: a, branch: /^main$/}\n"
+        "- {name: on-dev, dir: a, branch: /^dev$/}\n")})
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, {"a/main.tf": "# a2\n"})
+    assert [o["project"] for o in run_json(repo, capsys)] == ["on-main"]

@@ -3,9 +3,11 @@ move over without rewriting its file.
 
 Keys atlantis-py understands are read into the same model as workflows.yaml;
 Atlantis keys it does not support yet are refused one by one (file, line,
-key) rather than ignored, since a silently dropped `plan_requirements` or
-`branch` would plan or apply what the file's author meant to prevent. Keys
-Atlantis itself does not know get the usual "unknown key" answer.
+key) rather than ignored, since a silently dropped `policies` or
+`terraform_distribution` would plan or apply what the file's author meant to
+prevent. Keys Atlantis itself does not know get the usual "unknown key"
+answer. The per-project switches (branch, repo_locks, silence_pr_comments,
+plan/import requirements) and the newer steps are read in atlantis_keys.py.
 
 Atlantis's per-project `apply_requirements` become approval environments: one
 per distinct set of requirements (`approved` asks one approval, as in
@@ -17,7 +19,9 @@ the server's `--min-approvals` (1 unless lowered) still raises that floor.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 
+from atlantis_py.core.config.atlantis_keys import MULTIENV_OUTPUTS, RUN_OUTPUTS, AtlantisKeys
 from atlantis_py.core.config.reader import OPTION_KEYS, ORDER_KEYS, ConfigReader, Path, kind
 from atlantis_py.domain.projects import (
     APPLY_REQUIREMENTS,
@@ -34,18 +38,19 @@ from atlantis_py.domain.projects import (
 ATLANTIS_CONFIG_FILE = "atlantis.yaml"
 ATLANTIS_VERSION = 3
 
-_TOP = ("version", "projects", "workflows", *OPTION_KEYS)
-_TOP_LATER = ("autodiscover", "allowed_regexp_prefixes",
-              "parallel_policy_check", "repo_locks", "policies")
+_TOP = ("version", "projects", "workflows", *OPTION_KEYS, "autodiscover",
+        "allowed_regexp_prefixes", "repo_locks", "silence_pr_comments")
+_TOP_LATER = ("parallel_policy_check", "policies")
 _PROJECT = ("name", "dir", "workspace", "autoplan", "workflow", "terraform_version",
-            "apply_requirements", *ORDER_KEYS, "terraform_distribution")
-_PROJECT_LATER = ("branch", "delete_source_branch_on_merge",
-                  "repo_locking", "repo_locks", "custom_policy_check", "plan_requirements",
-                  "import_requirements", "silence_pr_comments", "policy_check")
+            "apply_requirements", *ORDER_KEYS, "terraform_distribution", "branch",
+            "repo_locking", "repo_locks", "plan_requirements", "import_requirements",
+            "silence_pr_comments")
+_PROJECT_LATER = ("delete_source_branch_on_merge", "custom_policy_check", "policy_check")
 _STAGES = ("plan", "apply", "import", "state_rm")
 _STAGES_LATER = ("policy_check",)
 _TF_STEPS = ("init", "plan", "apply", "import", "state_rm")
-_STEPS_LATER = ("show", "policy_check", "version", "multienv")
+_OWN_STEPS = ("show", "version")  # terraform runs them; no extra_args
+_STEPS_LATER = ("policy_check",)
 # steps that change state run only in their own stage
 _OWN_STAGE = {"apply": "apply", "import": "import", "state_rm": "state_rm"}
 _LATER = "atlantis-py does not support it yet (README: Coming from Atlantis); remove it"
@@ -67,7 +72,7 @@ def is_atlantis_document(text: str, file: str) -> bool:
     return isinstance(doc, dict) and doc.get("version") in (2, ATLANTIS_VERSION)
 
 
-class _AtlantisReader(ConfigReader):
+class _AtlantisReader(AtlantisKeys):
 
     def known(self, value: object, path: Path, allowed: tuple[str, ...],
               later: tuple[str, ...]) -> dict[str, object]:
@@ -86,6 +91,8 @@ class _AtlantisReader(ConfigReader):
             self.fail(("version",), f"unsupported version {version!r}; "
                       f"atlantis.yaml needs `version: {ATLANTIS_VERSION}`")
         workflows = self.named(top.get("workflows"), ("workflows",), self.workflow)
+        self.top_locks, self.top_silenced = self.lock_mode(top, ()), self.silenced(top, ())
+        discover, ignore = self.autodiscover(top)
         environments: dict[str, Environment] = {"default": Environment(
             "default", required_approvals=0, apply_requirements=())}
         raw = top.get("projects")
@@ -96,6 +103,8 @@ class _AtlantisReader(ConfigReader):
             project, env = self.project(item, ("projects", i), workflows)
             environments[env.name] = env
             for j, other in enumerate(projects):
+                if other.branch != project.branch and None not in (other.branch, project.branch):
+                    continue  # as Atlantis: only one of them is read for a pull request
                 if other.name == project.name:
                     self.fail(("projects", i), f"project name {project.name!r} is used twice")
                 shared = (other.dir, other.workspace) == (project.dir, project.workspace)
@@ -106,9 +115,16 @@ class _AtlantisReader(ConfigReader):
             projects.append(project)
             named.append(isinstance(item, dict) and "name" in item)
         self.dependencies_known(tuple(projects))
-        options = self.options(top, ATLANTIS_CONFIG_FILE)
+        options = replace(
+            self.options(top, ATLANTIS_CONFIG_FILE),
+            autodiscover=discover, ignore_paths=ignore,
+            repo_locks=self.top_locks or "on_plan", silence_pr_comments=self.top_silenced or (),
+            allowed_regexp_prefixes=self.strings(top.get("allowed_regexp_prefixes") or [],
+                                                 ("allowed_regexp_prefixes",)))
+        # Atlantis's `auto` discovers projects only when the file lists none
+        explicit = discover == "disabled" or bool(projects)
         return RepoConfig(projects=tuple(projects), workflows=workflows,
-                          environments=environments, explicit=True, options=options)
+                          environments=environments, explicit=explicit, options=options)
 
     def project(self, value: object, path: Path, workflows: Mapping[str, Workflow]
                 ) -> tuple[Project, Environment]:
@@ -144,7 +160,12 @@ class _AtlantisReader(ConfigReader):
             name=name, dir=directory, workspace=workspace, workflow=workflow,
             environment=env.name, autoplan=enabled, when_modified=when_modified,
             terraform_version=version, terraform_distribution=distribution,
-            depends_on=depends, execution_order_group=group), env
+            depends_on=depends, execution_order_group=group,
+            branch=self.branch(body, path),
+            repo_locks=self.project_lock_mode(body, path, self.top_locks),
+            silence_pr_comments=_first(self.silenced(body, path), self.top_silenced, ()),
+            plan_requirements=self.requirement_list(body, path, "plan_requirements"),
+            import_requirements=self.requirement_list(body, path, "import_requirements")), env
 
     def requirements(self, body: Mapping[str, object], path: Path) -> Environment:
         """Atlantis's apply_requirements as an environment named for them."""
@@ -187,9 +208,9 @@ class _AtlantisReader(ConfigReader):
         return tuple(self.step(item, (*path, "steps", i)) for i, item in enumerate(steps))
 
     def step(self, value: object, path: Path) -> Step:
-        allowed = ", ".join((*_TF_STEPS, "run", "env"))
+        allowed = ", ".join((*_TF_STEPS, *_OWN_STEPS, "run", "env", "multienv"))
         if isinstance(value, str):
-            if value in _TF_STEPS:
+            if value in (*_TF_STEPS, *_OWN_STEPS):
                 return Step(value)
             if value in _STEPS_LATER:
                 self.fail(path, f"Atlantis's step {value!r} is not supported: {_LATER}")
@@ -200,17 +221,20 @@ class _AtlantisReader(ConfigReader):
         [(name, arg)] = value.items()
         at = (*path, name)
         if name == "run":
-            if isinstance(arg, dict):
-                run = self.known(arg, at, ("command", "output"), ("shell", "shellArgs"))
-                if run.get("output", "show") != "show":
-                    self.fail((*at, "output"), f"output {run['output']!r} is not supported: "
-                              f"{_LATER} (every step's output is shown)")
-                return Step("run", run=self.string(run.get("command"), (*at, "command")))
-            return Step("run", run=self.string(arg, at))
+            return self.command_step("run", arg, at, RUN_OUTPUTS)
+        if name == "multienv":
+            return self.command_step("multienv", arg, at, MULTIENV_OUTPUTS)
         if name == "env":
-            return self.env_step(self.known(arg, at, ("name", "value"), ("command",)), at)
+            return self.env_command(arg, at)
+        if name in _OWN_STEPS:
+            self.mapping({} if arg is None else arg, at, ())
+            return Step(name)
         if name in _TF_STEPS:
             return self.terraform_step(name, arg, at)
         if name in _STEPS_LATER:
             self.fail(at, f"Atlantis's step {name!r} is not supported: {_LATER}", at_key=True)
         self.fail(at, f"unknown step {name!r}; allowed steps: {allowed}", at_key=True)
+
+
+def _first(*values: tuple[str, ...] | None) -> tuple[str, ...]:
+    return next(v for v in values if v is not None)

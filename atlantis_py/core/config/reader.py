@@ -212,9 +212,19 @@ class ConfigReader:
     def options(self, top: Mapping[str, object], source: str) -> RepoOptions:
         """The OPTION_KEYS of a document's top level, with Atlantis's defaults
         (but parallel planning, which atlantis-py always did)."""
-        defaults = RepoOptions()
-        return RepoOptions(source=source, **{
-            key: self.flag(top, (), key, getattr(defaults, key)) for key in OPTION_KEYS})
+        d = RepoOptions()
+
+        def flag(key: str, default: bool) -> bool:
+            return self.flag(top, (), key, default)
+
+        return RepoOptions(
+            source=source, automerge=flag("automerge", d.automerge),
+            parallel_plan=flag("parallel_plan", d.parallel_plan),
+            parallel_apply=flag("parallel_apply", d.parallel_apply),
+            delete_source_branch_on_merge=flag("delete_source_branch_on_merge",
+                                               d.delete_source_branch_on_merge),
+            abort_on_execution_order_fail=flag("abort_on_execution_order_fail",
+                                               d.abort_on_execution_order_fail))
 
     def order(self, body: Mapping[str, object], path: Path) -> tuple[int, tuple[str, ...]]:
         """A project's `execution_order_group` (default 0) and `depends_on` names."""

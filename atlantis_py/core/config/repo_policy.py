@@ -151,7 +151,8 @@ def _check(text: str, file: str, policy: RepoPolicy) -> object:
     for i, project in enumerate(projects if isinstance(projects, list) else []):
         if not isinstance(project, dict):
             continue
-        for key in ("workflow", "apply_requirements"):
+        for key in ("workflow", "apply_requirements", "plan_requirements",
+                    "import_requirements", "repo_locking", "repo_locks", "silence_pr_comments"):
             if key in project and not policy.allows(key):
                 reader.fail(("projects", i, key), _not_allowed(key, needs), at_key=True)
         name = project.get("workflow")

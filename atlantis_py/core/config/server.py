@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import replace
 from types import MappingProxyType
 
 from atlantis_py.core.config.atlantis import _AtlantisReader
@@ -197,5 +198,4 @@ class _ServerReader(_AtlantisReader):
 
 
 def _trusted(step: Step) -> Step:
-    return Step(step.name, extra_args=step.extra_args, run=step.run, env_name=step.env_name,
-                env_value=step.env_value, trusted=True)
+    return replace(step, trusted=True)

@@ -52,8 +52,24 @@ def affected_projects(config: RepoConfig, changed: Sequence[str], root: Path,
     Listed projects go by their own when_modified, as in Atlantis."""
     if config.explicit:
         graph = ModuleGraph(root, [p.dir for p in config.projects])
-        return [p for p in config.projects
-                if p.autoplan and _touches(p, changed, graph.closure(p.dir))]
+        listed = [p for p in config.projects
+                  if p.autoplan and _touches(p, changed, graph.closure(p.dir))]
+        if config.options.autodiscover != "enabled":
+            return listed
+        # atlantis.yaml's `autodiscover: {mode: enabled}`: listed dirs keep their entries
+        configured = {p.dir for p in config.projects}
+        return [*listed, *(p for p in _discovered(config, changed, root, autoplan_files)
+                           if p.dir not in configured)]
+    return _discovered(config, changed, root, autoplan_files)
+
+
+def autodiscover_ignores(config: RepoConfig, dir: str) -> bool:
+    """atlantis.yaml's `autodiscover.ignore_paths`: never discover `dir`."""
+    return any(glob_match(pattern, dir) for pattern in config.options.ignore_paths)
+
+
+def _discovered(config: RepoConfig, changed: Sequence[str], root: Path,
+                autoplan_files: Sequence[str]) -> list[Project]:
     dirs = tf_dirs(root)
     graph = ModuleGraph(root, dirs)
     changed_dirs = {posixpath.dirname(p) or "." for p in changed
@@ -63,4 +79,5 @@ def affected_projects(config: RepoConfig, changed: Sequence[str], root: Path,
     for d in roots:
         if d in changed_dirs or graph.closure(d) & changed_dirs:
             hit.add(d)
-    return [Project(name=default_project_name(d), dir=d) for d in sorted(hit)]
+    return [Project(name=default_project_name(d), dir=d) for d in sorted(hit)
+            if not autodiscover_ignores(config, d)]

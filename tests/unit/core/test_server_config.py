@@ -133,7 +133,7 @@ def test_branch_regex() -> None:
      "repos[0].post_workflow_hooks[0].commands", "'import'"),
     ("repos:\n- id: a/b\n  repo_config_file: ../x.yaml\n", 3,
      "repos[0].repo_config_file", "outside the repository"),
-    ("workflows:\n  w:\n    plan:\n      steps: [show]\n", 4,
+    ("workflows:\n  w:\n    plan:\n      steps: [policy_check]\n", 4,
      "workflows.w.plan.steps[0]", "not supported"),
     ("policies: [a]\n", 1, "policies", "expected a mapping"),
 ])
@@ -230,5 +230,23 @@ def test_delete_source_branch_on_merge_and_repo_config_file() -> None:
         head_config("version: 3\ndelete_source_branch_on_merge: true\n", policy("acme/infra"))
     assert caught.value.key == "delete_source_branch_on_merge"
     with pytest.raises(RepoConfigError) as caught:
-        head_config("version: 3\nprojects: [{dir: a, branch: /x/}]\n", special)
+        head_config("version: 3\nprojects: [{dir: a, mystery: 1}]\n", special)
     assert caught.value.file == "infra/atlantis-prod.yaml"
+
+
+@pytest.mark.parametrize("key, value", [
+    ("plan_requirements", "[approved]"), ("import_requirements", "[]"),
+    ("repo_locking", "false"), ("repo_locks", "{mode: disabled}"),
+    ("silence_pr_comments", "[plan]"),
+])
+def test_atlantis_project_keys_need_allowed_overrides(key: str, value: str) -> None:
+    """As Atlantis's ValidateRepoCfg: with a repos.yaml, a repository's project
+    sets these only when allowed_overrides names them."""
+    text = f"version: 3\nprojects:\n- dir: a\n  {key}: {value}\n"
+    with pytest.raises(RepoConfigError) as caught:
+        head_config(text, policy("acme/infra"))
+    assert (caught.value.key, caught.value.line) == (f"projects[0].{key}", 4)
+    assert f"allowed_overrides: [{key}]" in caught.value.message
+    lenient = server(f"repos:\n- id: /.*/\n  allowed_overrides: [{key}]\n")
+    allowed = policy_for(lenient, "github.com/acme/infra", "acme/infra")
+    assert head_config(text, allowed).projects[0].dir == "a"
