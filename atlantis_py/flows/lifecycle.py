@@ -100,7 +100,8 @@ class Lifecycle:
         for name, value in (("repo", repo), ("head", head), ("base", base), ("title", title)):
             if not value.strip():
                 raise Invalid(f"{name} is required")
-        pull = self.svc.forges[forge].create_pull(repo, head, base, title, description)
+        pull = self.svc.forges[forge].create_pull(repo, head, base, title, description,
+                                                    opened_by=actor)
         record = self.svc.pulls.upsert(pull)
         self.svc.pulls.set_details(record.id, description=description)
         self.svc.ipr.note(record, actor, "created", detail=f"via API: {title}")
@@ -119,7 +120,8 @@ class Lifecycle:
             found = self._verdicts(record, all_reviews(self.svc, record))
             # no plans yet means no environment to allow it: the default forbids it
             if not found or not all(v.environment.allow_self_approval for v in found):
-                raise Forbidden(f"{actor} opened this IPR and cannot approve it")
+                raise Forbidden(f"{actor} opened this IPR and cannot approve it: "
+                                "self-approval is not allowed")
         state = ReviewState.APPROVED if approve else ReviewState.CHANGES_REQUESTED
         if self.svc.reviews.add(record.id, actor, state, record.head_sha, comment,
                                 unless=APPLYING) is not None:

@@ -243,16 +243,18 @@ class LocalForge:
     def in_team(self, team: str, user: str) -> bool:
         return False  # the local forge has users (token owners) but no teams
 
-    def create_pull(self, repo: str, head: str, base: str, title: str,
-                    body: str) -> PullRequest:
-        """The author is the head commit's author: who wrote the change."""
-        path = self.path(repo)
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
+                    opened_by: str) -> PullRequest:
+        """The author is the API user who opened it, never the name on a commit
+        (anyone can commit under any name), so they cannot approve it."""
+        self.path(repo)
         self.head_sha(repo, base)
-        head_sha = self.head_sha(repo, head)
+        self.head_sha(repo, head)
         if head == base:
             raise ForgeError(f"local: head and base are both {head!r}", 422)
-        author = git(path, "log", "-1", "--format=%an", head_sha).stdout.strip() or "unknown"
-        opened = self.store.open_pull(repo, author, head, base, title, body)
+        if not opened_by.strip():
+            raise ForgeError("local: a pull request needs the user who opens it", 422)
+        opened = self.store.open_pull(repo, opened_by, head, base, title, body)
         if opened is None:
             raise ForgeError(f"local: a pull request from {head} into {base} is already open "
                              f"on {repo}", 422)

@@ -171,6 +171,29 @@ def test_a_push_replans_and_voids_the_approvals(drive: Drive) -> None:
     assert refused.returncode == 1 and "PENDING" in refused.stderr
 
 
+def test_the_author_is_who_opened_it_not_the_name_on_the_commit(drive: Drive) -> None:
+    work = drive.sample.work
+    git(work, "checkout", "-q", "-b", "as-carol", "main")
+    dev = work / "envs" / "dev" / "main.tf"
+    dev.write_text(dev.read_text().replace('"v1"', '"v3"'))
+    git(work, "commit", "-q", "-am", "dev to v3", "--author", "carol <carol@example.com>")
+    git(work, "push", "-q", "origin", "as-carol")
+    made = drive.cli("bob", "create", "--repo", REPO, "--head", "as-carol", "--title", "dev v3",
+                     "--json")
+    assert made.returncode == 0, made.stderr
+    ipr_id = int(json.loads(made.stdout)["id"])
+    ipr = drive.wait(ipr_id, lambda i: len(i["projects"]) == 1 and i["state"] == "PENDING")
+    assert ipr["author"] == "bob"
+
+    refused = drive.cli("bob", "review", str(ipr_id), "--approve")
+    assert refused.returncode == 1
+    assert "bob opened this IPR" in refused.stderr and "self-approval" in refused.stderr
+    assert drive.cli("carol", "review", str(ipr_id), "--approve").returncode == 0
+    ipr = drive.show(ipr_id)
+    assert ipr["state"] == "APPROVED"
+    assert [(a["user"], a["counted"]) for a in ipr["approvals"]] == [("carol", True)]
+
+
 def test_testdrive_runs_in_its_folder_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     home, cwd = tmp_path / "home", tmp_path / "cwd"
     home.mkdir()

@@ -103,8 +103,8 @@ class ScriptedForge:
     def mergeable(self, repo: str, number: int) -> Mergeability:
         return Mergeability(mergeable=True)
 
-    def create_pull(self, repo: str, head: str, base: str, title: str,
-                    body: str) -> PullRequest:
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
+                    opened_by: str) -> PullRequest:
         raise NotImplementedError
 
     @property
