@@ -16,9 +16,8 @@ from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
-from atlantis_py.domain.local import LocalComment
-from atlantis_py.errors import Invalid
 from atlantis_py.flows.cleanup import forget_closed_plans
+from atlantis_py.flows.kept_comments import KeptComments
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notify import Announcer, Notifier, load_targets
 from atlantis_py.flows.outbox import Outbox
@@ -266,34 +265,28 @@ def create_web_app(service: Service) -> Flask:
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
         service.pulls.state_counts, counts, spool))
     tokens = TokenStore(service.db)
+    kept = kept_comments(service, router)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
-                                         comments=local_comments(service)))
+                                         comments=kept.read if kept else None,
+                                         post_comment=kept.post if kept else None))
     console = ConsoleQueries(service.db)
     app.register_blueprint(console_blueprint(
         service.lifecycle, WebSessionStore(service.db), console,
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
-        comments=local_comments(service)))
+        comments=kept.read if kept else None))
     return app
 
 
-def local_comments(service: Service) -> Callable[[int], list[LocalComment]] | None:
-    """The comments of an IPR whose forge keeps them with us (--local-repos)."""
+def kept_comments(service: Service, router: Router) -> KeptComments | None:
+    """The comments of IPRs whose forge keeps them with us (--local-repos)."""
     from atlantis_py.forges.local import LocalForge
 
     local = service.raw_forges.get("local")
     if not isinstance(local, LocalForge):
         return None
-    forge = local
-
-    def read(ipr_id: int) -> list[LocalComment]:
-        record = service.lifecycle.record(ipr_id)
-        if record.forge != forge.name:
-            raise Invalid(f"the comments of IPR {ipr_id} are on {record.forge}")
-        return forge.comment_log(record.repo, record.number)
-
-    return read
+    return KeptComments(service.lifecycle, local, service.queue, router)
 
 
 class HTTPServer:

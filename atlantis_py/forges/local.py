@@ -53,7 +53,7 @@ class LocalStore(Protocol):
 
     def set_state(self, repo: str, number: int, state: str) -> None: ...
 
-    def add_comment(self, repo: str, number: int, author: str, body: str) -> None: ...
+    def add_comment(self, repo: str, number: int, author: str, body: str) -> int: ...
 
     def comments(self, repo: str, number: int) -> list[LocalComment]: ...
 
@@ -173,6 +173,11 @@ class LocalForge:
 
     def comments(self, repo: str, number: int) -> list[Comment]:
         return [Comment(author=c.author, body=c.body) for c in self.store.comments(repo, number)]
+
+    def add_user_comment(self, repo: str, number: int, author: str, body: str) -> int:
+        """A comment by an API user (flows/kept_comments.py); its id."""
+        self._pull_record(repo, number)
+        return self.store.add_comment(repo, number, author, body)
 
     def comment_log(self, repo: str, number: int) -> list[LocalComment]:
         """The comments with their times, for `ipr show --comments` and the page."""

@@ -194,6 +194,48 @@ def test_the_author_is_who_opened_it_not_the_name_on_the_commit(drive: Drive) ->
     assert [(a["user"], a["counted"]) for a in ipr["approvals"]] == [("carol", True)]
 
 
+def answered(drive: Drive, ipr_id: int, after: int, words: str) -> dict[str, Any]:
+    """The IPR once a comment after the first `after` ones contains `words`."""
+    return drive.wait(ipr_id, lambda i: any(words in c["body"] for c in i["comments"][after:]))
+
+
+def test_comment_commands_take_the_forge_comment_path(drive: Drive) -> None:
+    ipr_id = create(drive)
+    drive.wait(ipr_id, planned())
+    assert drive.cli("bob", "review", str(ipr_id), "--approve").returncode == 0
+    refused = drive.cli("alice", "deploy", str(ipr_id))
+    assert refused.returncode == 1 and "prod: needs 1 more approval" in refused.stderr
+
+    seen = len(drive.show(ipr_id)["comments"])
+    said = drive.cli("alice", "comment", str(ipr_id), "atlantis apply")
+    assert said.returncode == 0 and "answers on the IPR" in said.stdout, said.stderr
+    ipr = answered(drive, ipr_id, seen, "Apply refused")
+    mine, answer = ipr["comments"][seen], ipr["comments"][-1]
+    assert (mine["author"], mine["body"]) == ("alice", "atlantis apply")
+    assert answer["author"] == "atlantis"
+    assert "Environment `prod`" in answer["body"] and "needs 1 more approval" in answer["body"]
+    assert not any(p["applied"] for p in ipr["projects"])
+    assert not (drive.sample.state / "dev.tfstate").exists()
+
+    seen = len(ipr["comments"])
+    assert drive.cli("bob", "comment", str(ipr_id), "atlantis frobnicate").returncode == 0
+    answer = answered(drive, ipr_id, seen, "Could not run this command")["comments"][-1]
+    assert "atlantis frobnicate" in answer["body"] and "atlantis plan" in answer["body"]
+
+    seen = len(drive.show(ipr_id)["comments"])
+    said = drive.cli("carol", "comment", str(ipr_id), "atlantis plan -p dev")
+    assert said.returncode == 0, said.stderr
+    answer = answered(drive, ipr_id, seen, "Ran Plan for 1 project")["comments"][-1]
+    assert "`dev`" in answer["body"] and "`prod`" not in answer["body"]
+
+    plain = drive.cli("carol", "comment", str(ipr_id), "looks fine to me", "--json")
+    assert json.loads(plain.stdout) == {"ipr": ipr_id, "status": "posted"}
+    last = drive.show(ipr_id)["comments"][-1]
+    assert (last["author"], last["body"]) == ("carol", "looks fine to me")
+    empty = drive.cli("carol", "comment", str(ipr_id), " ")
+    assert empty.returncode == 1 and "body is required" in empty.stderr
+
+
 def test_testdrive_runs_in_its_folder_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     home, cwd = tmp_path / "home", tmp_path / "cwd"
     home.mkdir()
