@@ -17,6 +17,7 @@ from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.flows.cleanup import forget_closed_plans
+from atlantis_py.flows.heads import BranchHeads
 from atlantis_py.flows.kept_comments import KeptComments
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notify import Announcer, Notifier, load_targets
@@ -106,15 +107,17 @@ class Service:
         hooks at it (--local-repos)."""
         if self.settings.local_repos is None:
             return
-        from atlantis_py.forges.local_push import LocalPushes, install_hooks
+        from atlantis_py.forges.local import LocalForge
+        from atlantis_py.forges.local_push import LocalPushes
 
         pushes = next((v for v in self.verifiers if isinstance(v, LocalPushes)), None)
-        if pushes is None:
+        local = self.raw_forges.get("local")
+        if pushes is None or not isinstance(local, LocalForge) or local.hooks is None:
             return
         host = self.settings.host
         loopback = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-        names = install_hooks(self.settings.local_repos, f"http://{loopback}:{port}/events",
-                              pushes.secret)
+        local.hooks.configure(f"http://{loopback}:{port}/events", pushes.secret)
+        names = local.hooks.install_all()
         log.info("local forge: serving %s from %s", ", ".join(names) or "no repositories yet",
                  self.settings.local_repos)
 
@@ -130,10 +133,12 @@ def build_forges(settings: Settings, db: Database | None = None,
     verifiers: dict[str, WebhookVerifier] = {}
     if settings.local_repos is not None and db is not None:
         from atlantis_py.forges.local import LocalForge
+        from atlantis_py.forges.local_hooks import PushHooks
         from atlantis_py.forges.local_push import LocalPushes, new_secret
         from atlantis_py.store.local_forge import LocalForgeStore
 
-        local = LocalForge(settings.local_repos, LocalForgeStore(db))
+        hooks = PushHooks(settings.local_repos, settings.data_dir.resolve() / "local-push.json")
+        local = LocalForge(settings.local_repos, LocalForgeStore(db), hooks=hooks)
         forges["local"] = local
         verifiers["local"] = LocalPushes(local, new_secret())
     if settings.gh_token:
@@ -230,8 +235,11 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)
-    lifecycle = Lifecycle(services, queue)
-    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue],
+    heads = BranchHeads(services, queue, [n for n in raw_forges if n == "local"],
+                        pulls.open_on)
+    lifecycle = Lifecycle(services, queue, heads)
+    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue, heads.sweep,
+                                                  *local_scans(raw_forges)],
                                 hourly=[lambda: forget_closed_plans(services)])
     workers = WorkerPool(queue, FlowRunner(services, lifecycle, outbox), settings.worker_threads,
                          housekeeping=housekeeping, idle_check=idle_check,
@@ -241,6 +249,15 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
                    services=services, jobs=jobs, lifecycle=lifecycle,
                    verifiers=list(verifiers.values()), raw_forges=raw_forges,
                    wakeups=None if db.is_sqlite else PgWakeups(db))
+
+
+def local_scans(forges: dict[str, Forge]) -> list[Callable[[], object]]:
+    """Housekeeping of the local forge: the push hook into repositories added
+    under --local-repos since the start, or whose hook was removed."""
+    from atlantis_py.forges.local import LocalForge
+
+    local = forges.get("local")
+    return [local.hooks.install_all] if isinstance(local, LocalForge) and local.hooks else []
 
 
 def create_web_app(service: Service) -> Flask:

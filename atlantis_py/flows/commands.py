@@ -8,7 +8,7 @@ from atlantis_py import __version__
 from atlantis_py.core.dispatch import ReplyHelp, RunCommand
 from atlantis_py.core.grammar import ALLOWED_EXTRA_ARGS
 from atlantis_py.domain.commands import Command, CommandName
-from atlantis_py.domain.events import CommentEvent
+from atlantis_py.domain.events import CommentEvent, PullRequest
 from atlantis_py.flows.apply import Applier
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.plan import Planner
@@ -42,7 +42,8 @@ class Commands:
     def deploy(self, job: ApplyJob) -> None:
         """`ipr deploy` through the API: the same apply as the comment's."""
         pull = self.svc.forges[job.forge].pull_request(job.repo, job.number)
-        self.applier.apply(pull, job.actor, Command(CommandName.APPLY))
+        if not self._moved(pull):
+            self.applier.apply(pull, job.actor, Command(CommandName.APPLY))
 
     def _permitted(self, ev: CommentEvent, command: Command) -> bool:
         svc = self.svc
@@ -69,7 +70,19 @@ class Commands:
 
     def _apply(self, ev: CommentEvent, command: Command) -> None:
         pull = self.svc.forges[ev.repo.forge].pull_request(ev.repo.full_name, ev.pull_number)
-        self.applier.apply(pull, ev.author, command)
+        if not self._moved(pull):
+            self.applier.apply(pull, ev.author, command)
+
+    def _moved(self, pull: PullRequest) -> bool:
+        """The branch moved and no hook said so: re-planned, nothing applied."""
+        svc = self.svc
+        record = svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
+        if record is None or self.lifecycle.moved(record) is None:
+            return False
+        svc.ipr.note(record, "atlantis", "apply:refused", detail="plan is for an older commit")
+        svc.say(pull.repo.forge, pull.repo.full_name, pull.number,
+                svc.renderer.plan_outdated(record.head_sha, pull.head_sha))
+        return True
 
     def _reply(self, ev: CommentEvent, body: str) -> None:
         self.svc.say(ev.repo.forge, ev.repo.full_name, ev.pull_number, body)

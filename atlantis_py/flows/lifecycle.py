@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from atlantis_py.core.approvals import EXPIRED, deadline_passed, expiry_notice
@@ -27,6 +28,7 @@ from atlantis_py.flows.gate import (
     environment,
     verdicts,
 )
+from atlantis_py.flows.heads import BranchHeads
 from atlantis_py.flows.notices import queue_notice
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.jobs import JobQueue
@@ -50,10 +52,19 @@ def serial_key(record: PullRecord) -> str:
     return pull_key(record.forge, record.repo, record.number)
 
 
+def moved_on(ipr_id: int, record: PullRecord, head: str, what: str) -> Conflict:
+    return Conflict(f"IPR {ipr_id} cannot be {what} now: its branch {record.head_ref} moved "
+                    f"to {head[:7]} since {record.head_sha[:7]} was planned, and no push hook "
+                    "said so; it is being planned again and its approvals no longer count")
+
+
 class Lifecycle:
-    def __init__(self, svc: Services, queue: JobQueue) -> None:
+    """`heads`: the branch-head check of forges that keep repositories on disk."""
+
+    def __init__(self, svc: Services, queue: JobQueue, heads: BranchHeads | None = None) -> None:
         self.svc = svc
         self.queue = queue
+        self.heads = heads
 
     # --- reading ------------------------------------------------------------------------
 
@@ -78,11 +89,20 @@ class Lifecycle:
         return self.svc.pulls.search(state=wanted, repo=repo, offset=(page - 1) * per_page,
                                      limit=per_page)
 
+    def moved(self, record: PullRecord) -> str | None:
+        """The branch's new head when a push went unreported (re-plan queued)."""
+        return self.heads.moved(record) if self.heads is not None else None
+
     @as_one_job
     def view(self, ipr_id: int) -> IPRView:
         record = self.record(ipr_id)
+        head = self.moved(record)
         reviews = all_reviews(self.svc, record)
-        return self._view(record, reviews, self._verdicts(record, reviews))
+        view = self._view(record, reviews, self._verdicts(record, reviews))
+        if head is not None:
+            news = f"branch {record.head_ref} moved to {head[:7]}: planning it again"
+            view = replace(view, blocking=(news, *view.blocking))
+        return view
 
     def events(self, ipr_id: int) -> list[AuditEvent]:
         return self.svc.audit.events(self.record(ipr_id).id)
@@ -116,6 +136,8 @@ class Lifecycle:
             raise applying(ipr_id, "reviewed")
         if not record.open or record.state in CLOSED_STATES:
             raise Conflict(f"IPR {ipr_id} is {record.state.value}: it can no longer be reviewed")
+        if (head := self.moved(record)) is not None:
+            raise moved_on(ipr_id, record, head, "reviewed")
         if approve and actor.lower() == record.author.lower():
             found = self._verdicts(record, all_reviews(self.svc, record))
             # no plans yet means no environment to allow it: the default forbids it
@@ -151,6 +173,8 @@ class Lifecycle:
         found = request(frozenset())
         if found.job_id is not None:
             return found.job_id
+        if (head := self.moved(record)) is not None:
+            raise moved_on(ipr_id, record, head, "deployed")
         if found.state is not IPRState.APPROVED:
             blocking = self.view(ipr_id).blocking
             why = "; ".join(blocking) if blocking else "it is not approved"

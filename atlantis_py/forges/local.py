@@ -14,7 +14,7 @@ import logging
 import os
 import subprocess
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.forge import (
@@ -29,6 +29,9 @@ from atlantis_py.domain.local import LocalComment, LocalPull
 from atlantis_py.domain.records import Role
 from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ForgeError
+
+if TYPE_CHECKING:
+    from atlantis_py.forges.local_hooks import PushHooks
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +114,12 @@ class LocalForge:
     name = NAME
     comment_limit = 1_000_000
 
-    def __init__(self, root: Path, store: LocalStore, user: str = "atlantis") -> None:
+    def __init__(self, root: Path, store: LocalStore, user: str = "atlantis",
+                 hooks: PushHooks | None = None) -> None:
         self.root = root.resolve()
         self.store = store
         self.user = user
+        self.hooks = hooks
 
     def __repr__(self) -> str:
         return f"LocalForge(root={str(self.root)!r})"
@@ -196,7 +201,6 @@ class LocalForge:
     def _merge(self, found: LocalPull, head_sha: str) -> None:
         """Merge a deployed pull request into its base; a conflict is said on it."""
         from atlantis_py.forges.local_merge import announce_merge, merge
-        from atlantis_py.forges.local_push import hooks_dir
 
         path = self.path(found.repo)
         try:
@@ -209,7 +213,8 @@ class LocalForge:
         self.store.set_state(found.repo, found.number, "merged")
         log.info("merged %s#%d into %s at %s", found.repo, found.number, found.base_ref,
                  merged[:12])
-        if not announce_merge(hooks_dir(path), found.repo, found.number):
+        if not announce_merge(self.hooks.settings() if self.hooks else None, found.repo,
+                              found.number):
             self.post_comment(found.repo, found.number,
                               f"Merged into `{found.base_ref}` at `{merged[:12]}`, but the "
                               "server could not be told (its log says why): the IPR stays open "
@@ -252,13 +257,15 @@ class LocalForge:
                     opened_by: str) -> PullRequest:
         """The author is the API user who opened it, never the name on a commit
         (anyone can commit under any name), so they cannot approve it."""
-        self.path(repo)
+        path = self.path(repo)
         self.head_sha(repo, base)
         self.head_sha(repo, head)
         if head == base:
             raise ForgeError(f"local: head and base are both {head!r}", 422)
         if not opened_by.strip():
             raise ForgeError("local: a pull request needs the user who opens it", 422)
+        if self.hooks is not None:
+            self.hooks.ensure(repo, path)  # a repository added since the server started
         opened = self.store.open_pull(repo, opened_by, head, base, title, body)
         if opened is None:
             raise ForgeError(f"local: a pull request from {head} into {base} is already open "

@@ -16,13 +16,14 @@ from atlantis_py.domain.records import Role
 from atlantis_py.errors import ForgeError, MalformedWebhook
 from atlantis_py.forges.base import Forge
 from atlantis_py.forges.local import LocalForge, find_repositories, parse_name_status
-from atlantis_py.forges.local_push import (
+from atlantis_py.forges.local_hooks import (
     DELIVERY_HEADER,
+    MARK,
     SECRET_HEADER,
     SETTINGS_FILE,
-    LocalPushes,
-    install_hooks,
+    PushHooks,
 )
+from atlantis_py.forges.local_push import LocalPushes
 from atlantis_py.store.db import Database
 from atlantis_py.store.local_forge import LocalForgeStore
 from atlantis_py.store.tokens import TokenStore
@@ -265,10 +266,15 @@ def test_malformed_pushes_are_refused(forge: LocalForge, body: bytes) -> None:
         LocalPushes(forge, "s").parse("push", body)
 
 
-def test_hooks_are_installed_with_a_private_settings_file(root: Path, repo: BareRepo) -> None:
+def test_hooks_are_installed_with_a_private_settings_file(root: Path, repo: BareRepo,
+                                                          tmp_path: Path) -> None:
     other = BareRepo.create(root / "own-hook.git", {"a.tf": "#\n"})
     (other.path / "hooks" / "post-receive").write_text("#!/bin/sh\necho mine\n")
-    assert install_hooks(root, "http://127.0.0.1:1/events", "hook-secret") == ["local/infra"]
+    hooks = PushHooks(root, tmp_path / "data" / "push.json")
+    assert hooks.install_all() == []  # the server is not listening yet
+    hooks.configure("http://127.0.0.1:1/events", "hook-secret")
+    assert (tmp_path / "data" / "push.json").stat().st_mode & 0o077 == 0
+    assert hooks.install_all() == ["local/infra"]
     hook = repo.path / "hooks" / "post-receive"
     assert hook.stat().st_mode & 0o111
     settings = repo.path / "hooks" / SETTINGS_FILE
@@ -277,3 +283,30 @@ def test_hooks_are_installed_with_a_private_settings_file(root: Path, repo: Bare
                                                 "secret": "hook-secret"}
     assert "hook-secret" not in hook.read_text()
     assert (other.path / "hooks" / "post-receive").read_text() == "#!/bin/sh\necho mine\n"
+
+
+def test_the_scan_puts_the_hook_into_new_repositories_and_back_where_removed(
+        root: Path, repo: BareRepo, tmp_path: Path) -> None:
+    hooks = PushHooks(root, tmp_path / "push.json")
+    hooks.configure("http://127.0.0.1:1/events", "s1")
+    assert hooks.install_all() == ["local/infra"]
+    hook = repo.path / "hooks" / "post-receive"
+    written = hook.stat().st_mtime_ns
+    assert hooks.install_all() == ["local/infra"] and hook.stat().st_mtime_ns == written
+    hook.unlink()
+    later = BareRepo.create(root / "team" / "later.git", {"a.tf": "#\n"})
+    assert hooks.install_all() == ["local/infra", "local/team/later"]
+    assert MARK in hook.read_text()
+    assert MARK in (later.path / "hooks" / "post-receive").read_text()
+    hooks.configure("http://127.0.0.1:2/events", "s2")  # a restart: a new port and secret
+    hooks.install_all()
+    assert json.loads((repo.path / "hooks" / SETTINGS_FILE).read_text())["secret"] == "s2"
+
+
+def test_opening_a_pull_request_installs_the_hook(db: Database, root: Path, repo: BareRepo,
+                                                  tmp_path: Path) -> None:
+    hooks = PushHooks(root, tmp_path / "push.json")
+    hooks.configure("http://127.0.0.1:1/events", "s")
+    forge = LocalForge(root, LocalForgeStore(db), hooks=hooks)
+    forge.create_pull(REPO, "feature", "main", "t", "", "alice")
+    assert MARK in (repo.path / "hooks" / "post-receive").read_text()
