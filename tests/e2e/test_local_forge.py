@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -368,8 +369,9 @@ def test_testdrive_runs_in_its_folder_and_stops_on_ctrl_c(tmp_path: Path) -> Non
     home.mkdir()
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLANTIS_")}
+    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "atlantis_py", "testdrive", "--port", str(free_port())],
+        [sys.executable, "-m", "atlantis_py", "testdrive", "--port", str(port)],
         cwd=cwd, env={**env, "HOME": str(home)}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
@@ -392,3 +394,36 @@ def test_testdrive_runs_in_its_folder_and_stops_on_ctrl_c(tmp_path: Path) -> Non
     assert "Server stopped." in rest
     assert sorted(p.name for p in cwd.iterdir()) == ["atlantis-testdrive"]
     assert list(home.iterdir()) == []
+    assert not serving(port)
+
+
+def serving(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+def test_testdrive_stops_on_ctrl_c_before_the_plan_is_shown(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLANTIS_")}
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atlantis_py", "testdrive", "--port", str(port)],
+        cwd=tmp_path, env={**env, "HOME": str(tmp_path)}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if line.startswith("Server on "):
+                assert serving(port)
+                proc.send_signal(signal.SIGINT)
+                break
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, rest
+    assert "Server stopped." in rest and "Traceback" not in rest
+    assert not serving(port)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atlantis-testdrive"]
