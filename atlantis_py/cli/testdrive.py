@@ -78,6 +78,8 @@ def write_sample(folder: Path) -> Sample:
     bare = repos / "infra.git"
     _git(folder, "init", "-q", "--bare", "-b", "main", str(bare))
     _git(folder, "init", "-q", "-b", "main", str(work))
+    for key, value in (("user.name", "alice"), ("user.email", "alice@example.com")):
+        _git(work, "config", key, value)  # so `git commit` works where git has no identity
     (work / "envs" / "dev").mkdir(parents=True)
     (work / "envs" / "prod").mkdir(parents=True)
     (work / "workflows.yaml").write_text(WORKFLOWS)
@@ -178,6 +180,7 @@ Try it (in another terminal):
   ATLANTIS_TOKEN=$ALICE {cli} ipr deploy {ipr_id}     # applies dev and prod, merges
   ATLANTIS_TOKEN=$ALICE {cli} ipr show {ipr_id} --comments
   ATLANTIS_TOKEN=$ALICE {cli} ipr events {ipr_id}
+  ATLANTIS_TOKEN=$BOB   {cli} ipr comment {ipr_id} "atlantis plan -p dev"  # as on GitHub
 
 A push re-plans and voids the approvals: commit in {sample.work} and `git push`.
 Console: {url}/  (any user name; the password is one of the tokens above)
@@ -209,7 +212,9 @@ def run_testdrive(args: argparse.Namespace) -> int:
     if (problem := prepare_folder(folder)) is not None:
         print(f"atlantis-py testdrive: {problem}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)  # Ctrl-C is a KeyboardInterrupt already
+    # set even for SIGINT: a shell starts a background job with SIGINT ignored
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     proc: subprocess.Popen[bytes] | None = None
     url = f"http://127.0.0.1:{args.port}"
     try:

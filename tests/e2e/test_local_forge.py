@@ -406,10 +406,13 @@ def serving(port: int) -> bool:
 
 
 def test_testdrive_stops_on_ctrl_c_before_the_plan_is_shown(tmp_path: Path) -> None:
+    """Started as a shell starts a background job (`testdrive &`: SIGINT ignored)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLANTIS_")}
     port = free_port()
+    ignoring = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "atlantis_py", "testdrive", "--port", str(port)],
+        [sys.executable, "-c", ignoring, "-m", "atlantis_py", "testdrive", "--port", str(port)],
         cwd=tmp_path, env={**env, "HOME": str(tmp_path)}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
