@@ -18,13 +18,20 @@ from collections.abc import Callable, Collection
 
 from atlantis_py.domain.events import PullAction, PullRequestEvent
 from atlantis_py.domain.records import PullRecord
-from atlantis_py.errors import ForgeError
+from atlantis_py.errors import Conflict, ForgeError
 from atlantis_py.flows.notices import queue_notice
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.jobs import JobQueue
 from atlantis_py.queue.payloads import EventJob, pull_key
 
 log = logging.getLogger(__name__)
+
+
+def moved_on(ipr_id: int, record: PullRecord, head: str, what: str) -> Conflict:
+    """The refusal of a review or deploy that found the branch moved."""
+    return Conflict(f"IPR {ipr_id} cannot be {what} now: its branch {record.head_ref} moved "
+                    f"to {head[:7]} since {record.head_sha[:7]} was planned, and no push hook "
+                    "said so; it is being planned again and its approvals no longer count")
 
 
 class BranchHeads:
@@ -46,7 +53,8 @@ class BranchHeads:
         try:
             pull = self.svc.forges[record.forge].pull_request(record.repo, record.number)
         except ForgeError as err:
-            log.warning("cannot read the head of %s#%d: %s", record.repo, record.number, err)
+            # a deleted branch, say: the IPR's own operations say so where it matters
+            log.debug("cannot read the head of %s#%d: %s", record.repo, record.number, err)
             return None
         if pull.head_sha == record.head_sha:
             return None

@@ -28,7 +28,7 @@ from atlantis_py.flows.gate import (
     environment,
     verdicts,
 )
-from atlantis_py.flows.heads import BranchHeads
+from atlantis_py.flows.heads import BranchHeads, moved_on
 from atlantis_py.flows.notices import queue_notice
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.jobs import JobQueue
@@ -50,12 +50,6 @@ MAX_PAGE = 1_000_000
 
 def serial_key(record: PullRecord) -> str:
     return pull_key(record.forge, record.repo, record.number)
-
-
-def moved_on(ipr_id: int, record: PullRecord, head: str, what: str) -> Conflict:
-    return Conflict(f"IPR {ipr_id} cannot be {what} now: its branch {record.head_ref} moved "
-                    f"to {head[:7]} since {record.head_sha[:7]} was planned, and no push hook "
-                    "said so; it is being planned again and its approvals no longer count")
 
 
 class Lifecycle:
