@@ -19,11 +19,11 @@ from atlantis_py.core.config.repo_policy import RepoPolicies
 from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.domain.commands import CommandPolicy
-from atlantis_py.domain.local import LocalComment
-from atlantis_py.errors import Invalid
 from atlantis_py.flows.cleanup import forget_closed_plans
 from atlantis_py.flows.drift import DriftCheck
 from atlantis_py.flows.drift_schedule import DriftScheduler
+from atlantis_py.flows.heads import BranchHeads
+from atlantis_py.flows.kept_comments import KeptComments
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notify import Announcer, Notifier, load_targets
 from atlantis_py.flows.outbox import Outbox
@@ -120,15 +120,17 @@ class Service:
         hooks at it (--local-repos)."""
         if self.settings.local_repos is None:
             return
-        from atlantis_py.forges.local_push import LocalPushes, install_hooks
+        from atlantis_py.forges.local import LocalForge
+        from atlantis_py.forges.local_push import LocalPushes
 
         pushes = next((v for v in self.verifiers if isinstance(v, LocalPushes)), None)
-        if pushes is None:
+        local = self.raw_forges.get("local")
+        if pushes is None or not isinstance(local, LocalForge) or local.hooks is None:
             return
         host = self.settings.host
         loopback = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-        names = install_hooks(self.settings.local_repos, f"http://{loopback}:{port}/events",
-                              pushes.secret)
+        local.hooks.configure(f"http://{loopback}:{port}/events", pushes.secret)
+        names = local.hooks.install_all()
         log.info("local forge: serving %s from %s", ", ".join(names) or "no repositories yet",
                  self.settings.local_repos)
 
@@ -144,10 +146,12 @@ def build_forges(settings: Settings, db: Database | None = None,
     verifiers: dict[str, WebhookVerifier] = {}
     if settings.local_repos is not None and db is not None:
         from atlantis_py.forges.local import LocalForge
+        from atlantis_py.forges.local_hooks import PushHooks
         from atlantis_py.forges.local_push import LocalPushes, new_secret
         from atlantis_py.store.local_forge import LocalForgeStore
 
-        local = LocalForge(settings.local_repos, LocalForgeStore(db))
+        hooks = PushHooks(settings.local_repos, settings.data_dir.resolve() / "local-push.json")
+        local = LocalForge(settings.local_repos, LocalForgeStore(db), hooks=hooks)
         forges["local"] = local
         verifiers["local"] = LocalPushes(local, new_secret())
     if settings.github_configured:
@@ -280,9 +284,12 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     )
     jobs = JobStore(db)
     queue = JobQueue(jobs, notify)
-    lifecycle = Lifecycle(services, queue)
+    heads = BranchHeads(services, queue, [n for n in raw_forges if n == "local"],
+                        pulls.open_on)
+    lifecycle = Lifecycle(services, queue, heads)
     drift = DriftScheduler(services, drift_store, queue, settings.drift_max_parallel)
-    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue, drift.tick],
+    housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue, drift.tick,
+                                                  heads.sweep, *local_scans(raw_forges)],
                                 hourly=[lambda: forget_closed_plans(services)])
     runner = FlowRunner(services, lifecycle, outbox, DriftCheck(services, drift_store, locks))
     workers = WorkerPool(queue, runner, settings.worker_threads,
@@ -294,6 +301,15 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
                    verifiers=list(verifiers.values()), raw_forges=raw_forges,
                    wakeups=None if db.is_sqlite else PgWakeups(db), policy_engine=engine,
                    drift=drift, drift_store=drift_store)
+
+
+def local_scans(forges: dict[str, Forge]) -> list[Callable[[], object]]:
+    """Housekeeping of the local forge: the push hook into repositories added
+    under --local-repos since the start, or whose hook was removed."""
+    from atlantis_py.forges.local import LocalForge
+
+    local = forges.get("local")
+    return [local.hooks.install_all] if isinstance(local, LocalForge) and local.hooks else []
 
 
 def create_web_app(service: Service) -> Flask:
@@ -320,35 +336,30 @@ def create_web_app(service: Service) -> Flask:
         service.policy_engine.recent_problems if service.policy_engine else None,
         drift_counts=service.drift_store.state_counts if service.drift_store else None))
     tokens = TokenStore(service.db)
+    kept = kept_comments(service, router)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
-                                         comments=local_comments(service), drift=service.drift))
+                                         comments=kept.read if kept else None,
+                                         post_comment=kept.post if kept else None,
+                                         drift=service.drift))
     console = ConsoleQueries(service.db)
     app.register_blueprint(console_blueprint(
         service.lifecycle, WebSessionStore(service.db), console,
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
-        comments=local_comments(service),
+        comments=kept.read if kept else None,
         drift=service.drift_store.latest if service.drift_store else None))
     return app
 
 
-def local_comments(service: Service) -> Callable[[int], list[LocalComment]] | None:
-    """The comments of an IPR whose forge keeps them with us (--local-repos)."""
+def kept_comments(service: Service, router: Router) -> KeptComments | None:
+    """The comments of IPRs whose forge keeps them with us (--local-repos)."""
     from atlantis_py.forges.local import LocalForge
 
     local = service.raw_forges.get("local")
     if not isinstance(local, LocalForge):
         return None
-    forge = local
-
-    def read(ipr_id: int) -> list[LocalComment]:
-        record = service.lifecycle.record(ipr_id)
-        if record.forge != forge.name:
-            raise Invalid(f"the comments of IPR {ipr_id} are on {record.forge}")
-        return forge.comment_log(record.repo, record.number)
-
-    return read
+    return KeptComments(service.lifecycle, local, service.queue, router)
 
 
 class HTTPServer:

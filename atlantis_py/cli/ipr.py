@@ -138,6 +138,14 @@ def _dispatch(api: ApiClient, args: argparse.Namespace) -> str | None:
         queued = api.call("POST", f"/ipr/{args.id}/deploy", {})
         return json.dumps(queued) if args.json else \
             f"IPR {args.id}: deployment queued (job {queued['job']})"
+    if cmd == "comment":
+        posted = api.call("POST", f"/ipr/{args.id}/comments", {"body": args.body})
+        if args.json:
+            return json.dumps(posted)
+        if posted["status"] == "queued":
+            return (f"IPR {args.id}: comment added; the server answers on the IPR "
+                    f"(ipr show {args.id} --comments)")
+        return f"IPR {args.id}: comment added"
     if cmd == "show":
         ipr = api.call("GET", f"/ipr/{args.id}")
         if args.comments:
@@ -196,6 +204,10 @@ def add_ipr_parser(sub: Any) -> None:
                    help="also print the pull request's comments (forges whose comments "
                         "the server keeps: --local-repos)")
     command("deploy", "apply an approved IPR").add_argument("id", type=int)
+    p = command("comment", "comment as yourself (--local-repos); `atlantis plan|apply|"
+                           "unlock|help …` runs as it would from a forge comment")
+    p.add_argument("id", type=int)
+    p.add_argument("body", help='e.g. "atlantis plan -p dev"')
     p = command("review", "approve or reject")
     p.add_argument("id", type=int)
     verdict = p.add_mutually_exclusive_group(required=True)

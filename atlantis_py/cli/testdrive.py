@@ -78,6 +78,8 @@ def write_sample(folder: Path) -> Sample:
     bare = repos / "infra.git"
     _git(folder, "init", "-q", "--bare", "-b", "main", str(bare))
     _git(folder, "init", "-q", "-b", "main", str(work))
+    for key, value in (("user.name", "alice"), ("user.email", "alice@example.com")):
+        _git(work, "config", key, value)  # so `git commit` works where git has no identity
     (work / "envs" / "dev").mkdir(parents=True)
     (work / "envs" / "prod").mkdir(parents=True)
     (work / "workflows.yaml").write_text(WORKFLOWS)
@@ -178,6 +180,7 @@ Try it (in another terminal):
   ATLANTIS_TOKEN=$ALICE {cli} ipr deploy {ipr_id}     # applies dev and prod, merges
   ATLANTIS_TOKEN=$ALICE {cli} ipr show {ipr_id} --comments
   ATLANTIS_TOKEN=$ALICE {cli} ipr events {ipr_id}
+  ATLANTIS_TOKEN=$BOB   {cli} ipr comment {ipr_id} "atlantis plan -p dev"  # as on GitHub
 
 A push re-plans and voids the approvals: commit in {sample.work} and `git push`.
 Console: {url}/  (any user name; the password is one of the tokens above)
@@ -185,33 +188,49 @@ Ctrl-C stops the server; everything is in {sample.repos.parent}.
 """
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then after 30 s SIGKILL to its whole session: terraform too."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the server leads its own session
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
 def run_testdrive(args: argparse.Namespace) -> int:
     folder = Path(args.dir).expanduser().resolve()
     if (problem := prepare_folder(folder)) is not None:
         print(f"atlantis-py testdrive: {problem}", file=sys.stderr)
         return 2
-    print(f"Sample repository {REPO} in {folder}/repos/infra.git: dev needs 1 approval, "
-          "prod 2.")
-    sample = write_sample(folder)
-    (folder / "data").mkdir()
-    tokens = create_tokens(folder / "data")
+    # set even for SIGINT: a shell starts a background job with SIGINT ignored
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    proc: subprocess.Popen[bytes] | None = None
     url = f"http://127.0.0.1:{args.port}"
-    log = (folder / "server.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "atlantis_py", "server"], stdout=log, stderr=subprocess.STDOUT,
-        env=server_env(folder, sample, args.port), cwd=folder, start_new_session=True)
-    stopping = False
-
-    def stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     try:
+        print(f"Sample repository {REPO} in {folder}/repos/infra.git: dev needs 1 approval, "
+              "prod 2.")
+        sample = write_sample(folder)
+        (folder / "data").mkdir()
+        tokens = create_tokens(folder / "data")
+        with (folder / "server.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "atlantis_py", "server"], stdout=log,
+                stderr=subprocess.STDOUT, env=server_env(folder, sample, args.port), cwd=folder,
+                start_new_session=True)
         if not wait_ready(url, proc):
-            print(f"atlantis-py testdrive: the server did not start; see {folder}/server.log",
-                  file=sys.stderr)
+            print(f"atlantis-py testdrive: the server did not start (is port {args.port} "
+                  f"free? --port picks another); see {folder}/server.log", file=sys.stderr)
             return 1
         print(f"Server on {url} (log: {folder}/server.log). Opening an IPR as alice…")
         alice = ApiClient(url, tokens["alice"])
@@ -225,19 +244,19 @@ def run_testdrive(args: argparse.Namespace) -> int:
         for comment in planned["comments"]:
             print(f"\n--- {comment['author']} commented on IPR {ipr['id']}:\n\n{comment['body']}")
         print(next_steps(url, tokens, int(ipr["id"]), sample), flush=True)
-        while not stopping and proc.poll() is None:
+        while proc.poll() is None:
             time.sleep(0.2)
-        return 0 if stopping else 1
+        print(f"atlantis-py testdrive: the server stopped; see {folder}/server.log",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-        print("Server stopped.", flush=True)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip this
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if proc is not None:
+            stop_server(proc)
+            print("Server stopped.", flush=True)
 
 
 def add_testdrive_parser(sub: Any) -> None:

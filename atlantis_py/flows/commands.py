@@ -12,7 +12,7 @@ from atlantis_py.core.dispatch import ReplyHelp, RunCommand
 from atlantis_py.core.grammar import ALLOWED_EXTRA_ARGS
 from atlantis_py.core.selection import project_for, select_projects, wanted
 from atlantis_py.domain.commands import ALLOWABLE_COMMANDS, Command, CommandName
-from atlantis_py.domain.events import CommentEvent
+from atlantis_py.domain.events import CommentEvent, PullRequest
 from atlantis_py.domain.projects import Project, RepoConfig
 from atlantis_py.domain.records import PullRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
@@ -58,7 +58,8 @@ class Commands:
     def deploy(self, job: ApplyJob) -> None:
         """`ipr deploy` through the API: the same apply as the comment's."""
         pull = self.svc.forges[job.forge].pull_request(job.repo, job.number)
-        self.applier.apply(pull, job.actor, Command(CommandName.APPLY))
+        if not self._moved(pull):
+            self.applier.apply(pull, job.actor, Command(CommandName.APPLY))
 
     def _permitted(self, ev: CommentEvent, command: Command) -> bool:
         svc = self.svc
@@ -141,7 +142,19 @@ class Commands:
 
     def _apply(self, ev: CommentEvent, command: Command) -> None:
         pull = self.svc.forges[ev.repo.forge].pull_request(ev.repo.full_name, ev.pull_number)
-        self.applier.apply(pull, ev.author, command)
+        if not self._moved(pull):
+            self.applier.apply(pull, ev.author, command)
+
+    def _moved(self, pull: PullRequest) -> bool:
+        """The branch moved and no hook said so: re-planned, nothing applied."""
+        svc = self.svc
+        record = svc.pulls.get(pull.repo.forge, pull.repo.full_name, pull.number)
+        if record is None or self.lifecycle.moved(record) is None:
+            return False
+        svc.ipr.note(record, "atlantis", "apply:refused", detail="plan is for an older commit")
+        svc.say(pull.repo.forge, pull.repo.full_name, pull.number,
+                svc.renderer.plan_outdated(record.head_sha, pull.head_sha))
+        return True
 
     def _approve_policies(self, ev: CommentEvent, command: Command) -> None:
         pull = self.svc.forges[ev.repo.forge].pull_request(ev.repo.full_name, ev.pull_number)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from atlantis_py.core.approvals import EXPIRED, deadline_passed, expiry_notice
@@ -27,6 +28,7 @@ from atlantis_py.flows.gate import (
     environment,
     verdicts,
 )
+from atlantis_py.flows.heads import BranchHeads, moved_on
 from atlantis_py.flows.notices import queue_notice
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.jobs import JobQueue
@@ -51,9 +53,12 @@ def serial_key(record: PullRecord) -> str:
 
 
 class Lifecycle:
-    def __init__(self, svc: Services, queue: JobQueue) -> None:
+    """`heads`: the branch-head check of forges that keep repositories on disk."""
+
+    def __init__(self, svc: Services, queue: JobQueue, heads: BranchHeads | None = None) -> None:
         self.svc = svc
         self.queue = queue
+        self.heads = heads
 
     # --- reading ------------------------------------------------------------------------
 
@@ -78,11 +83,20 @@ class Lifecycle:
         return self.svc.pulls.search(state=wanted, repo=repo, offset=(page - 1) * per_page,
                                      limit=per_page)
 
+    def moved(self, record: PullRecord) -> str | None:
+        """The branch's new head when a push went unreported (re-plan queued)."""
+        return self.heads.moved(record) if self.heads is not None else None
+
     @as_one_job
     def view(self, ipr_id: int) -> IPRView:
         record = self.record(ipr_id)
+        head = self.moved(record)
         reviews = all_reviews(self.svc, record)
-        return self._view(record, reviews, self._verdicts(record, reviews))
+        view = self._view(record, reviews, self._verdicts(record, reviews))
+        if head is not None:
+            news = f"branch {record.head_ref} moved to {head[:7]}: planning it again"
+            view = replace(view, blocking=(news, *view.blocking))
+        return view
 
     def events(self, ipr_id: int) -> list[AuditEvent]:
         return self.svc.audit.events(self.record(ipr_id).id)
@@ -100,7 +114,8 @@ class Lifecycle:
         for name, value in (("repo", repo), ("head", head), ("base", base), ("title", title)):
             if not value.strip():
                 raise Invalid(f"{name} is required")
-        pull = self.svc.forges[forge].create_pull(repo, head, base, title, description)
+        pull = self.svc.forges[forge].create_pull(repo, head, base, title, description,
+                                                    opened_by=actor)
         record = self.svc.pulls.upsert(pull)
         self.svc.pulls.set_details(record.id, description=description)
         self.svc.ipr.note(record, actor, "created", detail=f"via API: {title}")
@@ -115,11 +130,14 @@ class Lifecycle:
             raise applying(ipr_id, "reviewed")
         if not record.open or record.state in CLOSED_STATES:
             raise Conflict(f"IPR {ipr_id} is {record.state.value}: it can no longer be reviewed")
+        if (head := self.moved(record)) is not None:
+            raise moved_on(ipr_id, record, head, "reviewed")
         if approve and actor.lower() == record.author.lower():
             found = self._verdicts(record, all_reviews(self.svc, record))
             # no plans yet means no environment to allow it: the default forbids it
             if not found or not all(v.environment.allow_self_approval for v in found):
-                raise Forbidden(f"{actor} opened this IPR and cannot approve it")
+                raise Forbidden(f"{actor} opened this IPR and cannot approve it: "
+                                "self-approval is not allowed")
         state = ReviewState.APPROVED if approve else ReviewState.CHANGES_REQUESTED
         if self.svc.reviews.add(record.id, actor, state, record.head_sha, comment,
                                 unless=APPLYING) is not None:
@@ -149,6 +167,8 @@ class Lifecycle:
         found = request(frozenset())
         if found.job_id is not None:
             return found.job_id
+        if (head := self.moved(record)) is not None:
+            raise moved_on(ipr_id, record, head, "deployed")
         if found.state is not IPRState.APPROVED:
             blocking = self.view(ipr_id).blocking
             why = "; ".join(blocking) if blocking else "it is not approved"

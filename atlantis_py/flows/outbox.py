@@ -203,9 +203,9 @@ class JournaledForge:
     def in_team(self, team: str, user: str) -> bool:
         return self.inner.in_team(team, user)
 
-    def create_pull(self, repo: str, head: str, base: str, title: str,
-                    body: str) -> PullRequest:
-        return self.inner.create_pull(repo, head, base, title, body)
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
+                    opened_by: str) -> PullRequest:
+        return self.inner.create_pull(repo, head, base, title, body, opened_by)
 
     @property
     def clone_env(self) -> dict[str, str]:

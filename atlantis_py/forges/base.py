@@ -107,9 +107,12 @@ class Forge(Protocol):
         """Whether `user` belongs to `team` ("org/team" on GitHub, a group path on
         GitLab); approvers may name teams."""
 
-    def create_pull(self, repo: str, head: str, base: str, title: str,
-                    body: str) -> PullRequest:
-        """Open a pull request (the API's "create an IPR")."""
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
+                    opened_by: str) -> PullRequest:
+        """Open a pull request (the API's "create an IPR") for the API user
+        `opened_by`. A forge that keeps its own pull requests (local) makes them
+        the author, so they cannot approve it; GitHub and GitLab open it as the
+        bot's account, which is who they name as its author."""
 
     @property
     def clone_env(self) -> dict[str, str]:

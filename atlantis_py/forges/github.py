@@ -334,8 +334,9 @@ class GitHubForge:
                 return False
             return membership.state == "active"
 
-    def create_pull(self, repo: str, head: str, base: str, title: str,
-                    body: str) -> PullRequest:
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
+                    opened_by: str) -> PullRequest:
+        """Opened as the bot's account: GitHub cannot open it as `opened_by`."""
         with _api(f"opening a pull request on {repo} from {head}"):
             pr = self._repo(repo).create_pull(base=base, head=head, title=title, body=body)
             return self._pull(repo, pr)

@@ -404,8 +404,9 @@ class GitLabForge:
         level = member.get("access_level")
         return level if isinstance(level, int) else 0
 
-    def create_pull(self, repo: str, head: str, base: str, title: str,
-                    body: str) -> PullRequest:
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
+                    opened_by: str) -> PullRequest:
+        """Opened as the bot's account: GitLab cannot open it as `opened_by`."""
         with _api(f"opening a merge request on {repo} from {head}"):
             mr = self._post(f"{self._project(repo)}/merge_requests",
                             {"source_branch": head, "target_branch": base, "title": title,

@@ -14,7 +14,7 @@ import logging
 import os
 import subprocess
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.forge import (
@@ -30,6 +30,9 @@ from atlantis_py.domain.local import LocalComment, LocalPull
 from atlantis_py.domain.records import Role
 from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ForgeError
+
+if TYPE_CHECKING:
+    from atlantis_py.forges.local_hooks import PushHooks
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ class LocalStore(Protocol):
 
     def set_state(self, repo: str, number: int, state: str) -> None: ...
 
-    def add_comment(self, repo: str, number: int, author: str, body: str) -> None: ...
+    def add_comment(self, repo: str, number: int, author: str, body: str) -> int: ...
 
     def comments(self, repo: str, number: int) -> list[LocalComment]: ...
 
@@ -112,10 +115,12 @@ class LocalForge:
     name = NAME
     comment_limit = 1_000_000
 
-    def __init__(self, root: Path, store: LocalStore, user: str = "atlantis") -> None:
+    def __init__(self, root: Path, store: LocalStore, user: str = "atlantis",
+                 hooks: PushHooks | None = None) -> None:
         self.root = root.resolve()
         self.store = store
         self.user = user
+        self.hooks = hooks
 
     def __repr__(self) -> str:
         return f"LocalForge(root={str(self.root)!r})"
@@ -175,6 +180,11 @@ class LocalForge:
     def comments(self, repo: str, number: int) -> list[Comment]:
         return [Comment(author=c.author, body=c.body) for c in self.store.comments(repo, number)]
 
+    def add_user_comment(self, repo: str, number: int, author: str, body: str) -> int:
+        """A comment by an API user (flows/kept_comments.py); its id."""
+        self._pull_record(repo, number)
+        return self.store.add_comment(repo, number, author, body)
+
     def comment_log(self, repo: str, number: int) -> list[LocalComment]:
         """The comments with their times, for `ipr show --comments` and the page."""
         return self.store.comments(repo, number)
@@ -192,7 +202,6 @@ class LocalForge:
     def _merge(self, found: LocalPull, head_sha: str) -> None:
         """Merge a deployed pull request into its base; a conflict is said on it."""
         from atlantis_py.forges.local_merge import announce_merge, merge
-        from atlantis_py.forges.local_push import hooks_dir
 
         path = self.path(found.repo)
         try:
@@ -205,7 +214,8 @@ class LocalForge:
         self.store.set_state(found.repo, found.number, "merged")
         log.info("merged %s#%d into %s at %s", found.repo, found.number, found.base_ref,
                  merged[:12])
-        if not announce_merge(hooks_dir(path), found.repo, found.number):
+        if not announce_merge(self.hooks.settings() if self.hooks else None, found.repo,
+                              found.number):
             self.post_comment(found.repo, found.number,
                               f"Merged into `{found.base_ref}` at `{merged[:12]}`, but the "
                               "server could not be told (its log says why): the IPR stays open "
@@ -216,7 +226,6 @@ class LocalForge:
         """What a deploy does here anyway (local_merge.py), asked for by automerge;
         the source branch is deleted only if it still points at `head_sha`."""
         from atlantis_py.forges.local_merge import announce_merge, merge
-        from atlantis_py.forges.local_push import hooks_dir
 
         found = self._pull_record(repo, number)
         if found.state != "open":
@@ -224,7 +233,7 @@ class LocalForge:
         path = self.path(repo)
         merge(path, found, head_sha, self.head_sha(repo, found.base_ref))
         self.store.set_state(repo, number, "merged")
-        announce_merge(hooks_dir(path), repo, number)
+        announce_merge(self.hooks.settings() if self.hooks else None, repo, number)
         if not delete_branch:
             return Merged()
         gone = git(path, "update-ref", "-d", f"refs/heads/{found.head_ref}", head_sha,
@@ -266,16 +275,20 @@ class LocalForge:
     def in_team(self, team: str, user: str) -> bool:
         return False  # the local forge has users (token owners) but no teams
 
-    def create_pull(self, repo: str, head: str, base: str, title: str,
-                    body: str) -> PullRequest:
-        """The author is the head commit's author: who wrote the change."""
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
+                    opened_by: str) -> PullRequest:
+        """The author is the API user who opened it, never the name on a commit
+        (anyone can commit under any name), so they cannot approve it."""
         path = self.path(repo)
         self.head_sha(repo, base)
-        head_sha = self.head_sha(repo, head)
+        self.head_sha(repo, head)
         if head == base:
             raise ForgeError(f"local: head and base are both {head!r}", 422)
-        author = git(path, "log", "-1", "--format=%an", head_sha).stdout.strip() or "unknown"
-        opened = self.store.open_pull(repo, author, head, base, title, body)
+        if not opened_by.strip():
+            raise ForgeError("local: a pull request needs the user who opens it", 422)
+        if self.hooks is not None:
+            self.hooks.ensure(repo, path)  # a repository added since the server started
+        opened = self.store.open_pull(repo, opened_by, head, base, title, body)
         if opened is None:
             raise ForgeError(f"local: a pull request from {head} into {base} is already open "
                              f"on {repo}", 422)

@@ -51,16 +51,19 @@ def merge(path: Path, pull: LocalPull, head_sha: str, base_sha: str) -> str:
         git(path, "worktree", "prune", check=False)
 
 
-def announce_merge(hooks: Path, repo: str, number: int) -> bool:
-    """Tell the server through the push hook's settings; False when they are
-    missing (the repository has a post-receive hook of its own) or it is down."""
-    from atlantis_py.forges.local_push import DELIVERY_HEADER, SECRET_HEADER, SETTINGS_FILE
+def announce_merge(conf: dict[str, str] | None, repo: str, number: int) -> bool:
+    """Tell the server where its push hooks post (local_hooks.py); False when
+    it does not listen yet or is down."""
+    from atlantis_py.forges.local_hooks import DELIVERY_HEADER, SECRET_HEADER
 
+    if conf is None:
+        log.warning("could not tell the server that %s#%d was merged: it is not listening",
+                    repo, number)
+        return False
     try:
-        conf = json.loads((hooks / SETTINGS_FILE).read_text())
         body = json.dumps({"repo": repo, "merged": number}).encode()
-        req = urllib.request.Request(str(conf["url"]), data=body, method="POST", headers={
-            "Content-Type": "application/json", SECRET_HEADER: str(conf["secret"]),
+        req = urllib.request.Request(conf["url"], data=body, method="POST", headers={
+            "Content-Type": "application/json", SECRET_HEADER: conf["secret"],
             DELIVERY_HEADER: f"merged-{uuid.uuid4()}"})
         with urllib.request.urlopen(req, timeout=10):
             return True

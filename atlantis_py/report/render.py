@@ -175,6 +175,11 @@ class Renderer:
     def plan_outdated(self, planned_sha: str, head_sha: str) -> str:
         return self._render("plan_outdated.md.j2", planned_sha=planned_sha, head_sha=head_sha)
 
+    def head_moved(self, *, branch: str, old_sha: str, head_sha: str) -> str:
+        """A push no hook reported, found by the branch-head check (flows/heads.py)."""
+        return self._render("head_moved.md.j2", branch=branch, old_sha=old_sha,
+                            head_sha=head_sha)
+
     def no_plans(self) -> str:
         return self._render("no_plans.md.j2")
 

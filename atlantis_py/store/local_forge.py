@@ -67,10 +67,14 @@ class LocalForgeStore:
             if row is not None:
                 row.state = state
 
-    def add_comment(self, repo: str, number: int, author: str, body: str) -> None:
+    def add_comment(self, repo: str, number: int, author: str, body: str) -> int:
+        """The new comment's id."""
         with self.db.session() as s:
-            s.add(LocalCommentRow(repo=repo, number=number, author=author, body=body,
-                                  created_at=utcnow()))
+            row = LocalCommentRow(repo=repo, number=number, author=author, body=body,
+                                  created_at=utcnow())
+            s.add(row)
+            s.flush()
+            return row.id
 
     def comments(self, repo: str, number: int) -> list[LocalComment]:
         with self.db.session() as s:

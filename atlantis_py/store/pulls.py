@@ -181,6 +181,13 @@ class PullStore:
             rows = s.scalars(q.order_by(PullRow.id.desc()).offset(offset).limit(limit)).all()
             return [_pull(r) for r in rows], total
 
+    def open_on(self, forge: str) -> list[PullRecord]:
+        """The open pull requests of `forge` (the local forge's head check)."""
+        with self.db.session() as s:
+            rows = s.scalars(select(PullRow).where(PullRow.forge == forge,
+                                                   PullRow.open.is_(True))).all()
+            return [_pull(r) for r in rows]
+
     def pending_since_before(self, cutoff: datetime) -> list[PullRecord]:
         with self.db.session() as s:
             rows = s.scalars(select(PullRow).where(

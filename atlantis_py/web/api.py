@@ -93,8 +93,10 @@ def http_error(err: HTTPException) -> HTTPException | tuple[Response, int]:
 def api_blueprint(lifecycle: Lifecycle,
                   token_owner: Callable[[str], TokenOwner | None],
                   comments: Callable[[int], list[LocalComment]] | None = None,
+                  post_comment: Callable[[int, str, str], bool] | None = None,
                   drift: DriftScheduler | None = None) -> Blueprint:
     """`comments`: the comments of an IPR, for forges that keep them with us;
+    `post_comment(ipr, user, body)` adds one (True: it asks for work);
     `drift`: the drift checks' results and requests (web/drift_api.py)."""
     bp = Blueprint("api", __name__, url_prefix=PREFIX)
     bp.app_errorhandler(HTTPException)(http_error)
@@ -238,9 +240,16 @@ def api_blueprint(lifecycle: Lifecycle,
             return Response(lines, mimetype="application/x-ndjson")
         return jsonify(items=events)
 
-    @bp.get("/ipr/<int(signed=True):ipr_id>/comments")
+    # one rule for both methods: two rules with a number converter answer a number
+    # too long to convert with 405 instead of 404 (werkzeug's matcher)
+    @bp.route("/ipr/<int(signed=True):ipr_id>/comments", methods=["GET", "POST"])
+    def ipr_comments(ipr_id: int) -> Any:
+        if request.method == "POST":
+            return add_ipr_comment(ipr_id)
+        return read_ipr_comments(ipr_id)
+
     @requires(Role.VIEWER)
-    def ipr_comments(ipr_id: int) -> Response:
+    def read_ipr_comments(ipr_id: int) -> Response:
         record = lifecycle.record(ipr_id)
         if comments is None:
             raise Invalid(f"the comments of IPR {ipr_id} are on {record.forge}, "
@@ -248,6 +257,16 @@ def api_blueprint(lifecycle: Lifecycle,
         return jsonify(items=[{"author": c.author, "body": c.body,
                                "at": c.created_at.isoformat() + "Z"}
                               for c in comments(ipr_id)])
+
+    @requires(Role.REVIEWER)
+    def add_ipr_comment(ipr_id: int) -> tuple[Response, int]:
+        data = body()
+        record = lifecycle.record(ipr_id)
+        if post_comment is None:
+            raise Invalid(f"IPR {ipr_id} is on {record.forge}: comment there, not through "
+                          "this server")
+        queued = post_comment(ipr_id, g.owner.user, text(data, "body"))
+        return jsonify(ipr=ipr_id, status="queued" if queued else "posted"), 201
 
     if drift is not None:
         from atlantis_py.web.drift_api import drift_routes

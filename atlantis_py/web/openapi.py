@@ -65,7 +65,7 @@ IPR_ID = {"name": "id", "in": "path", "required": True,
           "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 SUMMARY_FIELDS: dict[str, Any] = {
-    "id": INTEGER, "forge": {"enum": ["github", "gitlab"]}, "repo": STRING,
+    "id": INTEGER, "forge": {"enum": ["github", "gitlab", "local"]}, "repo": STRING,
     "pull_number": INTEGER, "title": STRING, "author": STRING, "state": {"enum": STATES},
     "open": {"type": "boolean"}, "head_sha": STRING, "updated_at": TIME,
 }
@@ -103,6 +103,15 @@ SCHEMAS: dict[str, Any] = {
     "EventList": _object({"items": {"type": "array", "items": _ref("Event")}}),
     "Comment": _object({"author": STRING, "body": STRING, "at": STRING}),
     "CommentList": _object({"items": {"type": "array", "items": _ref("Comment")}}),
+    "NewComment": {"type": "object", "required": ["body"],
+                   "properties": {"body": {"type": "string", "minLength": 1,
+                                           "maxLength": 65536}},
+                   "example": {"body": "atlantis plan -p dev"}},
+    "CommentPosted": _object({
+        "ipr": INTEGER,
+        "status": {"enum": ["queued", "posted"],
+                   "description": "queued: an atlantis command, answered on the IPR; "
+                                  "posted: a plain comment"}}),
     "CreateIPR": {
         "type": "object", "required": ["repo", "head", "title"],
         "properties": {
@@ -255,6 +264,15 @@ OPENAPI: dict[str, Any] = {
                 "parameters": [IPR_ID],
                 "responses": {"200": _json(_ref("CommentList"), "Comments"),
                               **_errors(401, 404, 413, 422, 502)},
+            },
+            "post": {
+                "summary": "Comment as the token's user (--local-repos): an `atlantis …` "
+                           "command runs as a forge's comment webhook would run it and is "
+                           "answered on the IPR; 422 for a GitHub or GitLab IPR",
+                "parameters": [IPR_ID],
+                "requestBody": _body("NewComment"),
+                "responses": {"201": _json(_ref("CommentPosted"), "The comment was added"),
+                              **_errors(400, 401, 403, 404, 413, 422, 502)},
             },
         },
     },

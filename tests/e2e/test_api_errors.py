@@ -42,7 +42,7 @@ def json_error(status: int, ctype: str, text: str) -> str:
 def test_ids_that_cannot_be_an_ipr_are_json_404(world: World, ipr_id: str) -> None:
     admin = world.token("root", "admin")
     for method, path in (("GET", ""), ("GET", "/events"), ("POST", "/review"),
-                         ("POST", "/deploy"), ("POST", "/cancel")):
+                         ("POST", "/deploy"), ("POST", "/cancel"), ("POST", "/comments")):
         data = b'{"decision": "approve"}' if method == "POST" else None
         status, ctype, text = raw(world, method, f"/ipr/{ipr_id}{path}", data, admin)
         assert status == 404, (method, path, status, text[:200])
@@ -111,6 +111,9 @@ def test_text_fields_must_be_storable(world: World) -> None:
         status, ctype, text = raw(world, "POST", f"/ipr/{ipr_id}/review", body, bob)
         assert status == 422, text
         assert "comment" in json_error(status, ctype, text)
+    status, ctype, text = raw(world, "POST", f"/ipr/{ipr_id}/comments",
+                              b'{"body": "atlantis plan"}', bob)
+    assert status == 422 and "comment there" in json_error(status, ctype, text)
 
 
 def test_forge_refusals_are_the_callers_to_fix(world: World) -> None:

@@ -24,7 +24,8 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 OPERATIONS = {("GET", "/api/v1/ipr"), ("POST", "/api/v1/ipr"), ("GET", "/api/v1/ipr/{id}"),
               ("POST", "/api/v1/ipr/{id}/review"), ("POST", "/api/v1/ipr/{id}/deploy"),
               ("POST", "/api/v1/ipr/{id}/cancel"), ("GET", "/api/v1/ipr/{id}/events"),
-              ("GET", "/api/v1/drift"), ("POST", "/api/v1/drift/run")}
+              ("GET", "/api/v1/drift"), ("POST", "/api/v1/drift/run"),
+              ("GET", "/api/v1/ipr/{id}/comments"), ("POST", "/api/v1/ipr/{id}/comments")}
 
 
 def test_schemathesis_finds_no_5xx_and_no_schema_mismatch(tmp_path: Path) -> None:

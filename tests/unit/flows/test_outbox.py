@@ -107,8 +107,8 @@ class ScriptedForge:
                    delete_branch: bool) -> Merged:
         return Merged()
 
-    def create_pull(self, repo: str, head: str, base: str, title: str,
-                    body: str) -> PullRequest:
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
+                    opened_by: str) -> PullRequest:
         raise NotImplementedError
 
     @property

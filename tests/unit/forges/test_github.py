@@ -496,7 +496,7 @@ def test_one_forge_serves_concurrent_callers(
 def test_a_crafted_name_never_becomes_a_request(forge: GitHubForge, fake: FakeGitHub,
                                                 repo: FakeRepo, name: str) -> None:
     with pytest.raises(ForgeError, match="repository name"):
-        forge.create_pull(name, "feature", "main", "t", "")
+        forge.create_pull(name, "feature", "main", "t", "", "alice")
     with pytest.raises(ForgeError, match="repository name"):
         forge.post_comment(name, 1, "x")
     assert fake.requests == []

@@ -314,11 +314,11 @@ def test_in_team_is_group_membership(forge: GitLabForge, fake: FakeGitLab,
 
 def test_create_pull(forge: GitLabForge, fake: FakeGitLab, repo: FakeProject) -> None:
     repo.git.commit("ipr", {"x.tf": "# x\n"}, "x", start="refs/heads/main")
-    pr = forge.create_pull(REPO, "ipr", "main", "Apply x", "body")
+    pr = forge.create_pull(REPO, "ipr", "main", "Apply x", "body", "alice")
     assert (pr.number, pr.head_ref, pr.base_ref, pr.author) == (1, "ipr", "main", "atlantis-bot")
     assert pr.head_sha == repo.git.branch_sha("ipr")
     with pytest.raises(ForgeError, match="HTTP 400"):
-        forge.create_pull(REPO, "no-such-branch", "main", "t", "")
+        forge.create_pull(REPO, "no-such-branch", "main", "t", "", "alice")
 
 
 def test_missing_merge_request_is_a_forge_error(forge: GitLabForge, repo: FakeProject) -> None:
@@ -503,7 +503,7 @@ def test_forged_token_is_refused(fake: FakeGitLab, receiver: _Receiver,
 def test_a_crafted_name_never_becomes_a_request(forge: GitLabForge, fake: FakeGitLab,
                                                 repo: FakeProject, name: str) -> None:
     with pytest.raises(ForgeError, match="repository name"):
-        forge.create_pull(name, "feature", "main", "t", "")
+        forge.create_pull(name, "feature", "main", "t", "", "alice")
     with pytest.raises(ForgeError, match="repository name"):
         forge.post_comment(name, 1, "x")
     assert fake.requests == []

@@ -16,13 +16,14 @@ from atlantis_py.domain.records import Role
 from atlantis_py.errors import ForgeError, MalformedWebhook
 from atlantis_py.forges.base import Forge
 from atlantis_py.forges.local import LocalForge, find_repositories, parse_name_status
-from atlantis_py.forges.local_push import (
+from atlantis_py.forges.local_hooks import (
     DELIVERY_HEADER,
+    MARK,
     SECRET_HEADER,
     SETTINGS_FILE,
-    LocalPushes,
-    install_hooks,
+    PushHooks,
 )
+from atlantis_py.forges.local_push import LocalPushes
 from atlantis_py.store.db import Database
 from atlantis_py.store.local_forge import LocalForgeStore
 from atlantis_py.store.tokens import TokenStore
@@ -84,22 +85,22 @@ def test_repositories_are_named_by_their_path_under_the_root(root: Path,
 
 
 def test_create_pull_and_read_it_back(forge: LocalForge, repo: BareRepo) -> None:
-    pull = forge.create_pull(REPO, "feature", "main", "Change things", "why")
+    pull = forge.create_pull(REPO, "feature", "main", "Change things", "why", "alice")
     assert pull.number == 1
     assert pull.repo.forge == "local" and pull.repo.full_name == REPO
     assert pull.repo.clone_url == str(repo.path.resolve())
     assert (pull.head_sha, pull.head_ref, pull.base_ref) == (repo.rev_parse("feature"),
                                                             "feature", "main")
-    assert pull.author == "Fake Forge"  # the head commit's author
+    assert pull.author == "alice"  # who opened it, not the head commit's author
     assert forge.pull_request(REPO, 1) == pull
     repo.commit("other", {"x.tf": "#\n"}, "other", start="main")
-    assert forge.create_pull(REPO, "other", "main", "Other", "").number == 2
+    assert forge.create_pull(REPO, "other", "main", "Other", "", "alice").number == 2
 
 
 def test_a_second_open_pull_from_the_same_branch_is_refused(forge: LocalForge) -> None:
-    forge.create_pull(REPO, "feature", "main", "One", "")
+    forge.create_pull(REPO, "feature", "main", "One", "", "alice")
     with pytest.raises(ForgeError, match="already open") as err:
-        forge.create_pull(REPO, "feature", "main", "Two", "")
+        forge.create_pull(REPO, "feature", "main", "Two", "", "alice")
     assert err.value.status == 422
 
 
@@ -114,7 +115,7 @@ def test_a_second_open_pull_from_the_same_branch_is_refused(forge: LocalForge) -
 def test_refusals_name_what_is_wrong(forge: LocalForge, repo_name: str, head: str, base: str,
                                      status: int, words: str) -> None:
     with pytest.raises(ForgeError, match=words) as err:
-        forge.create_pull(repo_name, head, base, "t", "")
+        forge.create_pull(repo_name, head, base, "t", "", "alice")
     assert err.value.status == status
 
 
@@ -127,7 +128,7 @@ def test_an_unknown_pull_request_is_a_404(forge: LocalForge) -> None:
 
 
 def test_changed_files_with_renames_and_removals(forge: LocalForge) -> None:
-    forge.create_pull(REPO, "feature", "main", "t", "")
+    forge.create_pull(REPO, "feature", "main", "t", "", "alice")
     assert sorted(forge.changed_files(REPO, 1), key=lambda f: f.path) == [
         ChangedFile("envs/dev/main.tf", FileStatus.ADDED),
         ChangedFile("envs/prod/main.tf", FileStatus.MODIFIED),
@@ -138,7 +139,7 @@ def test_changed_files_with_renames_and_removals(forge: LocalForge) -> None:
 
 def test_changed_files_are_those_since_the_merge_base(forge: LocalForge,
                                                       repo: BareRepo) -> None:
-    forge.create_pull(REPO, "feature", "main", "t", "")
+    forge.create_pull(REPO, "feature", "main", "t", "", "alice")
     repo.commit("main", {"elsewhere.tf": "#\n"}, "moved on")
     assert "elsewhere.tf" not in {f.path for f in forge.changed_files(REPO, 1)}
 
@@ -151,7 +152,7 @@ def test_name_status_parsing() -> None:
 
 
 def test_comments_are_kept_in_order_by_the_bot(forge: LocalForge) -> None:
-    forge.create_pull(REPO, "feature", "main", "t", "")
+    forge.create_pull(REPO, "feature", "main", "t", "", "alice")
     forge.post_comment(REPO, 1, "first")
     forge.post_comment(REPO, 1, "second ✓")
     assert [(c.author, c.body) for c in forge.comments(REPO, 1)] == [
@@ -180,7 +181,7 @@ def test_write_access_is_the_role_of_the_users_tokens(forge: LocalForge, db: Dat
 
 
 def test_reviews_live_in_the_review_table_not_here(forge: LocalForge) -> None:
-    forge.create_pull(REPO, "feature", "main", "t", "")
+    forge.create_pull(REPO, "feature", "main", "t", "", "alice")
     assert forge.reviews(REPO, 1) == []
 
 
@@ -191,7 +192,7 @@ def test_default_branch_is_the_repositorys_head(forge: LocalForge, repo: BareRep
 
 
 def test_mergeable_clean_and_conflict(forge: LocalForge, repo: BareRepo) -> None:
-    forge.create_pull(REPO, "feature", "main", "t", "")
+    forge.create_pull(REPO, "feature", "main", "t", "", "alice")
     assert forge.mergeable(REPO, 1) == Mergeability(True, "clean")
     repo.commit("main", {"envs/prod/main.tf": 'resource "terraform_data" "c" {}\n'}, "clash")
     assert forge.mergeable(REPO, 1) == Mergeability(False, "conflict")
@@ -203,7 +204,7 @@ def test_clone_env_holds_no_secret(forge: LocalForge) -> None:
 
 def test_a_successful_apply_merges_into_the_base_with_a_merge_commit(
         forge: LocalForge, repo: BareRepo, db: Database) -> None:
-    pull = forge.create_pull(REPO, "feature", "main", "Change things", "")
+    pull = forge.create_pull(REPO, "feature", "main", "Change things", "", "alice")
     base_before = repo.rev_parse("main")
     forge.set_status(REPO, pull.head_sha, "atlantis/apply", StatusState.PENDING, "applying")
     assert repo.rev_parse("main") == base_before
@@ -222,7 +223,7 @@ def test_a_successful_apply_merges_into_the_base_with_a_merge_commit(
 
 def test_a_merge_conflict_is_said_on_the_pull_request(forge: LocalForge,
                                                       repo: BareRepo) -> None:
-    pull = forge.create_pull(REPO, "feature", "main", "t", "")
+    pull = forge.create_pull(REPO, "feature", "main", "t", "", "alice")
     clash = repo.commit("main", {"envs/prod/main.tf": "# clash\n"}, "clash")
     forge.set_status(REPO, pull.head_sha, "atlantis/apply", StatusState.SUCCESS, "applied")
     assert repo.rev_parse("main") == clash
@@ -231,7 +232,7 @@ def test_a_merge_conflict_is_said_on_the_pull_request(forge: LocalForge,
 
 def test_automerge_merges_and_deletes_the_branch(forge: LocalForge, repo: BareRepo,
                                                  db: Database) -> None:
-    pull = forge.create_pull(REPO, "feature", "main", "Change things", "")
+    pull = forge.create_pull(REPO, "feature", "main", "Change things", "", "alice")
     assert forge.merge_pull(REPO, 1, pull.head_sha, delete_branch=True) == Merged(True)
     assert repo.merge_base(repo.rev_parse("main"), pull.head_sha) == pull.head_sha
     assert repo.branch_sha("feature") is None
@@ -243,7 +244,7 @@ def test_automerge_merges_and_deletes_the_branch(forge: LocalForge, repo: BareRe
 
 def test_automerge_of_a_conflict_raises_and_keeps_the_branch(forge: LocalForge,
                                                              repo: BareRepo) -> None:
-    pull = forge.create_pull(REPO, "feature", "main", "t", "")
+    pull = forge.create_pull(REPO, "feature", "main", "t", "", "alice")
     repo.commit("main", {"envs/prod/main.tf": "# clash\n"}, "clash")
     with pytest.raises(ForgeError, match="does not merge cleanly"):
         forge.merge_pull(REPO, 1, pull.head_sha, delete_branch=True)
@@ -271,7 +272,7 @@ def test_push_deliveries_need_the_secret(forge: LocalForge) -> None:
 def test_a_push_to_an_open_pulls_branch_is_an_update(forge: LocalForge) -> None:
     pushes = LocalPushes(forge, "s")
     assert pushes.parse("push", push_body()) is None  # no pull request yet
-    pull = forge.create_pull(REPO, "feature", "main", "t", "")
+    pull = forge.create_pull(REPO, "feature", "main", "t", "", "alice")
     event = pushes.parse("push", push_body())
     assert event == PullRequestEvent(pull=pull, action=PullAction.UPDATED, sender=pull.author)
     assert pushes.parse("push", push_body("refs/heads/main")) is None
@@ -286,10 +287,15 @@ def test_malformed_pushes_are_refused(forge: LocalForge, body: bytes) -> None:
         LocalPushes(forge, "s").parse("push", body)
 
 
-def test_hooks_are_installed_with_a_private_settings_file(root: Path, repo: BareRepo) -> None:
+def test_hooks_are_installed_with_a_private_settings_file(root: Path, repo: BareRepo,
+                                                          tmp_path: Path) -> None:
     other = BareRepo.create(root / "own-hook.git", {"a.tf": "#\n"})
     (other.path / "hooks" / "post-receive").write_text("#!/bin/sh\necho mine\n")
-    assert install_hooks(root, "http://127.0.0.1:1/events", "hook-secret") == ["local/infra"]
+    hooks = PushHooks(root, tmp_path / "data" / "push.json")
+    assert hooks.install_all() == []  # the server is not listening yet
+    hooks.configure("http://127.0.0.1:1/events", "hook-secret")
+    assert (tmp_path / "data" / "push.json").stat().st_mode & 0o077 == 0
+    assert hooks.install_all() == ["local/infra"]
     hook = repo.path / "hooks" / "post-receive"
     assert hook.stat().st_mode & 0o111
     settings = repo.path / "hooks" / SETTINGS_FILE
@@ -298,3 +304,30 @@ def test_hooks_are_installed_with_a_private_settings_file(root: Path, repo: Bare
                                                 "secret": "hook-secret"}
     assert "hook-secret" not in hook.read_text()
     assert (other.path / "hooks" / "post-receive").read_text() == "#!/bin/sh\necho mine\n"
+
+
+def test_the_scan_puts_the_hook_into_new_repositories_and_back_where_removed(
+        root: Path, repo: BareRepo, tmp_path: Path) -> None:
+    hooks = PushHooks(root, tmp_path / "push.json")
+    hooks.configure("http://127.0.0.1:1/events", "s1")
+    assert hooks.install_all() == ["local/infra"]
+    hook = repo.path / "hooks" / "post-receive"
+    written = hook.stat().st_mtime_ns
+    assert hooks.install_all() == ["local/infra"] and hook.stat().st_mtime_ns == written
+    hook.unlink()
+    later = BareRepo.create(root / "team" / "later.git", {"a.tf": "#\n"})
+    assert hooks.install_all() == ["local/infra", "local/team/later"]
+    assert MARK in hook.read_text()
+    assert MARK in (later.path / "hooks" / "post-receive").read_text()
+    hooks.configure("http://127.0.0.1:2/events", "s2")  # a restart: a new port and secret
+    hooks.install_all()
+    assert json.loads((repo.path / "hooks" / SETTINGS_FILE).read_text())["secret"] == "s2"
+
+
+def test_opening_a_pull_request_installs_the_hook(db: Database, root: Path, repo: BareRepo,
+                                                  tmp_path: Path) -> None:
+    hooks = PushHooks(root, tmp_path / "push.json")
+    hooks.configure("http://127.0.0.1:1/events", "s")
+    forge = LocalForge(root, LocalForgeStore(db), hooks=hooks)
+    forge.create_pull(REPO, "feature", "main", "t", "", "alice")
+    assert MARK in (repo.path / "hooks" / "post-receive").read_text()

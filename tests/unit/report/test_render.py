@@ -533,6 +533,13 @@ def test_free_text_cannot_leave_its_quote(renderer: Renderer, text: str) -> None
     assert all(line == ">" or line.startswith("> ") for line in reason.splitlines())
 
 
+def test_head_moved(renderer: Renderer) -> None:
+    body = renderer.head_moved(branch="change-both", old_sha="abcdef123456",
+                               head_sha="123456abcdef")
+    assert "`change-both`" in body and "`abcdef1`" in body and "`123456a`" in body
+    assert_golden("head_moved", body)
+
+
 def test_cancelled_with_reason(renderer: Renderer) -> None:
     body = renderer.cancelled(actor="alice", released=1, reason="Superseded by #42.")
     assert body.startswith(
