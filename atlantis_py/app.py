@@ -41,6 +41,8 @@ from atlantis_py.settings import Settings
 from atlantis_py.store.audit import AuditLog
 from atlantis_py.store.console import ConsoleQueries
 from atlantis_py.store.db import Database
+from atlantis_py.store.job_logs import JobLogStore
+from atlantis_py.store.job_views import JobViews
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
 from atlantis_py.store.locks import LockStore
@@ -234,7 +236,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     lifecycle = Lifecycle(services, queue)
     housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue],
                                 hourly=[lambda: forget_closed_plans(services)])
-    workers = WorkerPool(queue, FlowRunner(services, lifecycle, outbox), settings.worker_threads,
+    workers = WorkerPool(queue, FlowRunner(services, lifecycle, outbox, JobLogStore(db)),
+                         settings.worker_threads,
                          housekeeping=housekeeping, idle_check=idle_check,
                          lease=timedelta(seconds=settings.job_lease_seconds),
                          retry=retry or RetryPolicy(limit=settings.forge_retry_limit))
@@ -249,6 +252,7 @@ def create_web_app(service: Service) -> Flask:
 
     from atlantis_py.web.api import api_blueprint
     from atlantis_py.web.console import console_blueprint
+    from atlantis_py.web.console.jobs import JobSources
     from atlantis_py.web.health import WebhookCounts, health_blueprint
     from atlantis_py.web.spool import Spool, SpoolReplayer
     from atlantis_py.web.webhooks import webhooks_blueprint
@@ -269,12 +273,23 @@ def create_web_app(service: Service) -> Flask:
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,
                                          comments=local_comments(service)))
     console = ConsoleQueries(service.db)
+    views, job_logs = JobViews(service.db), JobLogStore(service.db)
+
+    def retry_now(job_id: int) -> bool:
+        found = views.retry_now(job_id)
+        if found:
+            service.queue.announce()
+        return found
+
+    jobs = JobSources(page=views.page, job=views.job, tail=job_logs.tail,
+                      lines_after=job_logs.lines_after, retry_now=retry_now)
     app.register_blueprint(console_blueprint(
         service.lifecycle, WebSessionStore(service.db), console,
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
-        comments=local_comments(service)))
+        comments=local_comments(service), jobs=jobs,
+        jobs_of=lambda record: views.of_pull(record.forge, record.repo, record.number)))
     return app
 
 

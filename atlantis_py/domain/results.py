@@ -38,6 +38,14 @@ class PlanCounts:
 
 
 @dataclass(frozen=True)
+class ResourceChange:
+    """One resource a plan changes: its address and create, update, delete or replace."""
+
+    address: str
+    action: str
+
+
+@dataclass(frozen=True)
 class ProjectResult:
     """One project's outcome for one command. `output` is terraform's text;
     `reasons` and `deleted` come from detection, for the comment to show why
@@ -56,3 +64,4 @@ class ProjectResult:
     deleted: bool = False
     skipped_vars: tuple[str, ...] = ()  # stack vars Atmos resolves at run time
     locked_by: int | None = None  # number of the pull request holding this dir's lock
+    changes: tuple[ResourceChange, ...] = ()  # a plan's, from its JSON (MAX_CHANGES at most)

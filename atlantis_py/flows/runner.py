@@ -32,6 +32,7 @@ from atlantis_py.flows.autoplan import Autoplan
 from atlantis_py.flows.cleanup import clean_up
 from atlantis_py.flows.commands import Commands
 from atlantis_py.flows.failures import report_failure
+from atlantis_py.flows.job_logs import JobLogs, logging_job
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notices import post_notice
 from atlantis_py.flows.outbox import Outbox
@@ -53,10 +54,13 @@ log = logging.getLogger(__name__)
 class FlowRunner:
     """The worker pool's JobHandler."""
 
-    def __init__(self, svc: Services, lifecycle: Lifecycle, outbox: Outbox | None = None) -> None:
+    def __init__(self, svc: Services, lifecycle: Lifecycle, outbox: Outbox | None = None,
+                 logs: JobLogs | None = None) -> None:
+        """`logs`: where each job's live log goes (none kept without it)."""
         self.svc = svc
         self.lifecycle = lifecycle
         self.outbox = outbox
+        self.logs = logs
         planner = Planner(svc)
         self.autoplan = Autoplan(svc, lifecycle, planner)
         self.commands = Commands(svc, lifecycle, planner, Applier(svc))
@@ -64,6 +68,10 @@ class FlowRunner:
 
     @as_one_job
     def run(self, job: Job) -> None:
+        with logging_job(self.logs, job, self.svc.secrets.mask):
+            self._attempt(job)
+
+    def _attempt(self, job: Job) -> None:
         if self.outbox is None:
             self._run(job)
             return

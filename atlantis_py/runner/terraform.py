@@ -13,17 +13,20 @@ import fnmatch
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from atlantis_py.domain.results import PlanCounts
+from atlantis_py.domain.results import PlanCounts, ResourceChange
 from atlantis_py.errors import AtlantisError
+from atlantis_py.runner.output import OutputSink, current_sink
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +144,67 @@ def execute(
     except (FileNotFoundError, PermissionError) as e:
         message = f"cannot run {args[0]}: {e.strerror}\n"
         return TerraformRun(args, NOT_FOUND_RETURNCODE, message, 0.0, ok_codes)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        returncode = proc.returncode
-    except subprocess.TimeoutExpired:
-        log.warning("%s timed out after %.0f s, interrupting", args[0], timeout)
-        out = _stop(proc)
-        out += f"\n{args[0]} timed out after {timeout:g} seconds and was stopped.\n".encode()
+    sink = current_sink()
+    if sink is not None:
+        sink.line("$ " + shlex.join((Path(args[0]).name, *args[1:])))
+        out, timed_out = _stream(proc, timeout, sink)
+    else:
+        out, timed_out = _collect(proc, timeout)
+    returncode = proc.returncode
+    if timed_out:
+        log.warning("%s timed out after %.0f s and was interrupted", args[0], timeout)
+        stopped = f"{args[0]} timed out after {timeout:g} seconds and was stopped."
+        out += f"\n{stopped}\n".encode()
+        if sink is not None:
+            sink.line(stopped)
         returncode = TIMEOUT_RETURNCODE
     duration = time.monotonic() - started
     return TerraformRun(args, returncode, out.decode("utf-8", "replace"), duration, ok_codes)
+
+
+def _collect(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bool]:
+    """All output at the end; True when the deadline stopped the process."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return out, False
+    except subprocess.TimeoutExpired:
+        return _stop(proc), True
+
+
+def _stream(proc: subprocess.Popen[bytes], timeout: float,
+            sink: OutputSink) -> tuple[bytes, bool]:
+    """All output at the end, and each line handed to `sink` as it is printed
+    (read on a thread of its own, so the deadline holds however slow the lines)."""
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        for raw in iter(stdout.readline, b""):
+            chunks.append(raw)
+            try:
+                sink.line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            except Exception:  # a log that fails must not fail the run
+                log.exception("the live log lost a line")
+
+    reader = threading.Thread(target=read, name="atlantis-output", daemon=True)
+    reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(_INTERRUPT_GRACE)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            proc.wait()
+    reader.join()
+    stdout.close()
+    return b"".join(chunks), timed_out
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> bytes:
@@ -312,3 +366,24 @@ def plan_counts(plan_json: Mapping[str, Any]) -> PlanCounts:
             destroy += 1
             replace += 1
     return PlanCounts(add=add, change=change, destroy=destroy, replace=replace)
+
+
+MAX_CHANGES = 1000  # resource changes kept per plan; the counts cover the rest
+_ACTIONS = {("create",): "create", ("update",): "update", ("delete",): "delete",
+            ("delete", "create"): "replace", ("create", "delete"): "replace"}
+
+
+def resource_changes(plan_json: Mapping[str, Any],
+                     limit: int = MAX_CHANGES) -> tuple[ResourceChange, ...]:
+    """Each resource the plan creates, updates, deletes or replaces, by address, in
+    the plan's order (no-op, read and forget left out, as in `plan_counts`)."""
+    found: list[ResourceChange] = []
+    for resource in plan_json.get("resource_changes") or ():
+        actions = tuple((resource.get("change") or {}).get("actions") or ())
+        action = _ACTIONS.get(actions)
+        address = resource.get("address")
+        if action is not None and isinstance(address, str):
+            found.append(ResourceChange(address, action))
+            if len(found) >= limit:
+                break
+    return tuple(found)

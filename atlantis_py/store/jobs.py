@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.errors import DatabaseUnavailable
 from atlantis_py.store.db import Database, utcnow
-from atlantis_py.store.tables import DeliveryRow, JobRow, JournalRow
+from atlantis_py.store.tables import DeliveryRow, JobLogRow, JobRow, JournalRow
 from atlantis_py.store.wakeups import NOTIFY
 
 _INSERT_DELIVERY = insert(DeliveryRow.__table__)  # type: ignore[arg-type]
@@ -228,8 +228,9 @@ class JobStore:
             self._announce(s)
 
     def prune(self, older_than: timedelta) -> int:
-        """Forget finished jobs and seen delivery ids older than `older_than`; the
-        audit log, not the queue, is the lasting record. Returns rows removed."""
+        """Forget finished jobs (and their journals and logs) and seen delivery ids
+        older than `older_than`; the audit log, not the queue, is the lasting
+        record. Returns rows removed."""
         cutoff = utcnow() - older_than
         finished = [JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.INTERRUPTED.value]
         with self.db.session() as s:
@@ -237,6 +238,7 @@ class JobStore:
                                                   JobRow.finished_at < cutoff))
             seen = s.execute(delete(DeliveryRow).where(DeliveryRow.received_at < cutoff))
             s.execute(delete(JournalRow).where(JournalRow.job_id.not_in(select(JobRow.id))))
+            s.execute(delete(JobLogRow).where(JobLogRow.job_id.not_in(select(JobRow.id))))
             return int(getattr(jobs, "rowcount", 0) or 0) + int(getattr(seen, "rowcount", 0) or 0)
 
     def status_counts(self) -> dict[str, int]:

@@ -1,0 +1,158 @@
+"""The job queue in the console: queued, running, retrying, failed and done jobs
+with their pull requests, and each job's log, kept after it ends and followed
+live (server-sent events) while it runs. Anyone signed in may look; an admin
+may make a job that waits to retry try again now.
+
+The log stream polls the job's stored lines after a cursor (the last line id it
+sent, which the browser hands back when it reconnects), so a console on one
+replica follows a job running on another. Streams are few and short, as the
+IPR list's (stream.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from atlantis_py.domain.jobs import ACTIVE, JobPage, JobQuery, JobState, JobView, LogLine
+from atlantis_py.domain.records import Role, WebSession
+from atlantis_py.errors import Invalid
+from atlantis_py.web.console.auth import Gate
+
+PER_PAGE = 50
+MAX_PAGE = 100_000
+BATCH = 500  # lines per poll of a stream
+SHOWN = {"active": ACTIVE, "failed": (JobState.FAILED, JobState.INTERRUPTED),
+         "done": (JobState.DONE,), "all": ()}
+SHOWN_NAMES = {"active": "Queued, running and retrying", "failed": "Failed",
+               "done": "Done", "all": "All"}
+
+
+@dataclass(frozen=True)
+class JobSources:
+    """What the jobs pages read, and the one thing they change."""
+
+    page: Callable[[JobQuery], JobPage]
+    job: Callable[[int], JobView | None]
+    tail: Callable[[int], list[LogLine]]
+    lines_after: Callable[[int, int, int], list[LogLine]]
+    retry_now: Callable[[int], bool]
+
+
+def _cursor(value: str | None) -> int:
+    try:
+        return max(0, int(value or "0"))
+    except ValueError:
+        return 0
+
+
+def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_streams: int = 4,
+                   lifetime: float = 25.0, every: float = 0.5) -> None:
+    slots = threading.BoundedSemaphore(max_streams)
+
+    @bp.get("/jobs")
+    def job_list() -> Response:
+        session = gate.require(Role.VIEWER)
+        shown = request.args.get("show") or "active"
+        try:
+            if shown not in SHOWN:
+                raise Invalid("show must be one of " + ", ".join(SHOWN))
+            page = int(request.args.get("page", "1"))
+            if not 1 <= page <= MAX_PAGE:
+                raise Invalid(f"page must be between 1 and {MAX_PAGE}")
+        except ValueError:
+            return _refused(session, "page must be a whole number")
+        except Invalid as err:
+            return _refused(session, str(err))
+        found = sources.page(JobQuery(states=SHOWN[shown], offset=(page - 1) * PER_PAGE,
+                                      limit=PER_PAGE))
+
+        def link(**changes: str | int) -> str:
+            merged = {"show": shown, "page": page, **changes}
+            return url_for("console.job_list") + "?" + urlencode(
+                {k: v for k, v in merged.items() if v and v != 1})
+
+        counts = {name: sum(found.counts.get(s.value, 0) for s in states) if states
+                  else sum(found.counts.values()) for name, states in SHOWN.items()}
+        return Response(render_template(
+            "jobs.html", found=found, shown=shown, names=SHOWN_NAMES, counts=counts,
+            page=page, pages=max(1, -(-found.total // PER_PAGE)), link=link,
+            session=session))
+
+    def detail_page(job_id: int, session: WebSession, *, status: int = 200,
+                    error: str = "", notice: str = "") -> Response:
+        job = sources.job(job_id)
+        if job is None:
+            return Response(render_template(
+                "denied.html", message=f"job {job_id} is not kept (finished jobs are "
+                                       "forgotten after 30 days)", session=session), 404)
+        lines = sources.tail(job_id)
+        return Response(render_template(
+            "job.html", job=job, lines=lines, after=lines[-1].id if lines else 0,
+            live=not job.state.finished, session=session, error=error, notice=notice,
+            can_retry=session.owner.role.allows(Role.ADMIN)
+            and job.state is JobState.RETRYING), status)
+
+    @bp.get("/jobs/<int:job_id>")
+    def job_detail(job_id: int) -> Response:
+        session = gate.require(Role.VIEWER)
+        notice = "It will be tried again now." if request.args.get("retried") else ""
+        return detail_page(job_id, session, notice=notice)
+
+    @bp.post("/jobs/<int:job_id>/retry")
+    def job_retry(job_id: int) -> BaseResponse:
+        session = gate.require(Role.ADMIN)
+        if not sources.retry_now(job_id):
+            return detail_page(job_id, session, status=409,
+                               error="this job is not waiting to retry")
+        return redirect(url_for("console.job_detail", job_id=job_id, retried=1), 303)
+
+    @bp.get("/stream/jobs/<int:job_id>")
+    def job_stream(job_id: int) -> Response:
+        gate.require(Role.VIEWER)
+        after = _cursor(request.headers.get("Last-Event-ID") or request.args.get("after"))
+
+        def events() -> Iterator[str]:
+            if not slots.acquire(blocking=False):
+                yield "retry: 15000\n\n"  # busy: come back later
+                return
+            cursor = after
+            try:
+                yield "retry: 1000\n\n"
+                deadline = time.monotonic() + lifetime
+                while True:
+                    lines = sources.lines_after(job_id, cursor, BATCH)
+                    for line in lines:
+                        cursor = line.id
+                        yield f"id: {line.id}\ndata: {line.text}\n\n"
+                    if len(lines) == BATCH:
+                        continue
+                    job = sources.job(job_id)
+                    if job is None or job.state.finished:
+                        # lines written before it finished may have come after the read
+                        while rest := sources.lines_after(job_id, cursor, BATCH):
+                            for line in rest:
+                                cursor = line.id
+                                yield f"id: {line.id}\ndata: {line.text}\n\n"
+                        state = job.state.value if job is not None else "forgotten"
+                        yield f"event: end\nid: {cursor}\ndata: {state}\n\n"
+                        return
+                    if time.monotonic() >= deadline:
+                        return
+                    time.sleep(every)
+            finally:
+                slots.release()
+
+        return Response(events(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _refused(session: WebSession, message: str) -> Response:
+    return Response(render_template("denied.html", message=f"Bad filter: {message}",
+                                    session=session), 400)
