@@ -3,7 +3,8 @@
 Starts the real server against a fake GitHub (as the e2e tests do), opens a few
 pull requests with real terraform plans, reviews one, and has headless
 Debian chromium (Selenium, Debian's chromedriver) photograph the sign-in page,
-the IPR list, an IPR's page and the Locks page into docs/screenshots/.
+the IPR list, an IPR's page, the Locks page and a job's log into
+docs/screenshots/.
 
     PYTHONPATH=. .venv/bin/python docs/screenshots.py
 """
@@ -48,6 +49,9 @@ def main() -> int:
                 driver.save_screenshot(str(OUT / "ipr.png"))
                 page.open("/locks")
                 driver.save_screenshot(str(OUT / "locks.png"))
+                page.open("/jobs?show=all")
+                page.find("#job-table tbody a").click()
+                driver.save_screenshot(str(OUT / "job.png"))
     print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.png')))} to {OUT}")
     return 0
 

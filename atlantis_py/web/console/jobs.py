@@ -94,7 +94,8 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
                                        "forgotten after 30 days)", session=session), 404)
         lines = sources.tail(job_id)
         return Response(render_template(
-            "job.html", job=job, lines=lines, after=lines[-1].id if lines else 0,
+            "job.html", job=job, log="".join(f"{line.text}\n" for line in lines),
+            after=lines[-1].id if lines else 0,
             live=not job.state.finished, session=session, error=error, notice=notice,
             can_retry=session.owner.role.allows(Role.ADMIN)
             and job.state is JobState.RETRYING), status)

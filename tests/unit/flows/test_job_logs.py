@@ -1,0 +1,85 @@
+"""A job's log writer: lines masked like comments, written in batches with the
+projects named, never failing the job when the store does; a failure that ends
+an attempt is the log's last line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from atlantis_py.domain.records import Job, JobStatus
+from atlantis_py.flows.job_logs import LogWriter, logging_job
+from atlantis_py.logs import Secrets
+from atlantis_py.runner.output import current_sink, for_project
+
+SECRET = "s3cr3t-value-1234"
+
+
+class Store:
+    def __init__(self, fail: int = 0) -> None:
+        self.batches: list[list[str]] = []
+        self.projects: list[list[str]] = []
+        self.fail = fail
+
+    def append(self, job_id: int, lines: Sequence[str]) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise OSError("the database is away")
+        self.batches.append(list(lines))
+
+    def set_projects(self, job_id: int, projects: Sequence[str]) -> None:
+        self.projects.append(list(projects))
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for batch in self.batches for line in batch]
+
+
+def job(attempts: int = 1) -> Job:
+    return Job(id=7, kind="event", serial_key="github:a/b#1", payload="{}",
+               attempts=attempts, status=JobStatus.RUNNING)
+
+
+def test_lines_are_masked_and_written_in_batches() -> None:
+    store = Store()
+    writer = LogWriter(store, 7, Secrets([SECRET]).mask, every=3600)
+    writer.start()
+    writer.line(f"token={SECRET}\r")
+    writer.project("network")
+    writer.project("network")
+    writer.line("second")
+    writer.close()
+    assert store.batches == [["token=****", "second"]]
+    assert store.projects == [["network"]]
+
+
+def test_a_store_that_fails_loses_lines_and_says_so_later() -> None:
+    store = Store(fail=1)
+    writer = LogWriter(store, 7, str, every=3600)
+    writer.line("lost")
+    writer.flush()  # does not raise
+    writer.line("kept")
+    writer.flush()
+    assert store.lines == ["[1 lines were lost: the database did not take them]", "kept"]
+
+
+def test_the_runner_streams_into_the_jobs_log_and_a_failure_ends_it() -> None:
+    store = Store()
+    with pytest.raises(ValueError), logging_job(store, job(attempts=2), str):
+        sink = current_sink()
+        assert sink is not None
+        with for_project("dns"):
+            inner = current_sink()
+            assert inner is not None
+            inner.line("planning")
+        raise ValueError("boom")
+    assert current_sink() is None
+    assert store.lines == ["--- attempt 2 ---", "[dns] planning",
+                           "the job stopped: ValueError: boom"]
+    assert store.projects == [["dns"]]
+
+
+def test_without_a_store_nothing_is_kept() -> None:
+    with logging_job(None, job(), str):
+        assert current_sink() is None
