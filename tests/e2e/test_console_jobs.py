@@ -9,22 +9,27 @@ import re
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import IO
 
 import pytest
 
+from atlantis_py.app import HTTPServer, create_service
 from atlantis_py.domain.jobs import JobQuery, JobState
 from atlantis_py.queue.retry import RetryPolicy
+from atlantis_py.settings import Settings
 from atlantis_py.store.job_logs import JobLogStore
 from atlantis_py.store.job_views import JobViews
 from tests.e2e.conftest import World, running_world, tf_project
 from tests.e2e.console_client import ConsoleClient
 from tests.e2e.test_console_iprs import signed_in
+from tests.fakeforge.github import FakeGitHub
 from tests.fakeforge.neutral import NeutralPull
 
 SECRET = "joblog-secret-value-8c1d"
+WEBHOOK_SECRET = "jobs-e2e-webhook-secret"
 SECRET_VAR = "E2E_JOBLOG_SECRET"
 HTML_LINE = "<b>not bold</b> & <i>raw</i>"
 # A `run` step that prints a few lines, waits for the test to create the gate file,
@@ -186,3 +191,58 @@ def sse(world: World, client: ConsoleClient, path: str) -> str:
     with client.opener.open(request, timeout=60) as resp:
         assert resp.headers["Content-Type"].startswith("text/event-stream")
         return str(resp.read().decode())
+
+
+def test_a_replicas_console_follows_a_job_running_on_another(
+        tmp_path: Path, make_postgres_db: Callable[[], str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`front` only serves HTTP, `back` only runs jobs, on one PostgreSQL database:
+    front's log stream sends the lines of back's job while it runs, then its end."""
+    monkeypatch.setenv(SECRET_VAR, SECRET)
+    url = make_postgres_db()
+    gate = tmp_path / "gate"
+    with FakeGitHub(tmp_path) as fake:
+        def settings(name: str) -> Settings:
+            return Settings(gh_token=fake.token, gh_webhook_secret=WEBHOOK_SECRET,
+                            gh_api_url=fake.api_url, gh_user=fake.bot_login,
+                            data_dir=tmp_path / name, database_url=url, host="127.0.0.1",
+                            allow_custom_steps=True, tf_env_passthrough=(SECRET_VAR,))
+
+        front, back = create_service(settings("front")), create_service(settings("back"))
+        http = HTTPServer(front, "127.0.0.1", 0)
+        http.start()
+        back.start()
+        state = tmp_path / "state"
+        state.mkdir()
+        try:
+            world = World(fake, front, http, state)
+            fake.webhook_url, fake.webhook_secret = f"{world.url}/events", WEBHOOK_SECRET
+            open_slow_pull(world, gate)
+            job_id = plan_job_id(world)
+            vera = signed_in(world, "vera", "viewer")
+            request = urllib.request.Request(f"{world.url}/stream/jobs/{job_id}?after=0")
+            with vera.opener.open(request, timeout=120) as stream:
+                read_until(stream, "data: [network] the secret is ****")
+                job = JobViews(front.db).job(job_id)
+                assert job is not None and job.state is JobState.RUNNING
+                open_gates(gate)
+                rest = read_until(stream, "event: end")
+            assert "data: [network] the gate opened" in rest and SECRET not in rest
+            assert back.settle(60)
+        finally:
+            open_gates(gate)
+            http.close()
+            back.stop()
+            front.stop()
+
+
+def read_until(stream: IO[bytes], wanted: str) -> str:
+    """The stream's lines up to the first one starting with `wanted` (the server
+    ends each stream after 25 s: this one is not that long)."""
+    seen = []
+    for raw in stream:
+        line = raw.decode().rstrip("\n")
+        seen.append(line)
+        if line.startswith(wanted):
+            return "\n".join(seen)
+    raise AssertionError(f"the stream ended before {wanted!r}: {seen[-10:]}")
