@@ -234,11 +234,13 @@ class JobStore:
         cutoff = utcnow() - older_than
         finished = [JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.INTERRUPTED.value]
         with self.db.session() as s:
+            s.execute(delete(JobLogRow).where(JobLogRow.job_id.in_(
+                select(JobRow.id).where(JobRow.status.in_(finished),
+                                        JobRow.finished_at < cutoff))))
             jobs = s.execute(delete(JobRow).where(JobRow.status.in_(finished),
                                                   JobRow.finished_at < cutoff))
             seen = s.execute(delete(DeliveryRow).where(DeliveryRow.received_at < cutoff))
             s.execute(delete(JournalRow).where(JournalRow.job_id.not_in(select(JobRow.id))))
-            s.execute(delete(JobLogRow).where(JobLogRow.job_id.not_in(select(JobRow.id))))
             return int(getattr(jobs, "rowcount", 0) or 0) + int(getattr(seen, "rowcount", 0) or 0)
 
     def status_counts(self) -> dict[str, int]:

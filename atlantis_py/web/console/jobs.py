@@ -6,7 +6,8 @@ may make a job that waits to retry try again now.
 The log stream polls the job's stored lines after a cursor (the last line id it
 sent, which the browser hands back when it reconnects), so a console on one
 replica follows a job running on another. Streams are few and short, as the
-IPR list's (stream.py).
+IPR list's (stream.py): each holds one of the web server's 8 threads, and with
+the IPR list's 3 at most 5 are held by streams.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from atlantis_py.web.console.auth import Gate
 PER_PAGE = 50
 MAX_PAGE = 100_000
 BATCH = 500  # lines per poll of a stream
+HEARTBEAT = 5.0  # seconds without lines before a stream writes a comment
 SHOWN = {"active": ACTIVE, "failed": (JobState.FAILED, JobState.INTERRUPTED),
          "done": (JobState.DONE,), "all": ()}
 SHOWN_NAMES = {"active": "Queued, running and retrying", "failed": "Failed",
@@ -52,7 +54,7 @@ def _cursor(value: str | None) -> int:
         return 0
 
 
-def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_streams: int = 4,
+def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_streams: int = 2,
                    lifetime: float = 25.0, every: float = 0.5) -> None:
     slots = threading.BoundedSemaphore(max_streams)
 
@@ -127,6 +129,7 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
             try:
                 yield "retry: 1000\n\n"
                 deadline = time.monotonic() + lifetime
+                quiet_until = time.monotonic() + HEARTBEAT
                 while True:
                     lines = sources.lines_after(job_id, cursor, BATCH)
                     for line in lines:
@@ -144,8 +147,12 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
                         state = job.state.value if job is not None else "forgotten"
                         yield f"event: end\nid: {cursor}\ndata: {state}\n\n"
                         return
-                    if time.monotonic() >= deadline:
+                    now = time.monotonic()
+                    if now >= deadline:
                         return
+                    if not lines and now >= quiet_until:
+                        yield ": waiting\n\n"  # a browser that left frees its slot here
+                        quiet_until = now + HEARTBEAT
                     time.sleep(every)
             finally:
                 slots.release()
