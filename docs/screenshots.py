@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from selenium.webdriver.common.by import By
+
 from tests.e2e.browser import Page, chromium
 from tests.e2e.conftest import running_world
 from tests.e2e.test_flow import base_files, tf_extra
@@ -50,7 +52,9 @@ def main() -> int:
                 page.open("/locks")
                 driver.save_screenshot(str(OUT / "locks.png"))
                 page.open("/jobs?show=all")
-                page.find("#job-table tbody a").click()
+                planned = next(row for row in page.all("#job-table tbody tr")
+                               if "network" in row.text)  # the first pull request's plan
+                planned.find_element(By.CSS_SELECTOR, "a").click()
                 driver.save_screenshot(str(OUT / "job.png"))
     print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.png')))} to {OUT}")
     return 0
