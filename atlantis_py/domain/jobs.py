@@ -43,6 +43,7 @@ class JobView:
     repo: str = ""
     number: int = 0
     ipr_id: int | None = None
+    payload: str = ""  # what the job was asked to do, as the queue stored it
 
 
 @dataclass(frozen=True)

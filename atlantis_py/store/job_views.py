@@ -113,5 +113,6 @@ class JobViews:
                 error=row.error or "",
                 projects=tuple(p for p in (row.projects or "").split("\n") if p),
                 forge=pull[0] if pull else "", repo=pull[1] if pull else "",
-                number=pull[2] if pull else 0, ipr_id=ids.get(pull) if pull else None))
+                number=pull[2] if pull else 0, ipr_id=ids.get(pull) if pull else None,
+                payload=row.payload))
         return views

@@ -109,6 +109,7 @@ def test_the_log_is_kept_escaped_and_masked_then_forgotten_with_its_job(
 
     page = vera.get(f"/jobs/{job_id}")
     assert page.status == 200 and 'class="state job-done"' in page.body
+    assert f"<h1>Job {job_id}: pull request opened by alice</h1>" in page.body
     assert "[network] first line of the slow step" in page.body
     assert "[network] &lt;b&gt;not bold&lt;/b&gt; &amp; &lt;i&gt;raw&lt;/i&gt;" in page.body
     assert "[network] the secret is ****" in page.body

@@ -20,6 +20,7 @@ from atlantis_py.domain.views import IPRView
 from atlantis_py.errors import AtlantisError, Conflict, Forbidden, ForgeError, Invalid, NotFound
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.web.console.auth import Gate
+from atlantis_py.web.console.jobs import what
 
 PER_PAGE = 50
 MAX_PAGE = 1_000_000
@@ -135,7 +136,7 @@ def add_ipr_routes(bp: Blueprint, gate: Gate, lifecycle: Lifecycle, lister: IPRL
             can_review=reviewer and view.open and view.state in REVIEWABLE,
             can_cancel=reviewer and view.state in CANCELLABLE,
             can_deploy=reviewer, deploy_refusal=deploy_refusal(view),
-            jobs=jobs_of(record) if jobs_of is not None else None,
+            jobs=jobs_of(record) if jobs_of is not None else None, what=what,
             comments=comments(ipr_id) if comments is not None and view.forge == "local"
             else None)
         return Response(html, status)

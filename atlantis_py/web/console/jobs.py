@@ -21,9 +21,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from atlantis_py.domain.events import CommentEvent, PullRequestEvent
 from atlantis_py.domain.jobs import ACTIVE, JobPage, JobQuery, JobState, JobView, LogLine
 from atlantis_py.domain.records import Role, WebSession
 from atlantis_py.errors import Invalid
+from atlantis_py.queue.payloads import ApplyJob, EventJob, NotifyJob, PayloadError, PlanJob
 from atlantis_py.web.console.auth import Gate
 
 PER_PAGE = 50
@@ -45,6 +47,24 @@ class JobSources:
     tail: Callable[[int], list[LogLine]]
     lines_after: Callable[[int, int, int], list[LogLine]]
     retry_now: Callable[[int], bool]
+
+
+def what(job: JobView) -> str:
+    """What the job was asked to do, in a few words."""
+    try:
+        if job.kind == EventJob.KIND:
+            event = EventJob.decode(job.payload).event
+            if isinstance(event, CommentEvent):
+                first = (event.body.strip().splitlines() or [""])[0]
+                return f"comment by {event.author}: {first[:60]}"
+            if isinstance(event, PullRequestEvent):
+                return f"pull request {event.action.value} by {event.sender}"
+            return f"review by {event.reviewer}: {event.state}"
+    except PayloadError:
+        return job.kind
+    named = {PlanJob.KIND: "plan (API)", ApplyJob.KIND: "deploy (API)",
+             NotifyJob.KIND: "comment or status to post", "webhook": "webhook"}
+    return named.get(job.kind, job.kind)
 
 
 def _cursor(value: str | None) -> int:
@@ -83,7 +103,7 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
         counts = {name: sum(found.counts.get(s.value, 0) for s in states) if states
                   else sum(found.counts.values()) for name, states in SHOWN.items()}
         return Response(render_template(
-            "jobs.html", found=found, shown=shown, names=SHOWN_NAMES, counts=counts,
+            "jobs.html", found=found, shown=shown, names=SHOWN_NAMES, counts=counts, what=what,
             page=page, pages=max(1, -(-found.total // PER_PAGE)), link=link,
             session=session))
 
@@ -96,7 +116,7 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
                                        "forgotten after 30 days)", session=session), 404)
         lines = sources.tail(job_id)
         return Response(render_template(
-            "job.html", job=job, log="".join(f"{line.text}\n" for line in lines),
+            "job.html", job=job, what=what(job), log="".join(f"{line.text}\n" for line in lines),
             after=lines[-1].id if lines else 0,
             live=not job.state.finished, session=session, error=error, notice=notice,
             can_retry=session.owner.role.allows(Role.ADMIN)

@@ -1,17 +1,21 @@
 """A job's log stream: it resumes after the browser's last line (Last-Event-ID
 beats ?after=), ends once the job has finished and every line is out, and holds
-at most `max_streams` of the web server's threads."""
+at most `max_streams` of the web server's threads. And what a job was asked to
+do, in a few words."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from flask import Blueprint, Flask
 
+from atlantis_py.domain.events import CommentEvent, Repo
 from atlantis_py.domain.jobs import JobPage, JobQuery, JobState, JobView, LogLine
 from atlantis_py.domain.records import Role, TokenOwner, WebSession
+from atlantis_py.queue.payloads import EventJob, NotifyJob
 from atlantis_py.web.console.auth import SESSION_COOKIE, Gate
-from atlantis_py.web.console.jobs import JobSources, add_job_routes
+from atlantis_py.web.console.jobs import JobSources, add_job_routes, what
 
 SESSION = WebSession(TokenOwner("vera", Role.VIEWER), "csrf", datetime(2100, 1, 1))
 
@@ -82,3 +86,17 @@ def test_streams_are_few() -> None:
     again = client.get("/stream/jobs/4", buffered=False)
     assert next(iter(again.response)) == b"retry: 1000\n\n"
     again.close()
+
+
+def test_what_a_job_was_asked_to_do() -> None:
+    job = Queue(JobState.DONE, []).job(1)
+    assert job is not None
+    comment = EventJob(CommentEvent(Repo("github", "a/b", ""), 1, 9,
+                                    "atlantis plan -p network\nplease", "bob"))
+    assert what(dataclasses.replace(job, payload=comment.encode())) == \
+        "comment by bob: atlantis plan -p network"
+    notice = NotifyJob("github", "a/b", 1, "hello")
+    assert what(dataclasses.replace(job, kind="notify", payload=notice.encode())) == \
+        "comment or status to post"
+    assert what(dataclasses.replace(job, payload="not json")) == "event"
+    assert what(dataclasses.replace(job, kind="something-new")) == "something-new"
