@@ -62,3 +62,14 @@ def for_project(name: str) -> Iterator[None]:
     sink.project(name)
     with streaming_to(_Labelled(sink, name)):
         yield
+
+
+@contextmanager
+def unlogged(note: str) -> Iterator[None]:
+    """Within the block nothing reaches the sink but `note`: for output that is a
+    value (an env step's), which may well be a secret no one has named."""
+    sink = _sink.get()
+    if sink is not None:
+        sink.line(note)
+    with streaming_to(None):
+        yield

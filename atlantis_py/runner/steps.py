@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlantis_py.domain.projects import Project, Step
+from atlantis_py.runner.output import current_sink, unlogged
 from atlantis_py.runner.terraform import Terraform, TerraformRun, execute
 
 CUSTOM_STEPS_DISABLED = "custom run steps are disabled on this server (--allow-custom-steps)"
@@ -134,7 +135,8 @@ def env_step(ctx: StepContext, step: Step) -> StepOutcome:
         return StepOutcome(False, "", "env step without a name")
     if step.run is None:
         return StepOutcome(True, env={step.env_name: step.env_value or ""})
-    result = run_step(ctx, step)
+    with unlogged(f"(env {step.env_name}: its command's output is not logged)"):
+        result = run_step(ctx, step)
     if not result.ok:
         return result
     return StepOutcome(True, env={step.env_name: result.output.strip()})
@@ -153,7 +155,10 @@ def run_step(ctx: StepContext, step: Step) -> StepOutcome:
         return StepOutcome(False, "", f"{step.name}: cannot parse {step.run!r}: {e}")
     if not argv:
         return StepOutcome(False, "", f"{step.name}: empty command")
-    result = execute(argv, ctx.project_dir, env, ctx.tf.timeout)
+    sink = current_sink()
+    if sink is not None:
+        sink.line(f"$ {step.run}")  # as written: expanded, it may show a variable's value
+    result = execute(argv, ctx.project_dir, env, ctx.tf.timeout, announce=False)
     if result.ok:
         return StepOutcome(True, result.output)
     error = f"{step.name} {argv[0]} failed (exit {result.returncode})"

@@ -120,8 +120,12 @@ def execute(
     env: Mapping[str, str],
     timeout: float,
     ok_codes: tuple[int, ...] = (0,),
+    announce: bool = True,
 ) -> TerraformRun:
-    """Run argv (never through a shell) in its own process group. On timeout the
+    """Run argv (never through a shell) in its own process group. With a sink
+    (runner/output.py) each line goes there as it is printed, after argv itself
+    unless `announce` is off (a `run` step shows its command as written instead:
+    the expanded one may hold a variable's value). On timeout the
     group gets SIGINT (terraform then stops cleanly and unlocks its state),
     then SIGKILL; the result has returncode 124 and says so in its output.
     If this process dies first (kill -9, OOM), the child gets SIGINT too, through
@@ -146,7 +150,8 @@ def execute(
         return TerraformRun(args, NOT_FOUND_RETURNCODE, message, 0.0, ok_codes)
     sink = current_sink()
     if sink is not None:
-        sink.line("$ " + shlex.join((Path(args[0]).name, *args[1:])))
+        if announce:
+            sink.line("$ " + shlex.join((Path(args[0]).name, *args[1:])))
         out, timed_out = _stream(proc, timeout, sink)
     else:
         out, timed_out = _collect(proc, timeout)
