@@ -173,6 +173,11 @@ def test_bad_job_pages_are_refused_plainly(world: World) -> None:
     assert vera.get("/jobs?page=0").status == 400
     assert vera.get("/jobs/999").status == 404
     assert "No jobs here." in vera.get("/jobs").body
+    anonymous = ConsoleClient(world.url)
+    for path in ("/jobs", "/jobs/1", "/stream/jobs/1"):
+        answer = anonymous.get(path)
+        assert answer.status == 303 and "/login" in answer.headers["Location"]
+    assert anonymous.post("/jobs/1/retry", {"csrf": "x"}).status == 401
 
 
 def wait_for_state(views: JobViews, state: JobState) -> int:
