@@ -8,10 +8,17 @@ out to, so parallel projects stream too, each line labelled with its project.
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 class OutputSink(Protocol):
@@ -73,3 +80,41 @@ def unlogged(note: str) -> Iterator[None]:
         sink.line(note)
     with streaming_to(None):
         yield
+
+
+def follow(proc: subprocess.Popen[bytes], timeout: float, sink: OutputSink,
+           grace: float) -> tuple[bytes, bool]:
+    """All output at the end, and each line handed to `sink` as it is printed
+    (read on a thread of its own, so the deadline holds however slow the lines).
+    True when the deadline stopped it: SIGINT to its process group, then SIGKILL
+    after `grace` seconds."""
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        for raw in iter(stdout.readline, b""):
+            chunks.append(raw)
+            try:
+                sink.line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            except Exception:  # a log that fails must not fail the run
+                log.exception("the live log lost a line")
+
+    reader = threading.Thread(target=read, name="atlantis-output", daemon=True)
+    reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            proc.wait()
+    reader.join()
+    stdout.close()
+    return b"".join(chunks), timed_out

@@ -17,16 +17,15 @@ import shlex
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from atlantis_py.domain.results import PlanCounts, ResourceChange
+from atlantis_py.domain.results import PlanCounts
 from atlantis_py.errors import AtlantisError
-from atlantis_py.runner.output import OutputSink, current_sink
+from atlantis_py.runner.output import current_sink, follow
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,7 @@ def execute(
     if sink is not None:
         if announce:
             sink.line("$ " + shlex.join((Path(args[0]).name, *args[1:])))
-        out, timed_out = _stream(proc, timeout, sink)
+        out, timed_out = follow(proc, timeout, sink, _INTERRUPT_GRACE)
     else:
         out, timed_out = _collect(proc, timeout)
     returncode = proc.returncode
@@ -174,42 +173,6 @@ def _collect(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bool
         return out, False
     except subprocess.TimeoutExpired:
         return _stop(proc), True
-
-
-def _stream(proc: subprocess.Popen[bytes], timeout: float,
-            sink: OutputSink) -> tuple[bytes, bool]:
-    """All output at the end, and each line handed to `sink` as it is printed
-    (read on a thread of its own, so the deadline holds however slow the lines)."""
-    assert proc.stdout is not None
-    stdout = proc.stdout
-    chunks: list[bytes] = []
-
-    def read() -> None:
-        for raw in iter(stdout.readline, b""):
-            chunks.append(raw)
-            try:
-                sink.line(raw.decode("utf-8", "replace").rstrip("\r\n"))
-            except Exception:  # a log that fails must not fail the run
-                log.exception("the live log lost a line")
-
-    reader = threading.Thread(target=read, name="atlantis-output", daemon=True)
-    reader.start()
-    timed_out = False
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(_INTERRUPT_GRACE)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            proc.wait()
-    reader.join()
-    stdout.close()
-    return b"".join(chunks), timed_out
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> bytes:
@@ -372,23 +335,3 @@ def plan_counts(plan_json: Mapping[str, Any]) -> PlanCounts:
             replace += 1
     return PlanCounts(add=add, change=change, destroy=destroy, replace=replace)
 
-
-MAX_CHANGES = 1000  # resource changes kept per plan; the counts cover the rest
-_ACTIONS = {("create",): "create", ("update",): "update", ("delete",): "delete",
-            ("delete", "create"): "replace", ("create", "delete"): "replace"}
-
-
-def resource_changes(plan_json: Mapping[str, Any],
-                     limit: int = MAX_CHANGES) -> tuple[ResourceChange, ...]:
-    """Each resource the plan creates, updates, deletes or replaces, by address, in
-    the plan's order (no-op, read and forget left out, as in `plan_counts`)."""
-    found: list[ResourceChange] = []
-    for resource in plan_json.get("resource_changes") or ():
-        actions = tuple((resource.get("change") or {}).get("actions") or ())
-        action = _ACTIONS.get(actions)
-        address = resource.get("address")
-        if action is not None and isinstance(address, str):
-            found.append(ResourceChange(address, action))
-            if len(found) >= limit:
-                break
-    return tuple(found)

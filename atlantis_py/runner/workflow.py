@@ -13,6 +13,7 @@ from pathlib import Path
 
 from atlantis_py.domain.projects import Project, Step, Workflow
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
+from atlantis_py.runner.changes import resource_changes
 from atlantis_py.runner.output import for_project
 from atlantis_py.runner.steps import (
     CUSTOM_STEPS_DISABLED,
@@ -21,12 +22,7 @@ from atlantis_py.runner.steps import (
     StepOutcome,
     var_file_for,
 )
-from atlantis_py.runner.terraform import (
-    Terraform,
-    TerraformError,
-    plan_counts,
-    resource_changes,
-)
+from atlantis_py.runner.terraform import Terraform, TerraformError, plan_counts
 
 __all__ = ["CUSTOM_STEPS_DISABLED", "plan_arguments", "run_apply", "run_plan"]
 PLAN_STEPS = frozenset({"init", "validate", "plan", "env", "run"})

@@ -14,8 +14,9 @@ import pytest
 
 import atlantis_py.runner.terraform as terraform_module
 from atlantis_py.domain.results import ResourceChange
+from atlantis_py.runner.changes import resource_changes
 from atlantis_py.runner.output import current_sink, for_project, streaming_to
-from atlantis_py.runner.terraform import TIMEOUT_RETURNCODE, execute, resource_changes
+from atlantis_py.runner.terraform import TIMEOUT_RETURNCODE, execute
 from tests.unit.runner.test_terraform import ACTIONS, _load
 
 ENV = {"PATH": "/usr/bin:/bin"}
