@@ -81,7 +81,9 @@ class Services:
         """A result fit to store and show: terraform or a `run` step may have
         printed a credential."""
         return replace(result, output=self.secrets.mask(result.output),
-                       error=None if result.error is None else self.secrets.mask(result.error))
+                       error=None if result.error is None else self.secrets.mask(result.error),
+                       changes=tuple(replace(c, address=self.secrets.mask(c.address))
+                                     for c in result.changes))
 
     def terraform_env(self, environment: str) -> dict[str, str]:
         """The credentials of the projects judged by `environment`, read now."""

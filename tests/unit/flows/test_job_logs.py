@@ -1,15 +1,19 @@
 """A job's log writer: lines masked like comments, written in batches with the
 projects named, never failing the job when the store does; a failure that ends
-an attempt is the log's last line."""
+an attempt is the log's last line. And a plan's resource addresses masked too."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
 from atlantis_py.domain.records import Job, JobStatus
+from atlantis_py.domain.results import ProjectResult, ResourceChange, RunStatus
 from atlantis_py.flows.job_logs import LogWriter, logging_job
+from atlantis_py.flows.services import Services
 from atlantis_py.logs import Secrets
 from atlantis_py.runner.output import current_sink, for_project
 
@@ -83,3 +87,16 @@ def test_the_runner_streams_into_the_jobs_log_and_a_failure_ends_it() -> None:
 def test_without_a_store_nothing_is_kept() -> None:
     with logging_job(None, job(), str):
         assert current_sink() is None
+
+
+def test_a_plans_resource_addresses_are_masked_like_its_output() -> None:
+    """A for_each key may be a credential: the console lists addresses."""
+    result = ProjectResult(project="p", dir="p", workspace="default", command="plan",
+                           status=RunStatus.SUCCESS, output=f"key {SECRET}",
+                           changes=(ResourceChange(f'terraform_data.x["{SECRET}"]', "create"),
+                                    ResourceChange("terraform_data.y", "delete")))
+    holder = cast(Services, SimpleNamespace(secrets=Secrets([SECRET])))
+    masked = Services.masked(holder, result)
+    assert masked.output == "key ****"
+    assert masked.changes == (ResourceChange('terraform_data.x["****"]', "create"),
+                              ResourceChange("terraform_data.y", "delete"))
