@@ -282,7 +282,8 @@ def create_web_app(service: Service) -> Flask:
         return found
 
     jobs = JobSources(page=views.page, job=views.job, tail=job_logs.tail,
-                      lines_after=job_logs.lines_after, retry_now=retry_now)
+                      lines_after=job_logs.lines_after, retry_now=retry_now,
+                      version=views.version)
     app.register_blueprint(console_blueprint(
         service.lifecycle, WebSessionStore(service.db), console,
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),

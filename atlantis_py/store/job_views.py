@@ -68,6 +68,15 @@ class JobViews:
             rows = s.scalars(listing.offset(query.offset).limit(query.limit)).all()
             return JobPage(jobs=tuple(self._views(s, rows)), total=total, counts=counts)
 
+    def version(self) -> str:
+        """Changes whenever a job is queued, starts, waits to retry or finishes: for
+        live lists."""
+        with self.db.session() as s:
+            row = s.execute(select(func.count(JobRow.id), func.max(JobRow.id),
+                                   func.max(JobRow.started_at), func.max(JobRow.finished_at),
+                                   func.max(JobRow.not_before))).one()
+            return "-".join("" if v is None else str(v) for v in row).replace(" ", "T")
+
     def job(self, job_id: int) -> JobView | None:
         with self.db.session() as s:
             row = s.get(JobRow, job_id)

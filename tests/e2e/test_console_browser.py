@@ -177,3 +177,18 @@ def test_live_log_lines_appear_while_a_plan_runs(slow_world: World, slow_page: P
     WebDriverWait(page.driver, 120).until(lambda _: page.find("#job-state").text == "done")
     assert "Plan: 2 to add" in log.text
     assert log.text.count("the gate opened") == 1  # no line twice
+
+
+def test_the_jobs_list_updates_itself_when_a_job_arrives(world: World, page: Page) -> None:
+    planned_ipr_on(world)
+    page.sign_in(world.token("vera", "viewer"))
+    page.open("/jobs?show=all")
+    assert page.find("#job-table caption").text == "1 job"
+    marker = page.find("h1")  # the same page all along: no reload
+    repo = world.fake.create_repo("acme/other", base_files(world, "network"))
+    world.open_pr(repo, {"network/extra.tf": tf_extra("y")})
+    WebDriverWait(page.driver, 60).until(
+        lambda _: page.find("#job-table caption").text == "2 jobs")
+    assert marker.text == "Jobs"
+    assert "All (2)" in page.find("#job-tabs").text
+    assert "acme/other#" in page.find("#job-table").text

@@ -5,9 +5,10 @@ may make a job that waits to retry try again now.
 
 The log stream polls the job's stored lines after a cursor (the last line id it
 sent, which the browser hands back when it reconnects), so a console on one
-replica follows a job running on another. Streams are few and short, as the
-IPR list's (stream.py): each holds one of the web server's 8 threads, and with
-the IPR list's 3 at most 5 are held by streams.
+replica follows a job running on another; the jobs list refreshes itself as
+the IPR list does. Streams are few and short, as the IPR list's (stream.py):
+each holds one of the web server's 8 threads; log and list streams share 2
+slots, so with the IPR list's 3 at most 5 threads are held by streams.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class JobSources:
     tail: Callable[[int], list[LogLine]]
     lines_after: Callable[[int, int, int], list[LogLine]]
     retry_now: Callable[[int], bool]
+    version: Callable[[], str] = lambda: ""
 
 
 def what(job: JobView) -> str:
@@ -135,6 +137,35 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
             return detail_page(job_id, session, status=409,
                                error="this job is not waiting to retry")
         return redirect(url_for("console.job_detail", job_id=job_id, retried=1), 303)
+
+    @bp.get("/stream/joblist")
+    def job_list_stream() -> Response:
+        """Says `changed` when the job table moves, as /stream/iprs does for IPRs
+        (the browser reconnects with the last version it saw)."""
+        gate.require(Role.VIEWER)
+        seen = request.headers.get("Last-Event-ID", "")
+
+        def events() -> Iterator[str]:
+            if not slots.acquire(blocking=False):
+                yield "retry: 15000\n\n"
+                return
+            try:
+                last = sources.version()
+                yield f"retry: 2000\nid: {last}\n\n"
+                if seen and seen != last:
+                    yield f"event: changed\nid: {last}\ndata: {last}\n\n"
+                deadline = time.monotonic() + lifetime
+                while time.monotonic() < deadline:
+                    time.sleep(1.0)
+                    now = sources.version()
+                    if now != last:
+                        last = now
+                        yield f"event: changed\nid: {now}\ndata: {now}\n\n"
+            finally:
+                slots.release()
+
+        return Response(events(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @bp.get("/stream/jobs/<int:job_id>")
     def job_stream(job_id: int) -> Response:

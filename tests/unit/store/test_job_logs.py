@@ -53,12 +53,17 @@ def test_jobs_by_state_with_their_pull_request(open_db: Callable[[], Database]) 
     jobs, views, logs = JobStore(db), JobViews(db), JobLogStore(db)
     record = PullStore(db).upsert(PullRequest(Repo("github", "acme/infra", ""), 4, "alice",
                                               "a" * 40, "feature", "main", "Bigger VPC"))
+    versions = [views.version()]
     queued = jobs.enqueue("event", KEY, "{}")
     waiting = jobs.enqueue("plan", "github:acme/infra#5", "{}")
     done = jobs.enqueue("notify", "local:x/y#1", "{}")
+    versions.append(views.version())
     jobs.finish(done, JobStatus.DONE)
+    versions.append(views.version())
     now = utcnow()
     jobs.retry_later(waiting, now + timedelta(minutes=5), now, "TransientForgeError: 502")
+    versions.append(views.version())
+    assert len(set(versions)) == 4  # every move of the queue changes it, for live lists
     logs.set_projects(queued, ["network", "dns"])
 
     page = views.page(JobQuery())
