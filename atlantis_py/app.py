@@ -50,6 +50,8 @@ from atlantis_py.store.audit import AuditLog
 from atlantis_py.store.console import ConsoleQueries
 from atlantis_py.store.db import Database
 from atlantis_py.store.drift import DriftStore
+from atlantis_py.store.job_logs import JobLogStore
+from atlantis_py.store.job_views import JobViews
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
 from atlantis_py.store.locks import LockStore
@@ -291,7 +293,8 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue, drift.tick,
                                                   heads.sweep, *local_scans(raw_forges)],
                                 hourly=[lambda: forget_closed_plans(services)])
-    runner = FlowRunner(services, lifecycle, outbox, DriftCheck(services, drift_store, locks))
+    runner = FlowRunner(services, lifecycle, outbox, DriftCheck(services, drift_store, locks),
+                        JobLogStore(db))
     workers = WorkerPool(queue, runner, settings.worker_threads,
                          housekeeping=housekeeping, idle_check=idle_check,
                          lease=timedelta(seconds=settings.job_lease_seconds),
@@ -317,6 +320,7 @@ def create_web_app(service: Service) -> Flask:
 
     from atlantis_py.web.api import api_blueprint
     from atlantis_py.web.console import console_blueprint
+    from atlantis_py.web.console.jobs import JobSources
     from atlantis_py.web.health import WebhookCounts, health_blueprint
     from atlantis_py.web.spool import Spool, SpoolReplayer
     from atlantis_py.web.webhooks import webhooks_blueprint
@@ -342,13 +346,25 @@ def create_web_app(service: Service) -> Flask:
                                          post_comment=kept.post if kept else None,
                                          drift=service.drift))
     console = ConsoleQueries(service.db)
+    views, job_logs = JobViews(service.db), JobLogStore(service.db)
+
+    def retry_now(job_id: int) -> bool:
+        found = views.retry_now(job_id)
+        if found:
+            service.queue.announce()
+        return found
+
+    jobs = JobSources(page=views.page, job=views.job, tail=job_logs.tail,
+                      lines_after=job_logs.lines_after, retry_now=retry_now,
+                      version=views.version)
     app.register_blueprint(console_blueprint(
         service.lifecycle, WebSessionStore(service.db), console,
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
         comments=kept.read if kept else None,
-        drift=service.drift_store.latest if service.drift_store else None))
+        drift=service.drift_store.latest if service.drift_store else None, jobs=jobs,
+        jobs_of=lambda record: views.of_pull(record.forge, record.repo, record.number)))
     return app
 
 

@@ -1,7 +1,9 @@
 """Review-console pages render in < 100 ms with 10,000 IPRs stored.
 
 Seeds a fresh SQLite database with --iprs pull requests (each with a plan run,
-spread over a few repositories, environments and states, and a lock for some),
+spread over a few repositories, environments and states, and a lock for some;
+a finished job each, the last 200 failed, and one job with a full log of 5,000
+lines),
 signs in, and times the main pages through the app in-process (Flask's test
 client: the rendering and the database, not the network). One pull request
 also exists in a fake GitHub, since an IPR's page asks the forge for its
@@ -30,7 +32,8 @@ from atlantis_py.app import Service, create_service
 from atlantis_py.domain.records import IPRState, Role
 from atlantis_py.settings import Settings
 from atlantis_py.store.db import utcnow
-from atlantis_py.store.tables import LockRow, PullRow, RunRow
+from atlantis_py.store.job_logs import MAX_LINES
+from atlantis_py.store.tables import JobLogRow, JobRow, LockRow, PullRow, RunRow
 from atlantis_py.store.tokens import TokenStore
 from atlantis_py.store.web_sessions import WebSessionStore
 from tests.fakeforge.github import FakeGitHub
@@ -69,7 +72,26 @@ def seed(service: Service, count: int, real_number: int) -> int:
             {"forge": "github", "repo": f"bench/infra-{pid}", "dir": "network",
              "workspace": "default", "pull_id": pid, "pull_number": pid, "project": "network",
              "created_at": now} for pid in ids[:200]])
+        s.execute(insert(JobRow), [
+            {"kind": "event", "serial_key": f"github:bench/infra-{n % 20}#{n + 1000}",
+             "payload": "{}", "status": "failed" if n >= count - 200 else "done",
+             "attempts": 1, "delivery_id": f"d{n}", "worker": "", "error": "",
+             "created_at": now, "started_at": now, "finished_at": now,
+             "projects": "network"} for n in range(count)])
+        logged = s.scalar(JobRow.__table__.select().with_only_columns(JobRow.id)
+                          .order_by(JobRow.id.desc()).limit(1))
+        s.execute(insert(JobLogRow), [
+            {"job_id": logged, "line": f"[network] terraform_data.line_{n}: Creating..."}
+            for n in range(MAX_LINES)])
     return ids[-1]
+
+
+def newest_job(service: Service) -> int:
+    with service.db.session() as s:
+        found = s.scalar(JobRow.__table__.select().with_only_columns(JobRow.id)
+                         .order_by(JobRow.id.desc()).limit(1))
+        assert found is not None
+        return int(found)
 
 
 def main() -> int:
@@ -96,7 +118,10 @@ def main() -> int:
             client.set_cookie("atl_session", started[0])
             pages = {"list": "/", "awaiting": "/?tab=awaiting",
                      "filtered": "/?state=PENDING&environment=production&repo=bench/infra-3",
-                     "page 100": "/?page=100", "ipr": f"/ipr/{real}", "locks": "/locks"}
+                     "page 100": "/?page=100", "ipr": f"/ipr/{real}", "locks": "/locks",
+                     "jobs": "/jobs", "failed": "/jobs?show=failed",
+                     "all jobs": "/jobs?show=all&page=100",
+                     "job log": f"/jobs/{newest_job(service)}"}
             results: dict[str, dict[str, float]] = {}
             for name, path in pages.items():
                 assert client.get(path).status_code == 200, path  # warm up

@@ -3,7 +3,8 @@
 Starts the real server against a fake GitHub (as the e2e tests do), opens a few
 pull requests with real terraform plans, reviews one, and has headless
 Debian chromium (Selenium, Debian's chromedriver) photograph the sign-in page,
-the IPR list, an IPR's page and the Locks page into docs/screenshots/.
+the IPR list, an IPR's page, the Locks page and a job's log into
+docs/screenshots/.
 
     PYTHONPATH=. .venv/bin/python docs/screenshots.py
 """
@@ -16,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from selenium.webdriver.common.by import By
 
 from tests.e2e.browser import Page, chromium
 from tests.e2e.conftest import running_world
@@ -48,6 +51,11 @@ def main() -> int:
                 driver.save_screenshot(str(OUT / "ipr.png"))
                 page.open("/locks")
                 driver.save_screenshot(str(OUT / "locks.png"))
+                page.open("/jobs?show=all")
+                planned = next(row for row in page.all("#job-table tbody tr")
+                               if "network" in row.text)  # the first pull request's plan
+                planned.find_element(By.CSS_SELECTOR, "a").click()
+                driver.save_screenshot(str(OUT / "job.png"))
     print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.png')))} to {OUT}")
     return 0
 

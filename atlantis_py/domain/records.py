@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from atlantis_py.domain.results import PlanCounts, RunStatus
+from atlantis_py.domain.results import PlanCounts, ResourceChange, RunStatus
 
 
 class IPRState(str, Enum):
@@ -94,6 +94,7 @@ class RunRecord:
     reasons: tuple[str, ...] = ()
     deleted: bool = False
     source_sha: str | None = None  # a destroy's plan and apply run at this commit
+    changes: tuple[ResourceChange, ...] = ()  # a plan's resource changes
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,14 @@ class PlanCounts:
 
 
 @dataclass(frozen=True)
+class ResourceChange:
+    """One resource a plan changes: its address and create, update, delete or replace."""
+
+    address: str
+    action: str
+
+
+@dataclass(frozen=True)
 class ProjectResult:
     """One project's outcome for one command. `output` is terraform's text;
     `reasons` and `deleted` come from detection, for the comment to show why
@@ -62,3 +70,4 @@ class ProjectResult:
     # did not run, and why (a dependency not applied, an earlier execution
     # order group failed): never stored as a run, only said in the comment
     skipped: str | None = None
+    changes: tuple[ResourceChange, ...] = ()  # a plan's, from its JSON (MAX_CHANGES at most)

@@ -33,6 +33,7 @@ from atlantis_py.flows.cleanup import clean_up
 from atlantis_py.flows.commands import Commands
 from atlantis_py.flows.drift import DriftCheck
 from atlantis_py.flows.failures import report_failure
+from atlantis_py.flows.job_logs import JobLogs, logging_job
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.notices import post_notice
 from atlantis_py.flows.outbox import Outbox
@@ -56,11 +57,13 @@ class FlowRunner:
     """The worker pool's JobHandler."""
 
     def __init__(self, svc: Services, lifecycle: Lifecycle, outbox: Outbox | None = None,
-                 drift: DriftCheck | None = None) -> None:
+                 drift: DriftCheck | None = None, logs: JobLogs | None = None) -> None:
+        """`logs`: where each job's live log goes (none kept without it)."""
         self.svc = svc
         self.drift = drift
         self.lifecycle = lifecycle
         self.outbox = outbox
+        self.logs = logs
         planner = Planner(svc)
         self.autoplan = Autoplan(svc, lifecycle, planner)
         self.commands = Commands(svc, lifecycle, planner, Applier(svc))
@@ -68,6 +71,10 @@ class FlowRunner:
 
     @as_one_job
     def run(self, job: Job) -> None:
+        with logging_job(self.logs, job, self.svc.secrets.mask):
+            self._attempt(job)
+
+    def _attempt(self, job: Job) -> None:
         if self.outbox is None:
             self._run(job)
             return

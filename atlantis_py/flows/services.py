@@ -102,7 +102,9 @@ class Services:
         """A result fit to store and show: terraform or a `run` step may have
         printed a credential."""
         return replace(result, output=self.secrets.mask(result.output),
-                       error=None if result.error is None else self.secrets.mask(result.error))
+                       error=None if result.error is None else self.secrets.mask(result.error),
+                       changes=tuple(replace(c, address=self.secrets.mask(c.address))
+                                     for c in result.changes))
 
     def terraform_for(self, project: Project, folder: Path | None = None) -> Terraform:
         """Terraform with the binary of the project's terraform_version, else

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from atlantis_py.domain.projects import Project, Step
 from atlantis_py.runner.multienv import parse_multienv, strip_refreshing
+from atlantis_py.runner.output import current_sink, unlogged
 from atlantis_py.runner.terraform import Terraform, TerraformError, TerraformRun, execute
 
 CUSTOM_STEPS_DISABLED = "custom run steps are disabled on this server (--allow-custom-steps)"
@@ -165,7 +166,8 @@ def env_step(ctx: StepContext, step: Step) -> StepOutcome:
         return StepOutcome(False, "", "env step without a name")
     if step.run is None:
         return StepOutcome(True, env={step.env_name: step.env_value or ""})
-    result = run_step(ctx, step)
+    with unlogged(f"(env {step.env_name}: its command's output is not logged)"):
+        result = run_step(ctx, step)
     if not result.ok:
         return result
     return StepOutcome(True, env={step.env_name: result.output.strip()})
@@ -189,7 +191,14 @@ def run_step(ctx: StepContext, step: Step) -> StepOutcome:
         return StepOutcome(False, "", f"{step.name}: cannot parse {step.run!r}: {e}")
     if not argv or not argv[-1].strip():
         return StepOutcome(False, "", f"{step.name}: empty command")
-    result = execute(argv, ctx.project_dir, env, ctx.tf.timeout)
+    sink = current_sink()
+    if sink is not None:
+        sink.line(f"$ {step.run}")  # as written: expanded, it may show a variable's value
+    if step.output == "hide":  # hidden from the comment: kept out of the log too
+        with unlogged("(output: hide; not logged)"):
+            result = execute(argv, ctx.project_dir, env, ctx.tf.timeout, announce=False)
+    else:
+        result = execute(argv, ctx.project_dir, env, ctx.tf.timeout, announce=False)
     if not result.ok:
         error = f"{step.name} {argv[0]} failed (exit {result.returncode})"
         return StepOutcome(False, result.output, error)
@@ -203,7 +212,8 @@ def run_step(ctx: StepContext, step: Step) -> StepOutcome:
 def multienv_step(ctx: StepContext, step: Step) -> StepOutcome:
     """Atlantis's multienv: the command prints `K1=V1,K2=V2`, each becomes a
     variable for the later steps; the comment lists the names, never the values."""
-    result = run_step(ctx, replace(step, output="show"))
+    with unlogged("(multienv: its command's output is not logged)"):
+        result = run_step(ctx, replace(step, output="show"))
     if not result.ok:
         return result
     try:

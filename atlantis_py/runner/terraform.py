@@ -14,6 +14,7 @@ import fnmatch
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from typing import Any
 
 from atlantis_py.domain.results import PlanCounts
 from atlantis_py.errors import AtlantisError
+from atlantis_py.runner.output import current_sink, follow
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +120,12 @@ def execute(
     env: Mapping[str, str],
     timeout: float,
     ok_codes: tuple[int, ...] = (0,),
+    announce: bool = True,
 ) -> TerraformRun:
-    """Run argv (never through a shell) in its own process group. On timeout the
+    """Run argv (never through a shell) in its own process group. With a sink
+    (runner/output.py) each line goes there as it is printed, after argv itself
+    unless `announce` is off (a `run` step shows its command as written instead:
+    the expanded one may hold a variable's value). On timeout the
     group gets SIGINT (terraform then stops cleanly and unlocks its state),
     then SIGKILL; the result has returncode 124 and says so in its output.
     If this process dies first (kill -9, OOM), the child gets SIGINT too, through
@@ -142,16 +148,32 @@ def execute(
     except (FileNotFoundError, PermissionError) as e:
         message = f"cannot run {args[0]}: {e.strerror}\n"
         return TerraformRun(args, NOT_FOUND_RETURNCODE, message, 0.0, ok_codes)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        returncode = proc.returncode
-    except subprocess.TimeoutExpired:
-        log.warning("%s timed out after %.0f s, interrupting", args[0], timeout)
-        out = _stop(proc)
-        out += f"\n{args[0]} timed out after {timeout:g} seconds and was stopped.\n".encode()
+    sink = current_sink()
+    if sink is not None:
+        if announce:
+            sink.line("$ " + shlex.join((Path(args[0]).name, *args[1:])))
+        out, timed_out = follow(proc, timeout, sink, _INTERRUPT_GRACE)
+    else:
+        out, timed_out = _collect(proc, timeout)
+    returncode = proc.returncode
+    if timed_out:
+        log.warning("%s timed out after %.0f s and was interrupted", args[0], timeout)
+        stopped = f"{args[0]} timed out after {timeout:g} seconds and was stopped."
+        out += f"\n{stopped}\n".encode()
+        if sink is not None:
+            sink.line(stopped)
         returncode = TIMEOUT_RETURNCODE
     duration = time.monotonic() - started
     return TerraformRun(args, returncode, out.decode("utf-8", "replace"), duration, ok_codes)
+
+
+def _collect(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bool]:
+    """All output at the end; True when the deadline stopped the process."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return out, False
+    except subprocess.TimeoutExpired:
+        return _stop(proc), True
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> bytes:
@@ -346,3 +368,4 @@ def plan_counts(plan_json: Mapping[str, Any]) -> PlanCounts:
             destroy += 1
             replace += 1
     return PlanCounts(add=add, change=change, destroy=destroy, replace=replace)
+

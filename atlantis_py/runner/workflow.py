@@ -5,6 +5,7 @@ every `run` step printed, in step order (init's and validate's only on failure).
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -13,6 +14,8 @@ from pathlib import Path
 from atlantis_py.domain.policies import PolicySetResult
 from atlantis_py.domain.projects import Project, Step, Workflow
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
+from atlantis_py.runner.changes import resource_changes
+from atlantis_py.runner.output import for_project
 from atlantis_py.runner.steps import (
     CUSTOM_STEPS_DISABLED,
     SHELL_DISABLED,
@@ -69,10 +72,11 @@ def run_plan(
     plan_file = plan_file.absolute()
     plan_file.unlink(missing_ok=True)
     plan_file.parent.mkdir(parents=True, exist_ok=True)
-    result = _run_steps(
-        "plan", PLAN_STEPS, workflow.plan, project, worktree, plan_file, tf,
-        extra_args, allow_custom_steps, env, head_sha, plan_arguments(project, plan_file),
-    )  # fmt: skip
+    with for_project(project.name):
+        result = _run_steps(
+            "plan", PLAN_STEPS, workflow.plan, project, worktree, plan_file, tf,
+            extra_args, allow_custom_steps, env, head_sha, plan_arguments(project, plan_file),
+        )  # fmt: skip
     if result.status is not RunStatus.SUCCESS:
         plan_file.unlink(missing_ok=True)  # e.g. validate failed beside a plan that worked
         return result
@@ -83,7 +87,8 @@ def run_plan(
     except TerraformError as e:
         return replace(result, status=RunStatus.FAILURE, error=str(e))
     policies = policy_check(shown) if policy_check is not None else ()
-    return replace(result, counts=plan_counts(shown), policies=policies)
+    return replace(result, counts=plan_counts(shown), changes=resource_changes(shown),
+                   policies=policies)
 
 
 def run_apply(
@@ -103,10 +108,11 @@ def run_apply(
     plan_file = plan_file.absolute()
     if not plan_file.is_file():
         return _result(project, "apply", RunStatus.FAILURE, head_sha, error="no saved plan")
-    result = _run_steps(
-        "apply", APPLY_STEPS, workflow.apply, project, worktree, plan_file, tf,
-        (), allow_custom_steps, env, head_sha,
-    )  # fmt: skip
+    with for_project(project.name):
+        result = _run_steps(
+            "apply", APPLY_STEPS, workflow.apply, project, worktree, plan_file, tf,
+            (), allow_custom_steps, env, head_sha,
+        )  # fmt: skip
     if result.status is RunStatus.SUCCESS:
         plan_file.unlink(missing_ok=True)
     return result
@@ -200,7 +206,8 @@ def _outcomes(ctx: StepContext, steps: Sequence[Step]) -> Iterator[tuple[Step, S
         step = steps[i]
         if step.name == "validate" and i + 1 < len(steps) and steps[i + 1].name == "plan":
             with ThreadPoolExecutor(1, thread_name_prefix="atlantis-validate") as side:
-                checked = side.submit(STEP_RUNNERS["validate"], ctx, step)
+                checked = side.submit(contextvars.copy_context().run,
+                                      STEP_RUNNERS["validate"], ctx, step)
                 planned = STEP_RUNNERS["plan"](ctx, steps[i + 1])
                 pair = [(step, checked.result()), (steps[i + 1], planned)]
             for item in pair:

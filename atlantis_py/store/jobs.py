@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from atlantis_py.domain.records import Job, JobStatus
 from atlantis_py.errors import DatabaseUnavailable
 from atlantis_py.store.db import Database, utcnow
-from atlantis_py.store.tables import DeliveryRow, JobRow, JournalRow
+from atlantis_py.store.tables import DeliveryRow, JobLogRow, JobRow, JournalRow
 from atlantis_py.store.wakeups import NOTIFY
 
 _INSERT_DELIVERY = insert(DeliveryRow.__table__)  # type: ignore[arg-type]
@@ -228,11 +228,15 @@ class JobStore:
             self._announce(s)
 
     def prune(self, older_than: timedelta) -> int:
-        """Forget finished jobs and seen delivery ids older than `older_than`; the
-        audit log, not the queue, is the lasting record. Returns rows removed."""
+        """Forget finished jobs (and their journals and logs) and seen delivery ids
+        older than `older_than`; the audit log, not the queue, is the lasting
+        record. Returns rows removed."""
         cutoff = utcnow() - older_than
         finished = [JobStatus.DONE.value, JobStatus.FAILED.value, JobStatus.INTERRUPTED.value]
         with self.db.session() as s:
+            s.execute(delete(JobLogRow).where(JobLogRow.job_id.in_(
+                select(JobRow.id).where(JobRow.status.in_(finished),
+                                        JobRow.finished_at < cutoff))))
             jobs = s.execute(delete(JobRow).where(JobRow.status.in_(finished),
                                                   JobRow.finished_at < cutoff))
             seen = s.execute(delete(DeliveryRow).where(DeliveryRow.received_at < cutoff))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, or_, select
 
 from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.records import DeployRequest, IPRState, JobStatus, PullRecord, RunRecord
-from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
+from atlantis_py.domain.results import PlanCounts, ProjectResult, ResourceChange, RunStatus
 from atlantis_py.store.db import Database, utcnow
 from atlantis_py.store.tables import AuditRow, JobRow, PullRow, RunRow
 from atlantis_py.store.wakeups import NOTIFY
@@ -36,7 +37,16 @@ def _run(row: RunRow) -> RunRecord:
                      plan_path=row.plan_path, actor=row.actor, finished_at=row.finished_at,
                      environment=row.environment or "default",
                      reasons=tuple(r for r in (row.reasons or "").split("\n") if r),
-                     deleted=bool(row.deleted), source_sha=row.source_sha)
+                     deleted=bool(row.deleted), source_sha=row.source_sha,
+                     changes=_changes(row.changes))
+
+
+def _changes(text: str | None) -> tuple[ResourceChange, ...]:
+    """Stored compactly as [[address, action], ...]."""
+    try:
+        return tuple(ResourceChange(str(a), str(x)) for a, x in json.loads(text or "[]"))
+    except (ValueError, TypeError):
+        return ()
 
 
 class PullStore:
@@ -235,6 +245,9 @@ class PullStore:
                 row.change = result.counts.change
                 row.destroy = result.counts.destroy
                 row.replace = result.counts.replace
+            if result.changes:
+                row.changes = json.dumps([[c.address, c.action] for c in result.changes],
+                                         separators=(",", ":"))
             row.finished_at = utcnow()
 
     def interrupt_runs(self, pull_id: int, command: str) -> list[RunRecord]:

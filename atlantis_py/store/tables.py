@@ -25,7 +25,8 @@ class DeliveryRow(Base):
 
 class JobRow(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),)
+    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),
+                      Index("ix_jobs_serial_key", "serial_key", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -42,6 +43,7 @@ class JobRow(Base):
     lease_until: Mapped[datetime | None]
     not_before: Mapped[datetime | None]  # a retry waits until then
     retry_since: Mapped[datetime | None]  # its first transient failure
+    projects: Mapped[str] = mapped_column(Text, default="")  # as its log names them
 
 
 class JournalRow(Base):
@@ -66,6 +68,19 @@ class JournalRow(Base):
     posted: Mapped[bool] = mapped_column(default=False)
     uncertain: Mapped[bool] = mapped_column(default=False)  # may have landed: look first
     created_at: Mapped[datetime]
+
+
+class JobLogRow(Base):
+    """A job's output, line by line as its processes print it (the last
+    MAX_LINES kept), so a console on any replica can follow it; forgotten with
+    its job."""
+
+    __tablename__ = "job_logs"
+    __table_args__ = (Index("ix_job_logs_job", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int]
+    line: Mapped[str] = mapped_column(Text)
 
 
 class PullRow(Base):
@@ -117,6 +132,7 @@ class RunRow(Base):
     reasons: Mapped[str] = mapped_column(Text, default="")
     deleted: Mapped[bool] = mapped_column(default=False)
     source_sha: Mapped[str | None] = mapped_column(String(64))
+    changes: Mapped[str] = mapped_column(Text, default="")  # a plan's resource changes, JSON
 
 
 class LockRow(Base):

@@ -1,5 +1,6 @@
 """The review console in a real browser (headless Chromium): sign in, the
-reviewer's actions, refusals, an admin's unlock, and what a viewer may do."""
+reviewer's actions, refusals, an admin's unlock, what a viewer may do, and a
+running job's log growing line by line."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
+from atlantis_py.domain.jobs import JobState
+from atlantis_py.store.job_views import JobViews
 from tests.e2e.browser import Page, chromium
 from tests.e2e.conftest import World
 from tests.e2e.test_console_iprs import planned_ipr_on
+from tests.e2e.test_console_jobs import SECRET, open_slow_pull, plan_job_id, slow_world
 from tests.e2e.test_flow import FORGES, base_files, tf_extra
+
+__all__ = ["slow_world"]  # the fixture, for the live log's test
 
 
 @pytest.fixture
@@ -129,3 +135,60 @@ def test_the_list_updates_itself_when_an_ipr_arrives(world: World, page: Page) -
         lambda _: page.find("#ipr-table caption").text == "2 IPRs")
     assert marker.text == "Infrastructure Pull Requests"
     assert "PENDING 2" in page.find("#ipr-counts").text
+
+
+@pytest.fixture
+def slow_page(slow_world: World, tmp_path: Path) -> Iterator[Page]:
+    """The browser, on the server of `slow_world` (`page` brings a world of its own)."""
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    with chromium(profile) as driver:
+        yield Page(driver, slow_world.url)
+
+
+def test_live_log_lines_appear_while_a_plan_runs(slow_world: World, slow_page: Page,
+                                                 tmp_path: Path) -> None:
+    world, page = slow_world, slow_page
+    gate = tmp_path / "gate"  # the plan's `run` step waits until this exists
+    open_slow_pull(world, gate)
+    views = JobViews(world.service.db)
+    page.sign_in(world.token("vera", "viewer"))
+    page.find("nav a[href='/jobs']").click()
+    job_id = plan_job_id(world)
+    WebDriverWait(page.driver, 60).until(lambda _: page.all(f"a[href='/jobs/{job_id}']"))
+    page.find(f"a[href='/jobs/{job_id}']").click()
+    log = page.find("#job-log")
+
+    WebDriverWait(page.driver, 120).until(
+        lambda _: "the secret is" in log.text)  # printed by the step, as it runs
+    assert "[network] first line of the slow step" in log.text
+    assert "[network] <b>not bold</b> & <i>raw</i>" in log.text  # text, not markup
+    assert page.all("#job-log b, #job-log i") == []
+    assert "[network] the secret is ****" in log.text and SECRET not in page.text
+    assert "the gate opened" not in log.text
+    assert page.all("main button") == []  # a viewer looks, and does nothing else
+
+    gate.touch()  # the step prints its next line, after this page was made
+    WebDriverWait(page.driver, 120).until(lambda _: "the gate opened" in log.text)
+    assert views.job(job_id).state is JobState.RUNNING  # type: ignore[union-attr]
+    assert page.find("#job-state").text in ("queued", "running")  # not reloaded
+
+    gate.with_name("gate.last").touch()
+    WebDriverWait(page.driver, 120).until(lambda _: page.find("#job-state").text == "done")
+    assert "Plan: 2 to add" in log.text
+    assert log.text.count("the gate opened") == 1  # no line twice
+
+
+def test_the_jobs_list_updates_itself_when_a_job_arrives(world: World, page: Page) -> None:
+    planned_ipr_on(world)
+    page.sign_in(world.token("vera", "viewer"))
+    page.open("/jobs?show=all")
+    assert page.find("#job-table caption").text == "1 job"
+    marker = page.find("h1")  # the same page all along: no reload
+    repo = world.fake.create_repo("acme/other", base_files(world, "network"))
+    world.open_pr(repo, {"network/extra.tf": tf_extra("y")})
+    WebDriverWait(page.driver, 60).until(
+        lambda _: page.find("#job-table caption").text == "2 jobs")
+    assert marker.text == "Jobs"
+    assert "All (2)" in page.find("#job-tabs").text
+    assert "acme/other#" in page.find("#job-table").text

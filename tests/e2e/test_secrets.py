@@ -1,7 +1,7 @@
 """Secrets end to end, on the real `atlantis-py server` process (worker children
 included) with real terraform: each environment's credentials reach only its own
 projects, and no credential shows in a comment, a status, the server's log, the
-database, an API answer or the web page. Worker children never carry a token on
+database, an API answer, the web page or a job's log. Worker children never carry a token on
 their command line."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -199,10 +200,14 @@ def api_and_pages(server: ServerProcess, tmp_path: Path, number: int) -> list[st
     (ipr_id,) = [i["id"] for i in json.loads(listing)["items"] if i["pull_number"] == number]
     detail = http_get(f"{server.url}/api/v1/ipr/{ipr_id}", bearer)
     assert "prod" in detail and "dev" in detail
+    jobs = browser.get("/jobs?show=all").body
+    logs = [browser.get(f"/jobs/{job_id}").body
+            for job_id in sorted(set(re.findall(r'href="/jobs/(\d+)"', jobs)))]
+    assert any("[prod] TF_VAR_secret ****" in log for log in logs)  # the probe's raw print
     return [listing, detail,
             http_get(f"{server.url}/api/v1/ipr/{ipr_id}/events", bearer),
             http_get(f"{server.url}/api/v1/ipr/{ipr_id}/events?format=jsonl", bearer),
-            browser.get("/").body, browser.get(f"/ipr/{ipr_id}").body]
+            browser.get("/").body, browser.get(f"/ipr/{ipr_id}").body, jobs, *logs]
 
 
 def children_of(pid: int) -> list[int]:

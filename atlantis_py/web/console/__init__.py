@@ -14,13 +14,15 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from atlantis_py.domain.console import LockView
 from atlantis_py.domain.drift import DriftResult
+from atlantis_py.domain.jobs import JobView
 from atlantis_py.domain.local import LocalComment
-from atlantis_py.domain.records import RunRecord
+from atlantis_py.domain.records import PullRecord, RunRecord
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.unlocks import Unlocks
 from atlantis_py.web.console.auth import Denied, Gate, LoginLimiter, Sessions, add_auth_routes
 from atlantis_py.web.console.drift import add_drift_routes
 from atlantis_py.web.console.iprs import IPRLister, add_ipr_routes
+from atlantis_py.web.console.jobs import JobSources, add_job_routes
 from atlantis_py.web.console.locks import add_lock_routes
 from atlantis_py.web.console.stream import add_stream_routes
 
@@ -37,10 +39,13 @@ def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, lister: IPRListe
                       secure_cookies: bool = False,
                       limiter: LoginLimiter | None = None,
                       comments: Callable[[int], list[LocalComment]] | None = None,
-                      drift: Callable[[str | None], list[DriftResult]] | None = None
+                      drift: Callable[[str | None], list[DriftResult]] | None = None,
+                      jobs: JobSources | None = None,
+                      jobs_of: Callable[[PullRecord], list[JobView]] | None = None
                       ) -> Blueprint:
     """`comments`: the IPR's comments when its forge keeps them here (the local forge);
-    `drift`: the latest drift check per project (by repository, or all)."""
+    `drift`: the latest drift check per project (by repository, or all); `jobs`:
+    the job queue and logs; `jobs_of`: an IPR's newest jobs."""
     bp = Blueprint("console", __name__, template_folder="../templates",
                    static_folder="../static", static_url_path="/assets")
     gate = Gate(sessions, secure_cookies=secure_cookies, limiter=limiter)
@@ -62,8 +67,10 @@ def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, lister: IPRListe
                                         session=gate.session()), err.status)
 
     add_auth_routes(bp, gate)
-    add_ipr_routes(bp, gate, lifecycle, lister, plan_runs, comments)
+    add_ipr_routes(bp, gate, lifecycle, lister, plan_runs, comments, jobs_of)
     add_lock_routes(bp, gate, locks, unlocks)
     add_stream_routes(bp, gate, version)
     add_drift_routes(bp, gate, drift or (lambda _repo: []))
+    if jobs is not None:
+        add_job_routes(bp, gate, jobs)
     return bp

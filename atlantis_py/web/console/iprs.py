@@ -12,6 +12,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from atlantis_py.domain.console import IPRPage, IPRQuery, Tab
+from atlantis_py.domain.jobs import JobView
 from atlantis_py.domain.local import LocalComment
 from atlantis_py.domain.records import IPRState, PullRecord, Role, RunRecord, WebSession
 from atlantis_py.domain.repo_names import repo_name_problem
@@ -19,6 +20,7 @@ from atlantis_py.domain.views import IPRView
 from atlantis_py.errors import AtlantisError, Conflict, Forbidden, ForgeError, Invalid, NotFound
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.web.console.auth import Gate
+from atlantis_py.web.console.jobs import what
 
 PER_PAGE = 50
 MAX_PAGE = 1_000_000
@@ -29,9 +31,6 @@ CANCELLABLE = REVIEWABLE
 DONE = {"approved": "Your approval is recorded.", "rejected": "Your rejection is recorded.",
         "cancelled": "The IPR is cancelled and its locks are released.",
         "deploy": "Deploy queued."}
-# plan JSON is not kept by the runs, so the page shows each plan's summary and output
-RESOURCE_NOTE = ("Resource-by-resource changes are not stored with the plan yet; the "
-                 "summary and the full output below are.")
 
 
 class IPRLister(Protocol):
@@ -66,7 +65,8 @@ def deploy_refusal(view: IPRView) -> str:
 
 def add_ipr_routes(bp: Blueprint, gate: Gate, lifecycle: Lifecycle, lister: IPRLister,
                    plan_runs: Callable[[int], list[RunRecord]],
-                   comments: Callable[[int], list[LocalComment]] | None = None) -> None:
+                   comments: Callable[[int], list[LocalComment]] | None = None,
+                   jobs_of: Callable[[PullRecord], list[JobView]] | None = None) -> None:
     def listing_query(session: WebSession) -> IPRQuery:
         args = request.args
         try:
@@ -136,7 +136,7 @@ def add_ipr_routes(bp: Blueprint, gate: Gate, lifecycle: Lifecycle, lister: IPRL
             can_review=reviewer and view.open and view.state in REVIEWABLE,
             can_cancel=reviewer and view.state in CANCELLABLE,
             can_deploy=reviewer, deploy_refusal=deploy_refusal(view),
-            resource_note=RESOURCE_NOTE,
+            jobs=jobs_of(record) if jobs_of is not None else None, what=what,
             comments=comments(ipr_id) if comments is not None and view.forge == "local"
             else None)
         return Response(html, status)

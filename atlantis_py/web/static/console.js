@@ -1,6 +1,7 @@
 "use strict";
-// The IPR list refreshes its counts, rows and pages when the server says the
-// IPRs changed (server-sent events), keeping the tab, filters and page.
+// A list (the IPRs, the jobs) refreshes its counts, rows and pages when the
+// server says it changed (server-sent events), keeping the tab, filters and page.
+// The parts to swap are named by the element's data-parts (the IPR list's by default).
 (function () {
   const live = document.querySelector("[data-live]");
   if (!live || !window.EventSource || !window.fetch) {
@@ -13,7 +14,8 @@
       return;
     }
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const id of ["ipr-counts", "ipr-table", "ipr-pages"]) {
+    const parts = (live.dataset.parts || "ipr-counts ipr-table ipr-pages").split(" ");
+    for (const id of parts) {
       const old = document.getElementById(id);
       const replacement = fresh.getElementById(id);
       if (old && replacement) {

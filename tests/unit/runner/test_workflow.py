@@ -10,6 +10,7 @@ import pytest
 
 from atlantis_py.domain.projects import DEFAULT_WORKFLOW, Project, Step, Workflow
 from atlantis_py.domain.results import PlanCounts, RunStatus
+from atlantis_py.runner.output import streaming_to
 from atlantis_py.runner.terraform import Terraform
 from atlantis_py.runner.workflow import (
     CUSTOM_STEPS_DISABLED,
@@ -19,6 +20,7 @@ from atlantis_py.runner.workflow import (
 )
 from atlantis_py.runner.workspace import Workspaces
 from tests.unit.runner.conftest import BACKEND, TF_DATA, Origin, local_backend_workflow
+from tests.unit.runner.test_output import Lines
 
 PROJECT = Project(name="infra", dir="infra")
 
@@ -124,9 +126,19 @@ def test_run_and_env_steps_when_allowed(tf: Terraform, tmp_path: Path, worktree:
         Step("run", run="terraform plan -input=false -no-color -out $PLANFILE"),
     )
     plan_file = tmp_path / "p.tfplan"
-    result = run_plan(PROJECT, workflow, worktree, plan_file, tf, allow_custom_steps=True)
+    sink = Lines()
+    with streaming_to(sink):
+        result = run_plan(PROJECT, workflow, worktree, plan_file, tf, allow_custom_steps=True)
     assert result.status is RunStatus.SUCCESS, (result.error, result.output)
     assert result.output.startswith("hello world|default|a | b $(id)|")
+    # the live log has every command but the env step's, whose output is a value
+    assert sink.projects == [PROJECT.name]
+    assert f"[{PROJECT.name}] (env WHO: its command's output is not logged)" in sink.lines
+    assert not any("printf '%s' " in line for line in sink.lines)
+    # a run step's command as written: its variables' values are not shown
+    assert f"[{PROJECT.name}] $ printf '%s|%s|%s|' $GREETING ${{WHO}} 'a | b $(id)'" \
+        in sink.lines
+    assert f"[{PROJECT.name}] hello world|default|a | b $(id)|" in sink.lines
     assert "Plan: 1 to add" in result.output
     assert result.counts == PlanCounts(add=1)
 
