@@ -338,7 +338,9 @@ def create_web_app(service: Service) -> Flask:
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
         service.pulls.state_counts, counts, spool,
         service.policy_engine.recent_problems if service.policy_engine else None,
-        drift_counts=service.drift_store.state_counts if service.drift_store else None))
+        drift_counts=service.drift_store.state_counts if service.drift_store else None,
+        policy_counts=service.services.policy_records.result_counts
+        if service.services.policy_records else None))
     tokens = TokenStore(service.db)
     kept = kept_comments(service, router)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,

@@ -119,9 +119,13 @@ def _verify_one(svc: Services, pull: PullRequest, trees: Mapping[str, Path],
         log.warning("the plan after applying %s failed: %s", run.project, verdict.error)
     if verdict.state is not DriftState.DRIFTED:
         return None
+    result = drift_result(pull.repo, project, run.environment, pull.head_sha, verdict,
+                          "apply")
     if svc.drift is not None:
-        svc.drift.record(drift_result(pull.repo, project, run.environment, pull.head_sha,
-                                      verdict, "apply"))
+        svc.drift.record(result)
+    notifier = svc.announcer.notifier if svc.announcer else None
+    if notifier is not None:
+        notifier.emit_drift(result, pull_number=pull.number)
     return verdict.resources
 
 

@@ -177,8 +177,19 @@ def stamp_project(state_dir: Path) -> str:
             'resource "terraform_data" "stamp" {\n  triggers_replace = timestamp()\n}\n')
 
 
-@pytest.mark.parametrize("world", ["github", "gitlab"], indirect=True)
-def test_post_apply_plan_flags_a_resource_that_never_settles(world: World) -> None:
+@pytest.fixture(params=["github", "gitlab"])
+def notified_world(request: pytest.FixtureRequest, tmp_path: Path,
+                   receiver: Receiver) -> Iterator[World]:
+    hooks = tmp_path / "notifications.yaml"
+    hooks.write_text(f"environments:\n  '*':\n    - url: {receiver.url}\n"
+                     "      events: [drifted]\n")
+    with running_world(tmp_path, request.param, notifications_file=hooks) as w:
+        yield w
+
+
+def test_post_apply_plan_flags_a_resource_that_never_settles(notified_world: World,
+                                                             receiver: Receiver) -> None:
+    world = notified_world
     repo = world.repo({"network/main.tf": tf_project(world.state_dir, "network")})
     token = world.token("ops", "viewer")
     calm = world.open_pr(repo, {"network/extra.tf": tf_extra("calm")})
@@ -201,3 +212,10 @@ def test_post_apply_plan_flags_a_resource_that_never_settles(world: World) -> No
     assert (drift["project"], drift["state"], drift["trigger"], drift["head_sha"]) == \
         ("clock", "drifted", "apply", restless.head_sha)
     assert (drift["add"], drift["destroy"]) == (1, 1)
+    [notice] = receiver.wait_for(1)  # the calm apply sent nothing
+    assert notice["event"] == "drifted"
+    assert notice["detail"] == f"1 to add, 0 to change, 1 to destroy after the apply of " \
+                               f"#{restless.number}"
+    assert (notice["drift"]["project"], notice["drift"]["trigger"],
+            notice["drift"]["after_apply"], notice["drift"]["pull_number"]) == \
+        ("clock", "apply", True, restless.number)
