@@ -17,6 +17,7 @@ from atlantis_py import logs
 from atlantis_py.core.approvals import PolicyLimits
 from atlantis_py.core.config.repo_policy import RepoPolicies
 from atlantis_py.core.dispatch import Router
+from atlantis_py.core.drift import configured_repos
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.domain.commands import CommandPolicy
 from atlantis_py.flows.cleanup import forget_closed_plans
@@ -31,6 +32,7 @@ from atlantis_py.flows.runner import FlowRunner
 from atlantis_py.flows.services import Services
 from atlantis_py.flows.unlocks import Unlocks
 from atlantis_py.forges.base import Forge, WebhookVerifier
+from atlantis_py.forges.clone_urls import CloneUrls, github_web_root
 from atlantis_py.forges.lazy import LazyForge
 from atlantis_py.logs import throttle_noisy_loggers
 from atlantis_py.queue.housekeeping import Housekeeping
@@ -289,7 +291,12 @@ def create_service(settings: Settings, notify: Callable[[], None] | None = None,
     heads = BranchHeads(services, queue, [n for n in raw_forges if n == "local"],
                         pulls.open_on)
     lifecycle = Lifecycle(services, queue, heads)
-    drift = DriftScheduler(services, drift_store, queue, settings.drift_max_parallel)
+    drift = DriftScheduler(
+        services, drift_store, queue, settings.drift_max_parallel,
+        configured=configured_repos(settings.repo_config, settings.repo_allowlist,
+                                    settings.forge_hosts, raw_forges),
+        clone_url=CloneUrls(raw_forges, {"github": github_web_root(settings.gh_api_url),
+                                         "gitlab": settings.gitlab_url}))
     housekeeping = Housekeeping(jobs, every_pass=[lifecycle.expire_overdue, drift.tick,
                                                   heads.sweep, *local_scans(raw_forges)],
                                 hourly=[lambda: forget_closed_plans(services)])
@@ -338,7 +345,9 @@ def create_web_app(service: Service) -> Flask:
         service.jobs.pending_count, service.jobs.reachable, service.jobs.status_counts,
         service.pulls.state_counts, counts, spool,
         service.policy_engine.recent_problems if service.policy_engine else None,
-        drift_counts=service.drift_store.state_counts if service.drift_store else None))
+        drift_counts=service.drift_store.state_counts if service.drift_store else None,
+        policy_counts=service.services.policy_records.result_counts
+        if service.services.policy_records else None))
     tokens = TokenStore(service.db)
     kept = kept_comments(service, router)
     app.register_blueprint(api_blueprint(service.lifecycle, tokens.owner,

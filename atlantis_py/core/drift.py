@@ -7,6 +7,7 @@ name for the same slot, so the store can refuse the second claim of it."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +18,8 @@ from atlantis_py.core.detect.dirs import default_project_name
 from atlantis_py.core.detect.modules import ModuleGraph, tf_dirs
 from atlantis_py.domain.drift import DriftSchedule, ResourceChange
 from atlantis_py.domain.projects import Project, RepoConfig
+from atlantis_py.domain.repo_names import repo_name_problem
+from atlantis_py.domain.server_config import ServerRepoConfig
 
 # a slot missed by longer than this (the server was down) is not made up for
 CATCH_UP = timedelta(hours=1)
@@ -75,3 +78,36 @@ def drift_projects(config: RepoConfig, tree: Path) -> list[Project]:
     graph = ModuleGraph(tree, dirs)
     return [Project(name=default_project_name(d), dir=d) for d in sorted(dirs)
             if not graph.is_sourced(d)]
+
+
+def configured_repos(repo_config: ServerRepoConfig | None, allowlist: Sequence[str],
+                     hosts: Mapping[str, str], forges: Collection[str]) -> list[tuple[str, str]]:
+    """(forge, name) of every repository the server's own configuration names
+    exactly, so drift checks cover it before any pull request is seen: repos.yaml
+    `id`s (not `/regex/`s) and --repo-allowlist entries without a glob. An id
+    qualified with a forge's host (github.com/acme/infra) is that forge's; a
+    bare name (acme/infra, or an allowlist entry) names no forge, so it counts
+    only when the server serves one forge."""
+    found: dict[tuple[str, str], None] = {}
+    only = next(iter(forges)) if len(forges) == 1 else None
+    by_host = {host.lower(): forge for forge, host in hosts.items() if forge in forges}
+
+    def add(name: str, qualified: bool) -> None:
+        if any(c in name for c in "*?[]") or name.count("/") < 1:
+            return
+        host, _, rest = name.partition("/")
+        if qualified and host.lower() in by_host and "/" in rest:
+            forge, name = by_host[host.lower()], rest
+        elif only is not None:
+            forge = only
+        else:
+            return
+        if repo_name_problem(name, forge) is None:
+            found[(forge, name)] = None
+
+    for rule in repo_config.repos if repo_config is not None else ():
+        if rule.id_regex is None and rule.id:
+            add(rule.id, qualified=True)
+    for entry in allowlist:
+        add(entry, qualified=False)
+    return list(found)

@@ -33,6 +33,24 @@ class ApprovalView:
 
 
 @dataclass(frozen=True)
+class PolicyCheckView:
+    """One policy set's verdict on one project's current plan (--policies).
+    `error`: the set could not be evaluated (it fails closed); `approved_by`:
+    the owners who approved a failing set on the head commit; `owners`: the
+    users and teams who may approve it; `blocking`: it holds the apply."""
+
+    project: str
+    policy_set: str
+    passed: bool
+    denies: tuple[str, ...]
+    warnings: tuple[str, ...]
+    error: str
+    approved_by: tuple[str, ...]
+    owners: tuple[str, ...]
+    blocking: bool
+
+
+@dataclass(frozen=True)
 class IPRView:
     id: int
     forge: str
@@ -51,3 +69,4 @@ class IPRView:
     blocking: tuple[str, ...]  # why it can't be deployed now; empty when it can
     created_at: datetime | None
     updated_at: datetime | None
+    policies: tuple[PolicyCheckView, ...] = ()  # empty without --policies

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlantis_py.core.config.load import config_in, rules_config
+from atlantis_py.core.detect.atmos import StackError, TemplateError
 from atlantis_py.core.drift import drift_projects, plan_changes
 from atlantis_py.core.ports import DriftRecords, LockHolders
 from atlantis_py.core.selection import environment_of, project_for
@@ -20,6 +21,7 @@ from atlantis_py.domain.projects import Project, RepoConfig, Workflow
 from atlantis_py.domain.records import RunRecord
 from atlantis_py.domain.results import PlanCounts, ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError, TransientWorkspaceError, WorkspaceError
+from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.queue.payloads import DriftJob
 from atlantis_py.runner.terraform import TerraformError
@@ -119,21 +121,27 @@ def _verify_one(svc: Services, pull: PullRequest, trees: Mapping[str, Path],
         log.warning("the plan after applying %s failed: %s", run.project, verdict.error)
     if verdict.state is not DriftState.DRIFTED:
         return None
+    result = drift_result(pull.repo, project, run.environment, pull.head_sha, verdict,
+                          "apply")
     if svc.drift is not None:
-        svc.drift.record(drift_result(pull.repo, project, run.environment, pull.head_sha,
-                                      verdict, "apply"))
+        svc.drift.record(result)
+    notifier = svc.announcer.notifier if svc.announcer else None
+    if notifier is not None:
+        notifier.emit_drift(result, pull_number=pull.number)
     return verdict.resources
 
 
 class DriftCheck:
     """The operation of a DriftJob. A project a pull request has locked is not
     planned (its plan would race the pull request's apply): it is recorded as
-    skipped, with the pull request's number."""
+    skipped, with the pull request's number. An Atmos repository's projects
+    are its stack instances (component × stack), as its pull requests plan them."""
 
     def __init__(self, svc: Services, records: DriftRecords, locks: LockHolders) -> None:
         self.svc = svc
         self.records = records
         self.locks = locks
+        self.detector = Detector(svc.commands.autoplan_files)
 
     def run(self, job: DriftJob) -> None:
         svc = self.svc
@@ -158,8 +166,12 @@ class DriftCheck:
             except RepoConfigError as err:
                 self._repo_error(job, head, str(err))
                 return
-            projects = [p for p in drift_projects(config, tree)
-                        if not job.project or p.name == job.project]
+            try:
+                projects = [p for p in self._projects(repo, head, config, tree)
+                            if not job.project or p.name == job.project]
+            except (StackError, TemplateError) as err:
+                self._repo_error(job, head, f"the Atmos stacks could not be read: {err}")
+                return
             if job.project and not projects:
                 self._repo_error(job, head, f"no project named {job.project!r} on {branch}")
                 return
@@ -178,6 +190,15 @@ class DriftCheck:
                 notifier = svc.announcer.notifier if svc.announcer else None
                 if result.state is DriftState.DRIFTED and notifier is not None:
                     notifier.emit_drift(result)
+
+    def _projects(self, repo: Repo, head: str, config: RepoConfig, tree: Path) -> list[Project]:
+        if config.atmos is not None or (tree / "atmos.yaml").is_file():
+            found = self.detector.detect(
+                self.svc.workspaces.mirror_path(repo), f"{repo.forge}:{repo.full_name}",
+                head, head, config, config, all_instances=True)
+            if found.atmos:
+                return list(found.instances)
+        return drift_projects(config, tree)
 
     def _check(self, repo: Repo, project: Project, workflow: Workflow, tree: Path,
                plan_file: Path, environment: str, head: str, trigger: str) -> DriftResult:

@@ -5,13 +5,18 @@ Schedules live in the rules branch's workflows.yaml (`environments.<name>.drift`
 re-read at most every few minutes per repository, over git alone (no forge API
 call: looking must not spend the forge's rate limit). A due slot is claimed in the
 store together with its job (store/drift.py), so however many replicas look,
-one check runs per slot."""
+one check runs per slot.
+
+The repositories checked are those a pull request was seen on, and those the
+server's configuration names exactly (`configured`: repos.yaml ids and
+--repo-allowlist names, core/drift.configured_repos), whose clone URL
+`clone_url(forge, name)` gives."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,8 +57,12 @@ class DriftRun:
 class DriftScheduler:
     def __init__(self, svc: Services, records: DriftRecords, queue: JobQueue,
                  max_parallel: int, clock: Callable[[], datetime] | None = None,
-                 refresh: float = CONFIG_REFRESH) -> None:
+                 refresh: float = CONFIG_REFRESH, *,
+                 configured: Sequence[tuple[str, str]] = (),
+                 clone_url: Callable[[str, str], str] | None = None) -> None:
         self.svc = svc
+        self.configured = tuple(configured)
+        self.clone_url = clone_url
         self.records = records
         self.queue = queue
         self.max_parallel = max_parallel
@@ -128,12 +137,19 @@ class DriftScheduler:
         return self.records.latest(repo)
 
     def _repos(self, repo: str | None) -> list[Repo]:
-        repos = [r for r in self.records.known_repos()
+        seen = self.records.known_repos()
+        known = {(r.forge, r.full_name.lower()) for r in seen}
+        resolve = self.clone_url
+        named = [] if resolve is None else [
+            Repo(forge, name, resolve(forge, name)) for forge, name in self.configured
+            if (forge, name.lower()) not in known and (repo is None or name == repo)]
+        repos = [r for r in [*seen, *named]
                  if r.forge in self.svc.forges and self.svc.repo_allowed(r.full_name)
-                 and (repo is None or r.full_name == repo)]
+                 and r.clone_url and (repo is None or r.full_name == repo)]
         if repo is not None and not repos:
-            raise NotFound(f"no pull request of {repo} was seen yet: drift checks cover "
-                           "the repositories the server serves")
+            raise NotFound(f"no pull request of {repo} was seen yet, and neither repos.yaml "
+                           "nor --repo-allowlist names it exactly: drift checks cover the "
+                           "repositories the server serves")
         return repos
 
     def _schedules_of(self, repo: Repo, fresh: bool) -> tuple[dict[str, DriftSchedule], str]:

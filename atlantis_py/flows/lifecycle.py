@@ -30,6 +30,7 @@ from atlantis_py.flows.gate import (
 )
 from atlantis_py.flows.heads import BranchHeads, moved_on
 from atlantis_py.flows.notices import queue_notice
+from atlantis_py.flows.policy import policy_views
 from atlantis_py.flows.services import Services
 from atlantis_py.queue.jobs import JobQueue
 from atlantis_py.queue.payloads import ApplyJob, PlanJob, pull_key
@@ -175,6 +176,8 @@ class Lifecycle:
             raise Conflict(f"IPR {ipr_id} is {found.state.value}, not APPROVED: {why}")
         refusals = [reason for v in self._verdicts(record, all_reviews(self.svc, record), actor)
                     for reason in v.verdict.refusals]
+        applied = {r.plan_path for r in self.svc.pulls.runs(record.id, "apply")}
+        refusals += policy_views(self.svc, record, current_plans(self.svc, record), applied)[1]
         if refusals:
             raise Conflict(f"IPR {ipr_id} cannot be deployed now: " + "; ".join(refusals))
         made = request(frozenset({IPRState.APPROVED}))
@@ -286,6 +289,9 @@ class Lifecycle:
             for key, r in latest.items())
         blocking = [f"{v.environment.name}: {reason}" if len(found_verdicts) > 1 else reason
                     for v in found_verdicts for reason in v.verdict.refusals]
+        policies, policy_refusals = policy_views(self.svc, record,
+                                                 current_plans(self.svc, record), applied)
+        blocking += policy_refusals
         if not projects:
             blocking.append("no plans yet")
         wrong_base = base_refusal(self.svc, record.base_ref)
@@ -297,7 +303,8 @@ class Lifecycle:
                        state=record.state, open=record.open, head_sha=record.head_sha,
                        head_ref=record.head_ref, base_ref=record.base_ref, projects=projects,
                        approvals=approvals, blocking=tuple(blocking),
-                       created_at=record.created_at, updated_at=record.updated_at)
+                       created_at=record.created_at, updated_at=record.updated_at,
+                       policies=policies)
 
     def after_plan(self, pull: PullRequest, actor: str) -> None:
         """After a plan: recompute the state, and ask for review if this head

@@ -107,20 +107,26 @@ def body(notice: Notice, fmt: str) -> bytes:
     }).encode()
 
 
-def drift_body(result: DriftResult, fmt: str, at: datetime) -> bytes:
-    """A `drifted` notice: about a project of a repository, not an IPR."""
+def drift_body(result: DriftResult, fmt: str, at: datetime, pull_number: int = 0) -> bytes:
+    """A `drifted` notice: about a project of a repository, not an IPR. Found by
+    the plan right after an apply (trigger `apply`), it says so and names the
+    pull request (`pull_number`) whose apply left the plan not empty."""
     counts = f"{result.add} to add, {result.change} to change, {result.destroy} to destroy"
+    after_apply = result.trigger == "apply"
+    found = f" after the apply of #{pull_number}" if after_apply and pull_number else \
+        " after an apply" if after_apply else ""
     if fmt == "slack":
-        text = (f"*drifted* ({result.environment}): {result.repo} project {result.project} "
-                f"at {result.head_sha[:7]}: {counts}: "
+        text = (f"*drifted{found}* ({result.environment}): {result.repo} project "
+                f"{result.project} at {result.head_sha[:7]}: {counts}: "
                 + ", ".join(f"{r.address} ({'/'.join(r.actions)})" for r in result.resources))
         return json.dumps({"text": text}).encode()
     return json.dumps({
         "event": "drifted", "environment": result.environment, "actor": "atlantis",
-        "detail": counts, "at": at.isoformat(),
+        "detail": counts + found, "at": at.isoformat(),
         "drift": {"forge": result.forge, "repo": result.repo, "project": result.project,
                   "dir": result.dir, "workspace": result.workspace,
                   "head_sha": result.head_sha, "trigger": result.trigger,
+                  "after_apply": after_apply, "pull_number": pull_number or None,
                   "add": result.add, "change": result.change, "destroy": result.destroy,
                   "resources": [{"address": r.address, "actions": list(r.actions)}
                                 for r in result.resources]},
@@ -153,13 +159,15 @@ class Notifier:
                     notice = Notice(event, env, record, actor, detail, now)
                     self._pool.submit(self._deliver, target, notice)
 
-    def emit_drift(self, result: DriftResult) -> None:
-        """`drifted` to the targets of the project's environment (and of "*")."""
+    def emit_drift(self, result: DriftResult, pull_number: int = 0) -> None:
+        """`drifted` to the targets of the project's environment (and of "*");
+        `pull_number`: the pull request whose apply's verify plan found it."""
         now = datetime.now(UTC)
         env = result.environment
         for target in (*self.targets.get(env, ()), *self.targets.get(ALL_ENVIRONMENTS, ())):
             if "drifted" in target.events:
-                self._pool.submit(self._send, target.url, drift_body(result, target.format, now),
+                self._pool.submit(self._send, target.url,
+                                  drift_body(result, target.format, now, pull_number),
                                   f"drifted for {result.repo} {result.project}")
 
     def _deliver(self, target: Target, notice: Notice) -> bool:

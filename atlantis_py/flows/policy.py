@@ -6,12 +6,13 @@ owners approve them on the current head commit (each approval audited)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from atlantis_py.core.policy_gate import (
     approval_refusal,
     blocking,
     failing_sets,
+    owner_entries,
     owner_teams,
     who_may,
 )
@@ -21,6 +22,7 @@ from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import StatusState
 from atlantis_py.domain.policies import FailingSet, PolicyApproval, PolicySetResult, PolicySets
 from atlantis_py.domain.records import PullRecord, RunRecord
+from atlantis_py.domain.views import PolicyCheckView
 from atlantis_py.errors import ForgeError
 from atlantis_py.flows.gate import current_plans
 from atlantis_py.flows.services import Services
@@ -65,6 +67,31 @@ def apply_blocked(svc: Services, record: PullRecord, plans: Sequence[RunRecord]
         return [], {}
     blocked = blocking(failing(svc, record, plans))
     return blocked, owners_of(svc.policy_sets, blocked)
+
+
+def policy_views(svc: Services, record: PullRecord, plans: Sequence[RunRecord],
+                 applied: Collection[str] = ()) -> tuple[tuple[PolicyCheckView, ...], list[str]]:
+    """Every set's verdict on each of `plans` as the API and console show it, and
+    a sentence per failing set that holds the apply (naming who may approve it).
+    A project whose plan was applied (its plan path in `applied`) holds nothing."""
+    sets = svc.policy_sets
+    if sets is None:
+        return (), []
+    found = verdicts(svc, plans)
+    approved = {(f.project, f.result.name): f.approved_by for f in failing(svc, record, plans)}
+    done = {r.project for r in plans if r.plan_path in applied}
+    views = tuple(
+        PolicyCheckView(project=project, policy_set=r.name, passed=r.passed,
+                        denies=r.denies, warnings=r.warnings, error=r.error or "",
+                        approved_by=approved.get((project, r.name), ()),
+                        owners=owner_entries(sets, r.name),
+                        blocking=not r.passed and not approved.get((project, r.name))
+                        and project not in done)
+        for project in sorted(found) for r in found[project])
+    refusals = [f"policy set {v.policy_set} failed on project {v.project} and is not "
+                f"approved; {who_may(sets, v.policy_set)} (comment `atlantis "
+                f"approve_policies` on the pull request)" for v in views if v.blocking]
+    return views, refusals
 
 
 def owners_of(sets: PolicySets, found: Iterable[FailingSet]) -> dict[str, str]:

@@ -79,6 +79,11 @@ class LazyForge:
                     opened_by: str) -> PullRequest:
         return self.forge.create_pull(repo, head, base, title, body, opened_by)
 
+    def clone_url(self, repo: str) -> str | None:
+        """The wrapped forge's answer when it has `clone_url` (forges/clone_urls.py)."""
+        own = getattr(self.forge, "clone_url", None)
+        return str(own(repo)) if callable(own) else None
+
     @property
     def clone_env(self) -> dict[str, str]:
         return self.forge.clone_env

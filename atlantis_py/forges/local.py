@@ -139,6 +139,9 @@ class LocalForge:
         raise ForgeError(f"local: no repository {repo} under {self.root} "
                          f"(names are {OWNER}/<folder>)", 404)
 
+    def clone_url(self, repo: str) -> str:
+        return str(self.path(repo))
+
     def head_sha(self, repo: str, branch: str) -> str:
         found = git(self.path(repo), "rev-parse", "--verify", "--quiet",
                     f"refs/heads/{branch}^{{commit}}", check=False)

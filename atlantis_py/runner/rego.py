@@ -6,7 +6,9 @@ its messages. A `violation` entry may be an object with `msg`.
 
 Pure given the texts (reading the files is runner/policies.py's job). A module
 that does not parse, or an evaluation that fails, is a policy error: the set
-fails with the error (fail closed), it never passes.
+fails with the error (fail closed), it never passes. So is a set that has no
+rule in package `main` (its files declare another package: conftest would
+check nothing and pass), or no `deny`/`violation`/`warn` rule at all there.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ _DENY = ("deny", "violation")
 _WARN = ("warn",)
 _MODULE_ERROR = re.compile(r"\(error (\d+):")
 _ERROR_MSG = re.compile(r"\(errormsg (\d+):")
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+_QUERIED_HEAD = re.compile(r"^\s*(?:deny|violation|warn)(?:_\w*)?\b", re.MULTILINE)
 
 Module = tuple[str, str]  # (file name shown in errors, Rego text)
 
@@ -79,10 +83,27 @@ def _compiled(modules: Sequence[Module]) -> tuple[Interpreter | None, str | None
         except (RegoError, ValueError) as err:
             return None, _located(str(err), dict(modules))
     try:
-        _query(interpreter, f"[k | some k; data.{NAMESPACE}[k]]")
+        rules = _query(interpreter, f"[k | some k; data.{NAMESPACE}[k]]")
     except _EvalError as err:
         return None, str(err)
-    return interpreter, None
+    return (None, problem) if (problem := _unqueried(modules, rules)) else (interpreter, None)
+
+
+def _unqueried(modules: Sequence[Module], rules: object) -> str | None:
+    """Why the set would check nothing: no rule in the queried package, or none
+    there that is queried (deny, violation, warn and their `_` forms)."""
+    packages = {file: found.group(1) for file, text in modules
+                if (found := _PACKAGE.search(text)) is not None}
+    if not (isinstance(rules, list) and rules):
+        declared = ", ".join(f"{file}: package {name}" for file, name in packages.items())
+        return (f"no rule in package {NAMESPACE}, so the set would check nothing "
+                f"({declared or 'no package declared'}); policies are read from package "
+                f"{NAMESPACE}, as conftest reads them")
+    ours = [text for file, text in modules if packages.get(file) == NAMESPACE]
+    if not any(_QUERIED_HEAD.search(text) for text in ours):
+        return (f"package {NAMESPACE} has no deny, violation or warn rule (nor deny_…, "
+                f"violation_…, warn_…), so the set would check nothing")
+    return None
 
 
 def _query(interpreter: Interpreter, query: str) -> object:

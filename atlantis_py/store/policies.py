@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from atlantis_py.domain.policies import PolicyApproval, PolicySetResult
 from atlantis_py.store.db import Database, utcnow
@@ -39,6 +39,20 @@ class PolicyStore:
                     denies=tuple(json.loads(row.denies or "[]")),
                     warnings=tuple(json.loads(row.warnings or "[]")), error=row.error))
         return {run_id: tuple(results) for run_id, results in found.items()}
+
+    def result_counts(self) -> dict[str, int]:
+        """Every verdict ever kept, per set and plan, by result: `passed`,
+        `failed` (a deny) or `error` (the set could not be evaluated). Rows are
+        never deleted, so these only grow (a Prometheus counter)."""
+        counts = {"passed": 0, "failed": 0, "error": 0}
+        with self.db.session() as s:
+            rows = s.execute(select(PolicyResultRow.passed, PolicyResultRow.error.is_(None),
+                                    func.count()).group_by(
+                PolicyResultRow.passed, PolicyResultRow.error.is_(None))).all()
+        for passed, no_error, n in rows:
+            key = "passed" if passed else "failed" if no_error else "error"
+            counts[key] += int(n)
+        return counts
 
     def approve(self, pull_id: int, approval: PolicyApproval) -> None:
         with self.db.session() as s:

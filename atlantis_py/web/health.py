@@ -43,9 +43,11 @@ def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool]
                      ipr_counts: Callable[[], Mapping[str, int]],
                      webhooks: WebhookCounts, spool: Spool,
                      policy_problems: Callable[[], Mapping[str, str]] | None = None,
-                     drift_counts: Callable[[], Mapping[str, int]] | None = None
+                     drift_counts: Callable[[], Mapping[str, int]] | None = None,
+                     policy_counts: Callable[[], Mapping[str, int]] | None = None
                      ) -> Blueprint:
-    """`policy_problems`: broken policy sets (--policies), name → error."""
+    """`policy_problems`: broken policy sets (--policies), name → error;
+    `policy_counts`: every policy set verdict kept, by result."""
     bp = Blueprint("health", __name__)
 
     def policies() -> dict[str, object]:
@@ -92,6 +94,12 @@ def health_blueprint(pending: Callable[[], int], database_ok: Callable[[], bool]
         if drift_counts is not None:
             lines += _gauge("atlantis_drift_projects", "Projects by the state of their "
                             "latest drift check.", "state", drift_counts())
+        if policy_counts is not None:
+            lines += [("# HELP atlantis_policy_checks_total Policy set verdicts on plans, by "
+                       "result (passed, failed: a deny, error: not evaluable)."),
+                      "# TYPE atlantis_policy_checks_total counter"]
+            lines += [f'atlantis_policy_checks_total{{result="{key}"}} {n}'
+                      for key, n in sorted(policy_counts().items())]
         lines += ["# HELP atlantis_webhooks_total Webhook deliveries received by this process.",
                   "# TYPE atlantis_webhooks_total counter"]
         lines += [f'atlantis_webhooks_total{{forge="{forge}",outcome="{outcome}"}} {n}'

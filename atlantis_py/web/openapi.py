@@ -77,6 +77,9 @@ IPR_FIELDS: dict[str, Any] = {
     "blocking": {"type": "array", "items": STRING,
                  "description": "Why it cannot be deployed now; empty when it can"},
     "created_at": TIME,
+    "policies": {"type": "array", "items": _ref("PolicyCheck"),
+                 "description": "Each policy set's verdict on each project's current plan "
+                                "(--policies); empty when the server checks no policies"},
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -95,6 +98,20 @@ SCHEMAS: dict[str, Any] = {
         "user": STRING, "state": {"enum": [s.value for s in ReviewState]},
         "commit_sha": STRING, "counted": {"type": "boolean"},
         "reason": {"type": "string", "description": "Why it does not count; empty if it does"}}),
+    "PolicyCheck": _object({
+        "project": STRING, "policy_set": STRING, "passed": {"type": "boolean"},
+        "denies": {"type": "array", "items": STRING},
+        "warnings": {"type": "array", "items": STRING},
+        "error": {"type": "string", "description": "Why the set could not be evaluated "
+                                                   "(it then fails); empty if it was"},
+        "approved_by": {"type": "array", "items": STRING,
+                        "description": "Owners who approved the failing set on the head "
+                                       "commit (`atlantis approve_policies`)"},
+        "owners": {"type": "array", "items": STRING,
+                   "description": "Users and teams who may approve the set"},
+        "blocking": {"type": "boolean",
+                     "description": "The set failed, is not approved and its project's "
+                                    "plan is not applied: it holds the apply"}}),
     "Deployment": _object({"ipr": INTEGER, "job": INTEGER, "status": {"const": "queued"}}),
     "Event": _object({
         "id": INTEGER, "ipr_id": {"type": ["integer", "null"]}, "repo": STRING,

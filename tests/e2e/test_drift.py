@@ -14,9 +14,13 @@ import pytest
 
 from atlantis_py.cli import main
 from atlantis_py.flows.drift_schedule import DriftScheduler
+from atlantis_py.forges.clone_urls import CloneUrls
 from tests.e2e.conftest import World, running_world, tf_project
+from tests.e2e.test_atmos_flow import atmos_files
 from tests.e2e.test_console_iprs import signed_in
 from tests.e2e.test_flow import tf_extra
+from tests.fakeforge.github import FakeGitHub
+from tests.fakeforge.gitlab import FakeGitLab
 from tests.support.receiver import Receiver
 
 CONFIG = ("version: 1\nprojects:\n  - dir: network\n    environment: prod\n"
@@ -138,6 +142,39 @@ def test_future_slots_and_bad_requests_are_refused(world: World) -> None:
     assert status == 403
 
 
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_a_repository_the_configuration_names_is_checked_before_any_pull_request(
+        tmp_path: Path, forge: str) -> None:
+    """--repo-allowlist's exact names (not its globs) are known to drift checks."""
+    with running_world(tmp_path, forge, repo_allowlist=("acme/infra", "acme/*")) as world:
+        urls = world.service.drift.clone_url if world.service.drift else None
+        assert isinstance(urls, CloneUrls)
+        # the clone URL is built from the forge's web root; the fake forge serves
+        # its git from a folder instead of its web address
+        assert isinstance(world.fake, (FakeGitHub, FakeGitLab))
+        urls.web = {forge: str(world.fake.root)}
+        repo = world.repo({"network/main.tf": tf_project(world.state_dir, "network"),
+                           "workflows.yaml": CONFIG})
+        world.fake.create_repo("acme/other", {"main.tf": ""})
+        apply_directly(world, "v1")
+        token = world.token("ops", "reviewer")
+
+        status, run = world.api("POST", "/drift/run", token, {"repo": repo.full_name})
+        assert status == 202 and [q["repo"] for q in run["queued"]] == [repo.full_name]
+        world.settle()
+        status, found = world.api("GET", f"/drift?repo={repo.full_name}", token)
+        assert [(d["project"], d["state"], d["trigger"]) for d in found["items"]] == \
+            [("network", "clean", "manual")]
+        # its schedules are read too, with no pull request to have read them
+        status, run = world.api("POST", "/drift/run", token, {"repo": repo.full_name,
+                                                              "at": SLOT_DAY_1})
+        assert [(q["environment"], q["slot"]) for q in run["queued"]] == \
+            [("prod", "2026-03-29T06:00:00")]
+        status, body = world.api("POST", "/drift/run", token, {"repo": "acme/other"})
+        assert status == 404
+        assert "neither repos.yaml nor --repo-allowlist names it exactly" in body["error"]
+
+
 def test_cli_run_skips_a_locked_project_and_checks_the_rest(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     files = {f"{n}/main.tf": tf_project(world.state_dir, n) for n in ("network", "storage")}
@@ -177,8 +214,19 @@ def stamp_project(state_dir: Path) -> str:
             'resource "terraform_data" "stamp" {\n  triggers_replace = timestamp()\n}\n')
 
 
-@pytest.mark.parametrize("world", ["github", "gitlab"], indirect=True)
-def test_post_apply_plan_flags_a_resource_that_never_settles(world: World) -> None:
+@pytest.fixture(params=["github", "gitlab"])
+def notified_world(request: pytest.FixtureRequest, tmp_path: Path,
+                   receiver: Receiver) -> Iterator[World]:
+    hooks = tmp_path / "notifications.yaml"
+    hooks.write_text(f"environments:\n  '*':\n    - url: {receiver.url}\n"
+                     "      events: [drifted]\n")
+    with running_world(tmp_path, request.param, notifications_file=hooks) as w:
+        yield w
+
+
+def test_post_apply_plan_flags_a_resource_that_never_settles(notified_world: World,
+                                                             receiver: Receiver) -> None:
+    world = notified_world
     repo = world.repo({"network/main.tf": tf_project(world.state_dir, "network")})
     token = world.token("ops", "viewer")
     calm = world.open_pr(repo, {"network/extra.tf": tf_extra("calm")})
@@ -201,3 +249,26 @@ def test_post_apply_plan_flags_a_resource_that_never_settles(world: World) -> No
     assert (drift["project"], drift["state"], drift["trigger"], drift["head_sha"]) == \
         ("clock", "drifted", "apply", restless.head_sha)
     assert (drift["add"], drift["destroy"]) == (1, 1)
+    [notice] = receiver.wait_for(1)  # the calm apply sent nothing
+    assert notice["event"] == "drifted"
+    assert notice["detail"] == f"1 to add, 0 to change, 1 to destroy after the apply of " \
+                               f"#{restless.number}"
+    assert (notice["drift"]["project"], notice["drift"]["trigger"],
+            notice["drift"]["after_apply"], notice["drift"]["pull_number"]) == \
+        ("clock", "apply", True, restless.number)
+
+
+def test_atmos_stack_instances_are_checked_each_with_its_stack_vars(world: World) -> None:
+    repo = world.repo(atmos_files(world))
+    world.open_pr(repo, {"README.md": "docs\n"})  # the server now serves the repository
+    token = world.token("ops", "reviewer")
+    status, _ = world.api("POST", "/drift/run", token, {"repo": repo.full_name})
+    assert status == 202
+    world.settle()
+    _, found = world.api("GET", f"/drift?repo={repo.full_name}", token)
+    # no state yet: each stack's plan would create its resource; it plans only with
+    # its stack's vars (the component declares x and stage without defaults)
+    assert [(d["project"], d["dir"], d["workspace"], d["state"], d["add"])
+            for d in found["items"]] == [
+        ("dev-app", "components/terraform/app", "dev", "drifted", 1),
+        ("prod-app", "components/terraform/app", "prod", "drifted", 1)]

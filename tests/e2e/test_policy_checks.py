@@ -15,6 +15,7 @@ from atlantis_py.core.config.policies import load_policies
 from atlantis_py.domain.policies import PolicySets
 from tests.e2e.conftest import World, running_world, tf_project
 from tests.e2e.server_process import ServerProcess, free_port
+from tests.e2e.test_console_iprs import signed_in
 from tests.e2e.test_restart import SECRET, server_env
 from tests.fakeforge.github import FakeGitHub
 from tests.fakeforge.gitlab import FakeGitLab
@@ -254,3 +255,76 @@ def test_the_server_process_and_its_worker_read_policies_from_the_flag(tmp_path:
             assert "* :x: `naming` could not be evaluated" in plan
         finally:
             server.stop()
+
+
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_verdicts_show_in_the_api_the_console_and_the_metrics(tmp_path: Path,
+                                                              forge: str) -> None:
+    """Each set's verdict per project, who approved it and who may; a set still
+    failing is what's missing, and refuses a deploy, until an owner approves it."""
+    naming = NAMING.replace('"%s: no tmp_ resources"', '"%s: no <b>tmp_</b> resources"')
+    with running_world(tmp_path, forge, policies=policy_files(tmp_path, naming=naming)) as world:
+        repo = world.repo({"network/main.tf": tf_project(world.state_dir, "network")})
+        pull = world.open_pr(repo, {"network/extra.tf": resource("db", "forbidden")
+                                    + resource("tmp_x", "big")})
+        ipr = world.record(pull).id
+        viewer, reviewer = world.token("vera", "viewer"), world.token("rita", "reviewer")
+        world.comment(pull, "bob", "atlantis approve_policies")  # bob owns inputs only
+        world.approve(pull, "carol")
+
+        status, found = world.api("GET", f"/ipr/{ipr}", viewer)
+        assert status == 200 and found["state"] == "APPROVED"
+        assert found["policies"] == [
+            {"project": "network", "policy_set": "inputs", "passed": False,
+             "denies": ["terraform_data.db: input must not be forbidden"],
+             "warnings": ["terraform_data.tmp_x: big input, check the cost"], "error": "",
+             "approved_by": ["bob"], "owners": ["erin", "bob", "acme/security"],
+             "blocking": False},
+            {"project": "network", "policy_set": "naming", "passed": False,
+             "denies": ["terraform_data.tmp_x: no <b>tmp_</b> resources"], "warnings": [],
+             "error": "", "approved_by": [], "owners": ["erin", "alice"], "blocking": True}]
+        missing = ("policy set naming failed on project network and is not approved; it may "
+                   "be approved by erin or alice (not the pull request's author) (comment "
+                   "`atlantis approve_policies` on the pull request)")
+        assert found["blocking"] == [missing]
+        status, refused = world.api("POST", f"/ipr/{ipr}/deploy", reviewer)
+        assert status == 409 and missing in refused["error"]
+
+        page = signed_in(world, "vera", "viewer").get(f"/ipr/{ipr}")
+        assert page.status == 200
+        assert '<h2 id="policies">Policy checks</h2>' in page.body
+        assert "deny: <code>terraform_data.tmp_x: no &lt;b&gt;tmp_&lt;/b&gt; resources</code>" \
+            in page.body
+        assert "<b>tmp_</b>" not in page.body
+        assert "approved by bob" in page.body
+        assert "<li>policy set naming failed on project network and is not approved; it may " \
+               "be approved by erin or alice" in page.body
+
+        with urllib.request.urlopen(f"{world.url}/metrics", timeout=30) as resp:
+            text = resp.read().decode()
+        assert 'atlantis_policy_checks_total{result="failed"} 2' in text
+        assert 'atlantis_policy_checks_total{result="passed"} 0' in text
+
+        world.comment(pull, "erin", "atlantis approve_policies")
+        _, found = world.api("GET", f"/ipr/{ipr}", viewer)
+        assert [(p["policy_set"], p["approved_by"], p["blocking"]) for p in found["policies"]] \
+            == [("inputs", ["bob"], False), ("naming", ["erin"], False)]
+        assert found["blocking"] == []
+
+
+def test_a_set_outside_package_main_fails_closed(tmp_path: Path) -> None:
+    """A `package` typo must not pass every plan, checking nothing."""
+    elsewhere = NAMING.replace("package main", "package naming")
+    with running_world(tmp_path, policies=policy_files(tmp_path, naming=elsewhere)) as world:
+        with urllib.request.urlopen(f"{world.url}/healthz", timeout=30) as resp:
+            problem = json.loads(resp.read())["policies"]["problems"]["naming"]
+        assert "no rule in package main" in problem and "naming.rego: package naming" in problem
+        repo = world.repo({"network/main.tf": tf_project(world.state_dir, "network")})
+        pull = world.open_pr(repo, {"network/extra.tf": resource("fine", "x")})
+        plan = world.bot_comments(pull)[0]
+        assert "* :x: `naming` could not be evaluated" in plan
+        assert "no rule in package main" in plan
+        with urllib.request.urlopen(f"{world.url}/metrics", timeout=30) as resp:
+            text = resp.read().decode()
+        assert 'atlantis_policy_checks_total{result="error"} 1' in text
+        assert 'atlantis_policy_checks_total{result="passed"} 1' in text

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from atlantis_py.core.config.schema import parse_repo_config
-from atlantis_py.core.drift import check_schedule, due_slot, plan_changes
+from atlantis_py.core.drift import check_schedule, configured_repos, due_slot, plan_changes
 from atlantis_py.domain.drift import DriftSchedule, ResourceChange
+from atlantis_py.domain.server_config import RepoRule, ServerRepoConfig
 from atlantis_py.errors import RepoConfigError
 
 BERLIN_6 = DriftSchedule("0 6 * * *", "Europe/Berlin")
@@ -116,3 +117,29 @@ def test_plan_changes_lists_addresses_and_actions() -> None:
     assert plan_changes(plan) == (ResourceChange("terraform_data.a", ("update",)),
                                   ResourceChange("terraform_data.b", ("delete", "create")))
     assert plan_changes({}) == () and plan_changes([]) == ()
+
+
+HOSTS = {"github": "github.com", "gitlab": "gitlab.example.com", "local": "local"}
+
+
+def test_configured_repos_are_exact_ids_and_allowlist_names() -> None:
+    config = ServerRepoConfig(file="repos.yaml", repos=(
+        RepoRule(id="github.com/acme/infra"),
+        RepoRule(id="gitlab.example.com/ops/sub/net"),
+        RepoRule(id="/.*/", id_regex=".*"),
+        RepoRule(id="acme/bare"),
+        RepoRule(id="github.com/acme/infra")))
+    allow = ("acme/*", "acme/dns", "*", "acme/x?", "other/**")
+    assert configured_repos(config, allow, HOSTS, ["github"]) == [
+        ("github", "acme/infra"), ("github", "acme/bare"), ("github", "acme/dns")]
+    # bare names name no forge: with two, only host-qualified ids count
+    assert configured_repos(config, allow, HOSTS, ["github", "gitlab"]) == [
+        ("github", "acme/infra"), ("gitlab", "ops/sub/net")]
+    assert configured_repos(None, ("*",), HOSTS, ["github"]) == []
+
+
+def test_configured_repos_skip_what_is_no_repository_name() -> None:
+    config = ServerRepoConfig(file="repos.yaml", repos=(
+        RepoRule(id="github.com/acme/in fra"), RepoRule(id="github.com/acme/a/b"),
+        RepoRule(id="noslash")))
+    assert configured_repos(config, ("acme/../x",), HOSTS, ["github"]) == []

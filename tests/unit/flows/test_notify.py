@@ -118,7 +118,30 @@ def test_drifted_goes_to_the_projects_environment_and_to_everyone() -> None:
     assert (full["event"], full["environment"]) == ("drifted", "prod")
     assert full["drift"] == {"forge": "github", "repo": "acme/infra", "project": "network",
                              "dir": "network", "workspace": "default",
-                             "head_sha": drift.head_sha, "trigger": "schedule", "add": 0,
+                             "head_sha": drift.head_sha, "trigger": "schedule",
+                             "after_apply": False, "pull_number": None, "add": 0,
                              "change": 1, "destroy": 0,
                              "resources": [{"address": "terraform_data.a",
                                             "actions": ["update"]}]}
+
+
+def test_drift_found_after_an_apply_says_so_and_names_the_pull_request() -> None:
+    sent: list[tuple[str, dict[str, object]]] = []
+    notifier = Notifier({"prod": (Target("http://a/x", "slack"), Target("http://b/y", "json"))},
+                        send=lambda url, data: sent.append((url, json.loads(data))))
+    drift = DriftResult(forge="gitlab", repo="acme/infra", project="clock", dir="clock",
+                        workspace="default", environment="prod", state=DriftState.DRIFTED,
+                        head_sha="beef" + "0" * 36, add=1, destroy=1, trigger="apply",
+                        resources=(ResourceChange("terraform_data.stamp",
+                                                  ("delete", "create")),))
+    notifier.emit_drift(drift, pull_number=7)
+    notifier.close()
+    by_url = dict(sent)
+    assert by_url["http://a/x"] == {"text": "*drifted after the apply of #7* (prod): acme/infra "
+                                            "project clock at beef000: 1 to add, 0 to change, "
+                                            "1 to destroy: terraform_data.stamp (delete/create)"}
+    full = by_url["http://b/y"]
+    assert full["detail"] == "1 to add, 0 to change, 1 to destroy after the apply of #7"
+    assert isinstance(full["drift"], dict)
+    assert (full["drift"]["trigger"], full["drift"]["after_apply"],
+            full["drift"]["pull_number"]) == ("apply", True, 7)

@@ -73,6 +73,10 @@ def test_it_satisfies_the_forge_protocol(forge: LocalForge) -> None:
     assert as_forge.comment_limit > 65536
 
 
+def test_its_clone_url_is_the_repository_folder(forge: LocalForge, repo: BareRepo) -> None:
+    assert forge.clone_url("local/infra") == str(repo.path.resolve())
+
+
 def test_repositories_are_named_by_their_path_under_the_root(root: Path,
                                                              repo: BareRepo) -> None:
     BareRepo.create(root / "team" / "network.git", {"a.tf": "#\n"})

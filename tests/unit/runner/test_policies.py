@@ -83,9 +83,35 @@ def test_a_plan_the_rules_do_not_match_passes_with_its_warnings() -> None:
     assert result.warnings == ("terraform_data.web is big",)
 
 
-def test_other_packages_are_not_main() -> None:
+def test_a_set_without_package_main_fails_closed_naming_its_packages() -> None:
+    """conftest would check nothing and pass: a typo in `package` must not."""
     other = NEW_SYNTAX.replace("package main", "package other")
-    assert evaluate("s", [("p.rego", other)], PLAN).passed
+    result = evaluate("s", [("p.rego", other)], PLAN)
+    assert not result.passed and result.error is not None
+    assert "no rule in package main" in result.error
+    assert "p.rego: package other" in result.error
+    assert compile_problem([("p.rego", other)]) == result.error
+
+
+def test_rules_in_main_from_another_file_are_enough() -> None:
+    helper = "package lib\n\nlimit := 3\n"
+    result = evaluate("s", [("lib.rego", helper), ("p.rego", NEW_SYNTAX)], PLAN)
+    assert result.error is None and not result.passed
+
+
+def test_package_main_without_a_queried_rule_fails_closed() -> None:
+    helpers_only = "package main\n\nlimit := 3\nnames := {\"a\"}\n"
+    result = evaluate("s", [("h.rego", helpers_only)], PLAN)
+    assert not result.passed and result.error is not None
+    assert "no deny, violation or warn rule" in result.error
+    assert compile_problem([("h.rego", helpers_only)]) == result.error
+
+
+def test_an_empty_package_main_fails_closed() -> None:
+    result = evaluate("s", [("e.rego", "package main\n")], PLAN)
+    assert not result.passed and result.error is not None
+    assert "no rule in package main" in result.error
+    assert "e.rego: package main" in result.error
 
 
 def test_a_module_that_does_not_parse_fails_closed_with_file_and_line() -> None:

@@ -33,6 +33,17 @@ def test_verdicts_round_trip_in_order(db: Database) -> None:
     assert store.results([]) == {}
 
 
+def test_result_counts_by_passed_failed_and_error(db: Database) -> None:
+    _, run_id = plan_run(db)
+    store = PolicyStore(db)
+    assert store.result_counts() == {"passed": 0, "failed": 0, "error": 0}
+    store.record(run_id, (PolicySetResult("cost", False, denies=("too big",)),
+                          PolicySetResult("naming", False, error="unclosed"),
+                          PolicySetResult("tags", True)))
+    store.record(run_id, (PolicySetResult("cost", True), PolicySetResult("tags", True)))
+    assert store.result_counts() == {"passed": 3, "failed": 1, "error": 1}
+
+
 def test_approvals_are_kept_per_head_commit(db: Database) -> None:
     pull_id, run_id = plan_run(db)
     store = PolicyStore(db)
