@@ -55,6 +55,7 @@ from atlantis_py.store.job_views import JobViews
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
 from atlantis_py.store.locks import LockStore
+from atlantis_py.store.login_failures import LoginFailures
 from atlantis_py.store.plan_blobs import PlanBlobStore
 from atlantis_py.store.policies import PolicyStore
 from atlantis_py.store.pulls import PullStore
@@ -362,6 +363,7 @@ def create_web_app(service: Service) -> Flask:
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
+        limiter=LoginFailures(service.db),
         comments=kept.read if kept else None,
         drift=service.drift_store.latest if service.drift_store else None, jobs=jobs,
         jobs_of=lambda record: views.of_pull(record.forge, record.repo, record.number)))
