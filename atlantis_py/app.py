@@ -19,6 +19,7 @@ from atlantis_py.core.config.repo_policy import RepoPolicies
 from atlantis_py.core.dispatch import Router
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.domain.commands import CommandPolicy
+from atlantis_py.flows.awaiting import AwaitingReview
 from atlantis_py.flows.cleanup import forget_closed_plans
 from atlantis_py.flows.drift import DriftCheck
 from atlantis_py.flows.drift_schedule import DriftScheduler
@@ -359,7 +360,7 @@ def create_web_app(service: Service) -> Flask:
                       lines_after=job_logs.lines_after, retry_now=retry_now,
                       version=views.version)
     app.register_blueprint(console_blueprint(
-        service.lifecycle, WebSessionStore(service.db), console,
+        service.lifecycle, WebSessionStore(service.db), AwaitingReview(service.services, console),
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
