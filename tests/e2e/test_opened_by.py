@@ -15,9 +15,9 @@ from tests.fakeforge.neutral import NeutralPull
 SELF = "the author cannot approve their own pull request"
 
 
-def api_ipr(world: World, user: str) -> tuple[str, dict[str, Any], NeutralPull]:
+def api_ipr(world: World, user: str, rules: str = "") -> tuple[str, dict[str, Any], NeutralPull]:
     """`user` opens an IPR through the API for a branch pushed beforehand; it is planned."""
-    repo = world.repo(base_files(world, "network"))
+    repo = world.repo(base_files(world, "network") | ({"workflows.yaml": rules} if rules else {}))
     world.fake.set_permission(repo, user, "write")
     assert isinstance(repo, FakeRepo | FakeProject)
     repo.git.commit("feature/api", {"network/extra.tf": tf_extra("api")}, "Work on feature/api",
@@ -56,3 +56,12 @@ def test_who_opened_it_through_the_api_cannot_approve_it(world: World) -> None:
     assert status == 200 and ipr["state"] == "APPROVED"
     assert {a["user"]: a["counted"] for a in ipr["approvals"]} == {"alice": False, "bob": True}
 
+
+
+@FORGES
+def test_who_opened_it_is_not_asked_to_review_it(world: World) -> None:
+    rules = ("version: 1\nprojects:\n  - dir: network\n    environment: prod\n"
+             "environments:\n  prod:\n    approvers: [alice, bob]\n")
+    _alice, _ipr, pull = api_ipr(world, "alice", rules)
+    plan = next(c for c in world.bot_comments(pull) if "Ran Plan" in c)
+    assert "**Review requested** (prod: @bob)" in plan
