@@ -20,6 +20,7 @@ from atlantis_py.core.dispatch import Router
 from atlantis_py.core.drift import configured_repos
 from atlantis_py.core.ipr import IPRMachine
 from atlantis_py.domain.commands import CommandPolicy
+from atlantis_py.flows.awaiting import AwaitingReview
 from atlantis_py.flows.cleanup import forget_closed_plans
 from atlantis_py.flows.drift import DriftCheck
 from atlantis_py.flows.drift_schedule import DriftScheduler
@@ -57,6 +58,7 @@ from atlantis_py.store.job_views import JobViews
 from atlantis_py.store.jobs import JobStore
 from atlantis_py.store.journal import JournalStore
 from atlantis_py.store.locks import LockStore
+from atlantis_py.store.login_failures import LoginFailures
 from atlantis_py.store.plan_blobs import PlanBlobStore
 from atlantis_py.store.policies import PolicyStore
 from atlantis_py.store.pulls import PullStore
@@ -367,10 +369,11 @@ def create_web_app(service: Service) -> Flask:
                       lines_after=job_logs.lines_after, retry_now=retry_now,
                       version=views.version)
     app.register_blueprint(console_blueprint(
-        service.lifecycle, WebSessionStore(service.db), console,
+        service.lifecycle, WebSessionStore(service.db), AwaitingReview(service.services, console),
         lambda ipr_id: list(service.pulls.latest_runs(ipr_id, "plan").values()),
         console.locks, Unlocks(service.services, console.release_lock), console.version,
         secure_cookies=service.settings.web_secure_cookies,
+        limiter=LoginFailures(service.db),
         comments=kept.read if kept else None,
         drift=service.drift_store.latest if service.drift_store else None, jobs=jobs,
         jobs_of=lambda record: views.of_pull(record.forge, record.repo, record.number)))

@@ -49,6 +49,10 @@ class Facts:
     base_ref: str = ""
     mergeable: Mergeability | None = None
     behind: int | None = None
+    opened_by: str = ""  # who opened it through the API: an author too
+
+    def authored_by(self, user: str) -> bool:
+        return user.lower() in (self.author.lower(), self.opened_by.lower() or self.author.lower())
 
     def __post_init__(self) -> None:
         if self.now.utcoffset() is None:
@@ -205,7 +209,7 @@ def _not_counted_reason(env: Environment, facts: Facts, review: Review,
                         allowed: tuple[str, ...]) -> str | None:
     if review.user.lower() not in {w.lower() for w in facts.writers}:
         return f"has no write access to {facts.repo or 'the repository'}"
-    if review.user.lower() == facts.author.lower() and not env.allow_self_approval:
+    if facts.authored_by(review.user) and not env.allow_self_approval:
         return "the author cannot approve their own pull request"
     if review.commit_sha != facts.head_sha:
         return "approved an older commit"
@@ -258,7 +262,7 @@ def _missing_text(env: Environment, facts: Facts, decision: ApprovalDecision) ->
     text = f"needs {count} more approval{'' if count == 1 else 's'}"
     done = {user.lower() for user, _ in decision.counted}
     names = [n for n in eligible_approvers(env, facts.author, destroying=bool(decision.destroying))
-             if n.lower() not in done]
+             if n.lower() not in done and (env.allow_self_approval or not facts.authored_by(n))]
     if names:
         text += f" from {_people(names, 'or')}"
     elif env.approvers:
@@ -281,7 +285,7 @@ def may_apply(env: Environment, facts: Facts) -> bool:
     if env.appliers:
         return _named(user, env.appliers, facts.members)
     allowed = _approver_entries(env, bool(facts.destroying))
-    return (not allowed or user.lower() == facts.author.lower()
+    return (not allowed or facts.authored_by(user)
             or _named(user, allowed, facts.members))
 
 

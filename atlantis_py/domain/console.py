@@ -10,8 +10,9 @@ from atlantis_py.domain.records import IPRState, PullRecord
 
 
 class Tab(str, Enum):
-    """AWAITING: open, PENDING, not the viewer's own, and not yet reviewed by the
-    viewer through the console or API at its current head. MINE: the viewer's."""
+    """AWAITING: open, PENDING, not the viewer's own (authored or opened through
+    the API), and not yet reviewed by the viewer at its current head, on the
+    forge or through the console or API (flows/awaiting.py). MINE: the viewer's."""
 
     AWAITING = "awaiting"
     MINE = "mine"

@@ -62,6 +62,16 @@ class PullRecord:
     pending_since: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    opened_by: str = ""  # who asked the API to open it; GitHub/GitLab name the bot author
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        """Who may not approve it when self-approval is not allowed: its author
+        and whoever opened it through the API."""
+        return tuple(dict.fromkeys(a for a in (self.author, self.opened_by) if a))
+
+    def authored_by(self, user: str) -> bool:
+        return user.lower() in {a.lower() for a in self.authors}
 
 
 @dataclass(frozen=True)

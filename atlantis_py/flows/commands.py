@@ -153,7 +153,8 @@ class Commands:
             return False
         svc.ipr.note(record, "atlantis", "apply:refused", detail="plan is for an older commit")
         svc.say(pull.repo.forge, pull.repo.full_name, pull.number,
-                svc.renderer.plan_outdated(record.head_sha, pull.head_sha))
+                svc.renderer.apply_replanning(branch=pull.head_ref, planned_sha=record.head_sha,
+                                              head_sha=pull.head_sha))
         return True
 
     def _approve_policies(self, ev: CommentEvent, command: Command) -> None:

@@ -86,7 +86,8 @@ def verdicts(svc: Services, record: PullRecord, rules: RepoConfig, plans: Sequen
         counts: dict[str, PlanCounts] = {r.project: r.counts for r in plans
                                          if r.environment == name and r.counts is not None}
         wants = env.apply_requirements
-        facts = Facts(author=record.author, head_sha=record.head_sha, now=now,
+        facts = Facts(author=record.author, opened_by=record.opened_by,
+                      head_sha=record.head_sha, now=now,
                       reviews=tuple(reviews), plans=counts,
                       members=resolve_members(env, users, forge.in_team), requester=requester,
                       repo=record.repo, writers=writers, base_ref=record.base_ref,

@@ -118,7 +118,8 @@ class Lifecycle:
         pull = self.svc.forges[forge].create_pull(repo, head, base, title, description,
                                                     opened_by=actor)
         record = self.svc.pulls.upsert(pull)
-        self.svc.pulls.set_details(record.id, description=description)
+        self.svc.pulls.set_details(record.id, description=description, opened_by=actor)
+        record = replace(record, description=description, opened_by=actor)
         self.svc.ipr.note(record, actor, "created", detail=f"via API: {title}")
         self.queue.enqueue(PlanJob(record.forge, record.repo, record.number, actor),
                            serial_key(record))
@@ -133,7 +134,7 @@ class Lifecycle:
             raise Conflict(f"IPR {ipr_id} is {record.state.value}: it can no longer be reviewed")
         if (head := self.moved(record)) is not None:
             raise moved_on(ipr_id, record, head, "reviewed")
-        if approve and actor.lower() == record.author.lower():
+        if approve and record.authored_by(actor):
             found = self._verdicts(record, all_reviews(self.svc, record))
             # no plans yet means no environment to allow it: the default forbids it
             if not found or not all(v.environment.allow_self_approval for v in found):

@@ -158,7 +158,8 @@ class Planner:
             pending.result()
         except ForgeError as err:
             log.warning("the pending status was not set: %s", err)
-        self._report(pull, results, review_request(svc, rules, pull.author, results, envs),
+        self._report(pull, results, review_request(svc, rules, pull.author, results, envs,
+                                                    opened_by=record.opened_by),
                      silenced={p.name for p in selection.projects
                                if "plan" in p.silence_pr_comments})
         if post_failed is not None:
@@ -259,16 +260,18 @@ def _not_planned(project: Project, head_sha: str, why: str) -> ProjectResult:
 
 def review_request(svc: Services, rules: RepoConfig, author: str,
                    results: Sequence[ProjectResult],
-                   envs: Mapping[str, str]) -> str:
+                   envs: Mapping[str, str], opened_by: str = "") -> str:
     """The line that asks the eligible approvers (per the rules branch) to
-    review, mentioning them so the forge notifies them."""
+    review, mentioning them so the forge notifies them; not whoever opened it
+    through the API, when authors may not approve."""
     asks = []
     for name in sorted({envs[r.project] for r in results
                         if r.status is RunStatus.SUCCESS}):
         env = environment(svc, rules, name)
         destroying = any(r.counts is not None and (r.counts.destroy or r.counts.replace)
                          for r in results if envs[r.project] == name)
-        people = eligible_approvers(env, author, destroying=destroying)
+        people = [p for p in eligible_approvers(env, author, destroying=destroying)
+                  if env.allow_self_approval or p.lower() != opened_by.lower()]
         if people and env.required_approvals:
             asks.append(f"{name}: " + ", ".join(f"@{p}" for p in people))
     return ("**Review requested** (" + "; ".join(asks) + ")\n") if asks else ""

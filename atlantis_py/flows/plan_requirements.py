@@ -58,7 +58,8 @@ def unmet(svc: Services, record: PullRecord, pull: PullRequest, head: RepoConfig
             env = environment(svc, rules, envs[p.name])
             env = replace(env, apply_requirements=("approved",),
                           required_approvals=max(1, env.required_approvals))
-            facts = Facts(author=record.author, head_sha=pull.head_sha, now=svc.clock(),
+            facts = Facts(author=record.author, opened_by=record.opened_by,
+                          head_sha=pull.head_sha, now=svc.clock(),
                           reviews=tuple(reviews), repo=record.repo, writers=writers,
                           members=resolve_members(env, [r.user for r in reviews],
                                                   forge.in_team),

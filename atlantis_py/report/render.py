@@ -175,6 +175,12 @@ class Renderer:
     def plan_outdated(self, planned_sha: str, head_sha: str) -> str:
         return self._render("plan_outdated.md.j2", planned_sha=planned_sha, head_sha=head_sha)
 
+    def apply_replanning(self, *, branch: str, planned_sha: str, head_sha: str) -> str:
+        """An apply that found the branch moved unreported: its re-plan is already
+        queued (flows/heads.py), so the user is not asked to plan."""
+        return self._render("apply_replanning.md.j2", branch=branch, planned_sha=planned_sha,
+                            head_sha=head_sha)
+
     def head_moved(self, *, branch: str, old_sha: str, head_sha: str) -> str:
         """A push no hook reported, found by the branch-head check (flows/heads.py)."""
         return self._render("head_moved.md.j2", branch=branch, old_sha=old_sha,

@@ -3,7 +3,7 @@ each one query on indexed columns."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 
 from atlantis_py.domain.console import IPRPage, IPRQuery, LockView, Tab
 from atlantis_py.domain.records import IPRState
@@ -66,10 +66,11 @@ class ConsoleQueries:
         user = func.lower(query.user)
         where: list[ColumnElement[bool]] = []
         if query.tab is Tab.MINE:
-            where.append(func.lower(PullRow.author) == user)
-        elif query.tab is Tab.AWAITING:
+            where.append(or_(func.lower(PullRow.author) == user,
+                             func.lower(PullRow.opened_by) == user))
+        elif query.tab is Tab.AWAITING:  # the forge's reviews: flows/awaiting.py
             where += [PullRow.open.is_(True), PullRow.state == IPRState.PENDING.value,
-                      func.lower(PullRow.author) != user,
+                      func.lower(PullRow.author) != user, func.lower(PullRow.opened_by) != user,
                       ~exists().where(and_(ReviewRow.pull_id == PullRow.id,
                                            func.lower(ReviewRow.user) == user,
                                            ReviewRow.commit_sha == PullRow.head_sha))]

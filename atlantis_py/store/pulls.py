@@ -23,7 +23,7 @@ def _pull(row: PullRow) -> PullRecord:
                       state=IPRState(row.state), open=row.open,
                       description=row.description or "", base_config=row.base_config or "",
                       pending_since=row.pending_since, created_at=row.created_at,
-                      updated_at=row.updated_at)
+                      updated_at=row.updated_at, opened_by=row.opened_by or "")
 
 
 def _run(row: RunRow) -> RunRecord:
@@ -168,11 +168,13 @@ class PullStore:
             return DeployRequest(job_id=job.id, created=True, state=state)
 
     def set_details(self, pull_id: int, *, base_config: str | None = None,
-                    description: str | None = None) -> None:
+                    description: str | None = None, opened_by: str | None = None) -> None:
         with self.db.session() as s:
             row = s.get(PullRow, pull_id)
             if row is None:
                 return
+            if opened_by is not None:
+                row.opened_by = opened_by
             if base_config is not None:
                 row.base_config = base_config
             if description is not None:

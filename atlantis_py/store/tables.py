@@ -104,6 +104,7 @@ class PullRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     base_config: Mapped[str] = mapped_column(Text, default="")
     pending_since: Mapped[datetime | None]
+    opened_by: Mapped[str] = mapped_column(String(255), default="")  # the API user, if so
 
 
 class RunRow(Base):
@@ -224,6 +225,19 @@ class WebSessionRow(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginFailureRow(Base):
+    """A failed console sign-in from `client` (its address), so every web
+    process and replica counts the same attempts (store/login_failures.py)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_client", "client", "at"),
+                      Index("ix_login_failures_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
 from atlantis_py.store import drift_tables as _drift_tables  # noqa: F401  (registers them)
 from atlantis_py.store import local_tables as _local_tables  # noqa: F401  (registers them)
 from atlantis_py.store import policy_tables as _policy_tables  # noqa: F401  (registers them)

@@ -7,6 +7,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from atlantis_py.store.login_failures import LoginFailures
 from tests.e2e.conftest import World, running_world
 from tests.e2e.console_client import ConsoleClient
 
@@ -52,6 +53,8 @@ def test_failed_sign_ins_are_rate_limited(world: World) -> None:
     answer = browser.post("/login", {"csrf": form.csrf,
                                      "token": world.token("bob", "reviewer")})
     assert answer.status == 429 and int(answer.headers["Retry-After"]) > 0
+    # counted in the database: another web process or replica refuses this address too
+    assert LoginFailures(world.service.db).retry_after("127.0.0.1") > 0
 
 
 def test_pages_carry_a_strict_policy_and_assets_come_from_the_app(world: World) -> None:

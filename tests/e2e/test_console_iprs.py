@@ -124,3 +124,22 @@ def test_a_viewer_sees_no_actions_and_forms_need_the_csrf_token(world: World) ->
     assert "review:approved" not in bob.get(f"/ipr/{ipr_id}").body
     anonymous = ConsoleClient(world.url)
     assert anonymous.post(f"/ipr/{ipr_id}/approve", {"csrf": "x"}).status == 401
+
+
+@FORGES
+def test_a_review_on_the_forge_takes_it_off_awaiting_my_review(world: World) -> None:
+    two = ("version: 1\nprojects:\n  - dir: network\n    environment: prod\n"
+           "environments:\n  prod:\n    required_approvals: 2\n")
+    repo = world.repo(base_files(world, "network") | {"workflows.yaml": two})
+    pull = world.open_pr(repo, {"network/extra.tf": tf_extra("a")}, author="alice")
+    ipr_id = world.record(pull).id
+    bob, carol = signed_in(world, "bob", "reviewer"), signed_in(world, "carol", "reviewer")
+    assert ids_listed(bob.get("/?tab=awaiting").body) == {ipr_id}
+
+    world.approve(pull, "bob")  # on the forge (a GitHub review, a GitLab approval)
+    assert ids_listed(bob.get("/?tab=awaiting").body) == set()
+    assert ids_listed(carol.get("/?tab=awaiting").body) == {ipr_id}
+    assert world.record(pull).state.value == "PENDING"  # two approvals are needed...
+
+    world.push(pull, {"network/extra.tf": tf_extra("b")})  # ...and bob's was for before
+    assert ids_listed(bob.get("/?tab=awaiting").body) == {ipr_id}

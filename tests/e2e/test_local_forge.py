@@ -327,7 +327,11 @@ def test_a_push_no_hook_reports_is_planned_again_before_any_deploy(quiet_drive: 
 
     head, _ = push_change(drive, "v4")  # and an `atlantis apply` comment is refused alike
     assert drive.cli("bob", "comment", str(ipr_id), "atlantis apply").returncode == 0
-    answered(drive, ipr_id, len(ipr["comments"]), "the plan is out of date")
+    seen = len(ipr["comments"])
+    answer = [c["body"] for c in answered(drive, ipr_id, seen, "new commits are being planned")
+              ["comments"][seen:] if "Apply refused" in c["body"]]
+    assert f"now at `{head[:7]}`" in answer[0] and "already being planned" in answer[0]
+    assert "out of date" not in answer[0]
     ipr = drive.wait(ipr_id, planned(head))
     assert sum("New commits found" in c["body"] for c in ipr["comments"]) == 2
     assert not (drive.sample.state / "prod.tfstate").exists()

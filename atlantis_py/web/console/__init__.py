@@ -19,7 +19,7 @@ from atlantis_py.domain.local import LocalComment
 from atlantis_py.domain.records import PullRecord, RunRecord
 from atlantis_py.flows.lifecycle import Lifecycle
 from atlantis_py.flows.unlocks import Unlocks
-from atlantis_py.web.console.auth import Denied, Gate, LoginLimiter, Sessions, add_auth_routes
+from atlantis_py.web.console.auth import Denied, Gate, Sessions, SignInLimiter, add_auth_routes
 from atlantis_py.web.console.drift import add_drift_routes
 from atlantis_py.web.console.iprs import IPRLister, add_ipr_routes
 from atlantis_py.web.console.jobs import JobSources, add_job_routes
@@ -37,7 +37,7 @@ def console_blueprint(lifecycle: Lifecycle, sessions: Sessions, lister: IPRListe
                       locks: Callable[[], list[LockView]], unlocks: Unlocks,
                       version: Callable[[], str], *,
                       secure_cookies: bool = False,
-                      limiter: LoginLimiter | None = None,
+                      limiter: SignInLimiter | None = None,
                       comments: Callable[[int], list[LocalComment]] | None = None,
                       drift: Callable[[str | None], list[DriftResult]] | None = None,
                       jobs: JobSources | None = None,

@@ -1,6 +1,8 @@
 """Signing in to the review console: an API token starts a server-side session
 (an HttpOnly, SameSite=Lax cookie), every form carries the session's CSRF token,
-and failed sign-ins are rate-limited per client address.
+and failed sign-ins are rate-limited per client address, counted in the
+database (store/login_failures.py) so every web process and replica shares
+the count.
 
 The API keeps its bearer tokens; a browser can't send those by itself, so the
 console trades one for a session once, at /login.
@@ -33,9 +35,19 @@ class Sessions(Protocol):
     def end(self, value: str) -> None: ...
 
 
+class SignInLimiter(Protocol):
+    """At most so many failed sign-ins per client address within a window."""
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until this client may try again; 0 when it may now."""
+
+    def failed(self, client: str) -> None: ...
+
+
 class LoginLimiter:
     """At most `attempts` failed sign-ins per client address within `window`
-    seconds; kept in this process's memory (each replica counts its own)."""
+    seconds, kept in this process's memory: only for a console with no shared
+    store (each process would count its own), e.g. in tests."""
 
     def __init__(self, attempts: int = 10, window: float = 300.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -85,10 +97,10 @@ class Gate:
     """Who is signed in, and whether this request may do what it asks."""
 
     def __init__(self, sessions: Sessions, *, secure_cookies: bool,
-                 limiter: LoginLimiter | None = None) -> None:
+                 limiter: SignInLimiter | None = None) -> None:
         self.sessions = sessions
         self.secure_cookies = secure_cookies
-        self.limiter = limiter or LoginLimiter()
+        self.limiter: SignInLimiter = limiter or LoginLimiter()
 
     def session(self) -> WebSession | None:
         if "web_session" not in g:

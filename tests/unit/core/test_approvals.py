@@ -176,3 +176,22 @@ def test_uncounted_reviews_do_not_reduce_missing(reviews: list[Review], missing:
     decision = evaluate(ENV2, reviews, author="alice", head_sha=HEAD)
     assert decision.missing == missing
     assert decision.ok is False
+
+
+@pytest.mark.parametrize("allow_self", [False, True])
+def test_who_opened_it_is_an_author_too(allow_self: bool) -> None:
+    """GitHub and GitLab name the bot as the author of an IPR opened through the
+    API: both it and the person who asked for it are refused as approvers."""
+    env = Environment("prod", 1, allow_self_approval=allow_self)
+    reviews = (rv("Alice", A), rv("atlantis-bot", A), rv("bob", A))
+    decision = evaluate_approval(env, Facts(
+        author="atlantis-bot", opened_by="alice", head_sha=HEAD,
+        now=datetime(2026, 1, 1, tzinfo=UTC), reviews=reviews,
+        writers=frozenset(r.user for r in reviews)))
+    refused = {n.user: n.reason for n in decision.not_counted}
+    if allow_self:
+        assert [u for u, _ in decision.counted] == ["Alice", "atlantis-bot", "bob"]
+    else:
+        assert [u for u, _ in decision.counted] == ["bob"]
+        assert refused == {"Alice": "the author cannot approve their own pull request",
+                           "atlantis-bot": "the author cannot approve their own pull request"}

@@ -540,6 +540,14 @@ def test_head_moved(renderer: Renderer) -> None:
     assert_golden("head_moved", body)
 
 
+def test_apply_replanning(renderer: Renderer) -> None:
+    body = renderer.apply_replanning(branch="change-both", planned_sha="abcdef123456",
+                                     head_sha="123456abcdef")
+    assert "`change-both`" in body and "`abcdef1`" in body and "`123456a`" in body
+    assert "already being planned" in body and "no need to comment `atlantis plan`" in body
+    assert_golden("apply_replanning", body)
+
+
 def test_cancelled_with_reason(renderer: Renderer) -> None:
     body = renderer.cancelled(actor="alice", released=1, reason="Superseded by #42.")
     assert body.startswith(

@@ -52,6 +52,15 @@ def test_tabs_filters_counts_and_pages(db: Database) -> None:
     assert page.environments == ("default", "production")
 
 
+def test_an_ipr_opened_through_the_api_is_its_openers(db: Database) -> None:
+    """GitHub and GitLab name the bot as its author; the opener sees it as theirs."""
+    opened = ipr(db, 6, "atlantis-bot")
+    PullStore(db).set_details(opened, opened_by="bob")
+    other = ipr(db, 7, "atlantis-bot")
+    assert ids(db, tab=Tab.MINE) == [opened]
+    assert ids(db, tab=Tab.AWAITING) == [other]
+
+
 def test_one_lock_is_released_by_id(db: Database) -> None:
     holder = ipr(db, 5, "alice")
     LockStore(db).acquire("github", "acme/infra", "net", "default", holder, 5, "net")
