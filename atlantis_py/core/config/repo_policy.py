@@ -158,11 +158,11 @@ def _server_defaults(config: RepoConfig, doc: object, policy: RepoPolicy) -> Rep
         if silenced is not None and not own(raw, "silence_pr_comments"):
             changes["silence_pr_comments"] = options.silence_pr_comments
         if locks is not None and not own(raw, "repo_locks"):
-            mode = options.repo_locks
+            mode = locks  # then repo_locking, then the file's top-level repo_locks
             if own(raw, "repo_locking") and isinstance(raw, dict):
                 mode = "disabled" if raw["repo_locking"] is False else \
                     ("on_plan" if mode == "disabled" else mode)
-            changes["repo_locks"] = mode
+            changes["repo_locks"] = options.repo_locks if own(top, "repo_locks") else mode
         projects.append(replace(project, **changes) if changes  # type: ignore[arg-type]
                         else project)
     return replace(config, projects=tuple(projects), options=options)

@@ -340,3 +340,15 @@ def test_policy_check_false_and_policies_passed() -> None:
     sandbox = policy_for(parsed, "github.com/acme/sandbox", "acme/sandbox")
     assert not sandbox.policy_check
     assert sandbox.apply_requirements == ("approved", "policies_passed")
+
+
+def test_lock_modes_merge_in_atlantis_order() -> None:
+    """Server, then a project's repo_locking, then the file's top-level
+    repo_locks, then the project's own repo_locks, each where allowed."""
+    lenient = policy_for(server(LOCKED), "github.com/acme/open", "acme/open")
+    text = ("version: 3\nrepo_locks: {mode: on_plan}\nprojects:\n"
+            "- {dir: a, repo_locking: false}\n- {dir: b, repo_locks: {mode: disabled}}\n")
+    a, b = head_config(text, lenient).projects
+    assert (a.repo_locks, b.repo_locks) == ("on_plan", "disabled")
+    alone = head_config("version: 3\nprojects:\n- {dir: a, repo_locking: true}\n", lenient)
+    assert alone.projects[0].repo_locks == "on_apply"
