@@ -33,7 +33,7 @@ class Command:
 
 
 # --allow-commands takes Atlantis's names; those atlantis-py has no comment for
-# (approve_policies, cancel, policy_check) are accepted and allow nothing
+# (cancel, policy_check) are accepted and allow nothing
 ALLOWABLE_COMMANDS = ("version", "plan", "apply", "unlock", "approve_policies", "cancel",
                       "import", "state", "policy_check")
 DEFAULT_ALLOWED_COMMANDS = ("version", "plan", "apply", "unlock", "approve_policies", "cancel")

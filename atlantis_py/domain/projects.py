@@ -65,7 +65,12 @@ DEFAULT_WORKFLOW = Workflow(
 )
 
 
-APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged")
+# `policies_passed`: every failing policy set of the plan approved (flows/policy.py
+# gates every apply while policy sets are configured; naming it changes nothing)
+APPLY_REQUIREMENTS = ("approved", "mergeable", "undiverged", "policies_passed")
+# what plan_requirements / import_requirements may name (Atlantis's: no policies_passed,
+# since policies are checked after a plan)
+PLAN_REQUIREMENTS = ("approved", "mergeable", "undiverged")
 TF_DISTRIBUTIONS = ("terraform", "opentofu")
 
 # Atlantis's repo_locks modes: lock a project's dir+workspace when it is
@@ -145,6 +150,7 @@ class Project:
     silence_pr_comments: tuple[str, ...] = ()  # "plan", "apply": no comment for these
     plan_requirements: tuple[str, ...] = ()  # APPLY_REQUIREMENTS checked before a plan
     import_requirements: tuple[str, ...] = ()  # kept for `atlantis import`
+    delete_source_branch_on_merge: bool | None = None  # None: the repository's option
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,8 @@ class RepoOptions:
     # does not list (listed ones carry their own, merged, on the Project)
     repo_locks: str = "on_plan"
     silence_pr_comments: tuple[str, ...] = ()
+    # repos.yaml's plan_requirements, for projects the file does not list
+    plan_requirements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

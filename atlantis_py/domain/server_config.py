@@ -15,12 +15,12 @@ from atlantis_py.domain.policies import PolicySets
 from atlantis_py.domain.projects import Workflow
 
 # the repo-side keys repos.yaml may let a repository set (allowed_overrides)
-OVERRIDABLE = ("apply_requirements", "workflow", "delete_source_branch_on_merge")
+OVERRIDABLE = ("apply_requirements", "workflow", "delete_source_branch_on_merge",
+               "plan_requirements", "import_requirements", "repo_locking", "repo_locks",
+               "silence_pr_comments")
 # Atlantis's other overridable keys: accepted in allowed_overrides, but the repo
 # side refuses these keys anyway (core/config/atlantis.py), so they allow nothing
-OVERRIDABLE_ELSEWHERE = ("plan_requirements", "import_requirements", "repo_locking",
-                         "repo_locks", "policy_check", "custom_policy_check",
-                         "silence_pr_comments")
+OVERRIDABLE_ELSEWHERE = ("policy_check", "custom_policy_check")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,13 @@ class RepoRule:
     delete_source_branch_on_merge: bool | None = None
     pre_workflow_hooks: tuple[Hook, ...] = ()
     post_workflow_hooks: tuple[Hook, ...] = ()
+    plan_requirements: tuple[str, ...] | None = None
+    import_requirements: tuple[str, ...] | None = None
+    repo_locks: str | None = None  # a REPO_LOCK_MODES mode (repo_locking: false → disabled)
+    silence_pr_comments: tuple[str, ...] | None = None
+    autodiscover: str | None = None  # a mode: auto, enabled, disabled
+    autodiscover_ignore: tuple[str, ...] | None = None
+    policy_check: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,14 @@ class RepoPolicy:
     pre_workflow_hooks: tuple[Hook, ...] = ()
     post_workflow_hooks: tuple[Hook, ...] = ()
     workflows: Mapping[str, Workflow] = field(default_factory=dict)
+    # None: the server leaves it to the repository's file
+    plan_requirements: tuple[str, ...] | None = None
+    import_requirements: tuple[str, ...] | None = None
+    repo_locks: str | None = None
+    silence_pr_comments: tuple[str, ...] | None = None
+    autodiscover: str | None = None
+    autodiscover_ignore: tuple[str, ...] | None = None
+    policy_check: bool = True  # False: the server's policy sets skip this repository
 
     def allows(self, key: str) -> bool:
         return key in self.allowed_overrides

@@ -19,7 +19,7 @@ from atlantis_py.domain.records import IPRState, PullRecord, RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
 from atlantis_py.errors import RepoConfigError
 from atlantis_py.flows.apply_order import ApplyOrder
-from atlantis_py.flows.automerge import maybe_merge, merge_again
+from atlantis_py.flows.automerge import maybe_merge, merge_again, project_setting
 from atlantis_py.flows.drift import verify_applies
 from atlantis_py.flows.gate import EnvVerdict, all_reviews, base_refusal, verdicts
 from atlantis_py.flows.policy import apply_blocked
@@ -145,7 +145,8 @@ class Applier:
             state, description = apply_status(results)
             ran = [r for r in results if r.skipped is None]
             svc.ipr.move(Transition(record, after_apply(ran), actor, description))
-        merge = maybe_merge(svc, record, pull, head_cfg.options, actor)
+        merge = maybe_merge(svc, record, pull, head_cfg.options, actor,
+                            project_setting(plans, head_cfg))
         silenced = {run.project for run in plans
                     if "apply" in project_for(run, head_cfg).silence_pr_comments}
         shown = unsilenced(results, silenced)  # atlantis.yaml's silence_pr_comments

@@ -1,6 +1,8 @@
 """Automerge (`automerge: true`, Atlantis's key): once every project of a pull
 request is applied successfully, the forge merges it, as of the head that was
-applied, and (`delete_source_branch_on_merge`) deletes its branch. What
+applied, and (`delete_source_branch_on_merge`) deletes its branch: the first
+applied project's own setting decides when it has one, as in Atlantis, else
+the repository's. What
 happened is said in the apply comment, never left silent: merged, refused by
 the forge (conflict, not mergeable: with what to do), or, when the forge is
 down or rate limiting, pending: the job then ends in that TransientError after
@@ -10,13 +12,14 @@ tries the merge again without applying anything."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from atlantis_py.core.config.load import head_config
+from atlantis_py.core.selection import project_for
 from atlantis_py.domain.events import PullRequest
-from atlantis_py.domain.projects import RepoOptions
-from atlantis_py.domain.records import PullRecord
+from atlantis_py.domain.projects import RepoConfig, RepoOptions
+from atlantis_py.domain.records import PullRecord, RunRecord
 from atlantis_py.domain.results import RunStatus
 from atlantis_py.errors import ForgeError, RepoConfigError, TransientError
 from atlantis_py.flows.services import Services
@@ -45,16 +48,25 @@ def every_project_applied(svc: Services, record: PullRecord, head_sha: str) -> b
     return all(r.plan_path in applied for r in plans)
 
 
+def project_setting(runs: Sequence[RunRecord], config: RepoConfig) -> bool | None:
+    """The first project's own `delete_source_branch_on_merge` (Atlantis reads
+    the first project of the apply), None when it sets none."""
+    return project_for(runs[0], config).delete_source_branch_on_merge if runs else None
+
+
 def maybe_merge(svc: Services, record: PullRecord, pull: PullRequest, options: RepoOptions,
-                actor: str) -> MergeReport:
-    """Merge `pull` when `options` ask for it and every project is applied."""
+                actor: str, delete_branch: bool | None = None) -> MergeReport:
+    """Merge `pull` when `options` ask for it and every project is applied;
+    `delete_branch` (a project's setting) wins over the options' when given."""
     if not options.automerge or not every_project_applied(svc, record, pull.head_sha):
         return MergeReport()
     forge = svc.forges[pull.repo.forge]
     render = svc.renderer.merge
+    if delete_branch is None:
+        delete_branch = options.delete_source_branch_on_merge
     try:
         merged = forge.merge_pull(pull.repo.full_name, pull.number, pull.head_sha,
-                                  delete_branch=options.delete_source_branch_on_merge)
+                                  delete_branch=delete_branch)
     except TransientError as err:
         log.warning("automerge of %s#%d waits for the forge: %s", pull.repo.full_name,
                     pull.number, err)
@@ -82,7 +94,11 @@ def merge_again(svc: Services, record: PullRecord, pull: PullRequest, actor: str
         return MergeReport()
     fetch()
     try:
-        options = head_config(svc.config_text(pull.repo, pull.head_sha)).options
+        config = head_config(svc.config_text(pull.repo, pull.head_sha),
+                             svc.policy_of(pull.repo.forge, pull.repo.full_name))
     except RepoConfigError:
         return MergeReport()  # the apply that ran already said so
-    return maybe_merge(svc, record, pull, options, actor)
+    runs = sorted((r for r in svc.pulls.latest_runs(record.id, "plan").values()
+                   if r.head_sha == pull.head_sha), key=lambda r: r.id)
+    return maybe_merge(svc, record, pull, config.options, actor,
+                       project_setting(runs, config))

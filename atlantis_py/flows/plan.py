@@ -32,7 +32,7 @@ from atlantis_py.flows.detection import Detector
 from atlantis_py.flows.gate import environment
 from atlantis_py.flows.ordered import Order, run_ordered
 from atlantis_py.flows.plan_requirements import unmet
-from atlantis_py.flows.policy import record_checks, report_status
+from atlantis_py.flows.policy import record_checks, report_status, sets_for
 from atlantis_py.flows.server_policy import refuse_branch, run_workflow_hooks
 from atlantis_py.flows.services import CredentialsUnavailable, Services
 from atlantis_py.runner.plans import PlanUnavailable
@@ -213,7 +213,8 @@ class Planner:
                               extra_args=extra,
                               allow_custom_steps=svc.allow_custom_steps,
                               env=svc.terraform_env(environment), head_sha=pull.head_sha,
-                              policy_check=svc.policy_check)
+                              policy_check=svc.policy_check
+                              if sets_for(svc, pull.repo.forge, pull.repo.full_name) else None)
         except Exception as exc:
             error = str(exc)
             if not isinstance(exc, CredentialsUnavailable | VersionUnavailable):

@@ -24,14 +24,14 @@ from atlantis_py.flows.services import Services
 def requirements_of(project: Project, head: RepoConfig, rules: RepoConfig) -> tuple[str, ...]:
     """The rules branch's entry for the project decides, as for its environment
     (a pull request cannot drop its own requirements); the PR's own entry only
-    for projects the rules branch does not list."""
+    for projects the rules branch does not list; repos.yaml's for the rest."""
     for config in (rules, head):
         same = [p for p in config.projects
                 if p.dir == project.dir and p.workspace == project.workspace]
         named = [p for p in same if p.name == project.name]
         if same:
             return (named or same)[0].plan_requirements
-    return ()
+    return rules.options.plan_requirements  # repos.yaml's, for a project no file lists
 
 
 def unmet(svc: Services, record: PullRecord, pull: PullRequest, head: RepoConfig,

@@ -1,7 +1,9 @@
 """Policy checks around plan and apply (--policies): the verdicts of a plan are
 kept, the `atlantis/policy_check` status follows them, an apply is refused while
 a failing set is not approved, and `atlantis approve_policies` lets the sets'
-owners approve them on the current head commit (each approval audited)."""
+owners approve them on the current head commit (each approval audited). This is
+Atlantis's `policies_passed` apply requirement, always on while policy sets are
+configured, except for a repository repos.yaml gives `policy_check: false`."""
 
 from __future__ import annotations
 
@@ -35,6 +37,15 @@ UNCHECKED = ("the plan was made before this server checked policies (or its chec
              "lost); plan again with `atlantis plan`")
 
 
+def sets_for(svc: Services, forge: str, full_name: str) -> PolicySets | None:
+    """The policy sets that check this repository's plans: none without
+    --policies, or where repos.yaml says `policy_check: false`."""
+    if svc.policy_sets is None:
+        return None
+    policy = svc.policy_of(forge, full_name)
+    return svc.policy_sets if policy is None or policy.policy_check else None
+
+
 def verdicts(svc: Services, plans: Iterable[RunRecord]) -> dict[str, tuple[PolicySetResult, ...]]:
     """project → its plan's verdicts. A plan with none, while sets are configured,
     gets one failing verdict: an unchecked plan is never applied (fail closed)."""
@@ -63,10 +74,11 @@ def apply_blocked(svc: Services, record: PullRecord, plans: Sequence[RunRecord]
                   ) -> tuple[list[FailingSet], dict[str, str]]:
     """The failing sets no owner approved among `plans` (the apply's), and for
     each set who may approve it."""
-    if svc.policy_sets is None:
+    sets = sets_for(svc, record.forge, record.repo)
+    if sets is None:
         return [], {}
     blocked = blocking(failing(svc, record, plans))
-    return blocked, owners_of(svc.policy_sets, blocked)
+    return blocked, owners_of(sets, blocked)
 
 
 def policy_views(svc: Services, record: PullRecord, plans: Sequence[RunRecord],
@@ -112,7 +124,8 @@ def record_checks(svc: Services, record: PullRecord, actor: str, run_id: int,
 def report_status(svc: Services, pull: PullRequest) -> None:
     """`atlantis/policy_check` on the head: failure while a failing set of the
     current plans is not approved; nothing when no plan was checked."""
-    if svc.policy_sets is None:
+    sets = sets_for(svc, pull.repo.forge, pull.repo.full_name)
+    if sets is None:
         return
     record = svc.pulls.upsert(pull)
     plans = current_plans(svc, record)
@@ -126,7 +139,7 @@ def report_status(svc: Services, pull: PullRequest) -> None:
     elif found:
         state, text = StatusState.SUCCESS, "failing policy sets approved by their owners"
     else:
-        state, text = StatusState.SUCCESS, f"{len(svc.policy_sets.sets)} policy sets passed"
+        state, text = StatusState.SUCCESS, f"{len(sets.sets)} policy sets passed"
     if len(text) > _DESCRIPTION_LIMIT:
         text = text[:_DESCRIPTION_LIMIT - 1] + "…"
     try:
@@ -146,10 +159,11 @@ class PolicyApprovals:
         svc = self.svc
         record = svc.pulls.upsert(pull)
         say = svc.renderer.policy_approval
-        if svc.policy_sets is None or svc.policy_records is None:
-            self._say(pull, say(actor=actor, head_sha=pull.head_sha, configured=False))
+        sets = sets_for(svc, pull.repo.forge, pull.repo.full_name)
+        if sets is None or svc.policy_records is None:
+            self._say(pull, say(actor=actor, head_sha=pull.head_sha, configured=False,
+                                skipped=svc.policy_sets is not None))
             return
-        sets = svc.policy_sets
         plans = [r for r in current_plans(svc, record) if wanted(r, command)]
         found = failing(svc, record, plans)
         pending = blocking(found)

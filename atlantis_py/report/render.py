@@ -150,11 +150,12 @@ class Renderer:
                         approved: Sequence[FailingSet] = (), refused: Sequence[str] = (),
                         remaining: Sequence[FailingSet] = (),
                         owners: Mapping[str, str] | None = None,
-                        already: Sequence[FailingSet] = ()) -> str:
+                        already: Sequence[FailingSet] = (), skipped: bool = False) -> str:
         """The answer to `atlantis approve_policies`: what `actor` approved, what
-        they may not (each reason says who may), and what still blocks the apply."""
+        they may not (each reason says who may), and what still blocks the apply;
+        `skipped`: repos.yaml's `policy_check: false` for this repository."""
         return self._render("policy_approval.md.j2", actor=actor, head_sha=head_sha,
-                            configured=configured, approved=approved, refused=refused,
+                            configured=configured, skipped=skipped, approved=approved, refused=refused,
                             remaining=remaining, owners=owners or {}, already=already)
     def state_command(self, result: ProjectResult, command: str, *, replanning: bool) -> str:
         """`atlantis import` / `atlantis state rm` ran: terraform's output, and

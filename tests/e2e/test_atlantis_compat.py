@@ -198,11 +198,11 @@ def test_unsupported_atlantis_key_is_a_config_error(compat: World) -> None:
     world = compat
     repo = world.repo({"main.tf": simple_tf(world.state_dir),
                        "atlantis.yaml": ("version: 3\nprojects:\n- dir: .\n"
-                                         "  delete_source_branch_on_merge: true\n")})
+                                         "  policy_check: false\n")})
     pull = world.open_pr(repo, {"main.tf": simple_tf(world.state_dir, "x")})
     [error] = world.bot_comments(pull)
     assert "atlantis.yaml" in error and "line: 4" in error
-    assert "projects[0].delete_source_branch_on_merge" in error
+    assert "projects[0].policy_check" in error
     assert "not supported" in error
     both = world.repo({"main.tf": simple_tf(world.state_dir), "atlantis.yaml": "version: 3\n",
                        "workflows.yaml": "version: 1\n"}, name="acme/both")

@@ -168,6 +168,24 @@ def test_automerge_deletes_the_source_branch(compat: World) -> None:
     assert pull.repo.git.branch_sha("feature") is None
 
 
+def test_a_projects_delete_source_branch_on_merge_wins(compat: World) -> None:
+    """Project-level delete_source_branch_on_merge: the first project applied
+    decides (Atlantis reads the apply's first project), over the file's false."""
+    world = compat
+    state = world.state_dir
+    yaml = ("version: 3\nautomerge: true\ndelete_source_branch_on_merge: false\nprojects:\n"
+            "- {dir: dir1, delete_source_branch_on_merge: true}\n- {dir: dir2}\n")
+    name = "acme/automerge"
+    repo = world.repo({"atlantis.yaml": yaml,
+                       "dir1/main.tf": workspace_tf(state, "acme-automerge-dir1"),
+                       "dir2/main.tf": workspace_tf(state, "acme-automerge-dir2")}, name=name)
+    pull = world.open_pr(repo, change_both(world))
+    world.approve(pull, "bob")
+    applied = world.comment(pull, "alice", "atlantis apply")
+    assert "The branch `feature` was deleted (`delete_source_branch_on_merge`)." in applied
+    assert pull.merged and pull.repo.git.branch_sha("feature") is None
+
+
 @pytest.mark.parametrize("compat", ["github", "gitlab"], indirect=True)
 def test_automerge_refused_by_the_forge_is_said_and_can_be_retried(compat: World) -> None:
     """A pull request the forge will not merge: the apply comment says why and

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from atlantis_py.core.config.policies import load_policies
+from atlantis_py.core.config.server import parse_server_config
 from atlantis_py.domain.policies import PolicySets
 from tests.e2e.conftest import World, running_world, tf_project
 from tests.e2e.server_process import ServerProcess, free_port
@@ -328,3 +329,49 @@ def test_a_set_outside_package_main_fails_closed(tmp_path: Path) -> None:
             text = resp.read().decode()
         assert 'atlantis_policy_checks_total{result="error"} 1' in text
         assert 'atlantis_policy_checks_total{result="passed"} 1' in text
+
+
+@POLICED_FORGES
+def test_policies_passed_in_atlantis_yaml_blocks_until_approve_policies(policed: World) -> None:
+    """Atlantis's `apply_requirements: [policies_passed]`: the apply is refused
+    naming the failing set until an owner comments `atlantis approve_policies`."""
+    world = policed
+    yaml = "version: 3\nprojects:\n- dir: network\n  apply_requirements: [policies_passed]\n"
+    repo = world.repo({"atlantis.yaml": yaml,
+                       "network/main.tf": tf_project(world.state_dir, "network")})
+    pull = world.open_pr(repo, {"network/extra.tf": resource("db", "forbidden")})
+    assert "deny: `terraform_data.db: input must not be forbidden`" in \
+        world.bot_comments(pull)[0]
+    world.approve(pull, "carol")  # --min-approvals' one approval
+    refused = world.comment(pull, "alice", "atlantis apply")
+    assert "Apply refused: policy checks failed" in refused
+    assert "`inputs` for project `network`" in refused
+    assert world.state_resources("network") == []
+    assert "Every failing policy set of this commit is approved" in world.comment(
+        pull, "bob", "atlantis approve_policies")
+    applied = world.comment(pull, "alice", "atlantis apply")
+    assert "refused" not in applied
+    assert "db" in world.state_resources("network")
+
+
+def test_repos_yaml_policy_check_false_skips_the_sets_for_that_repository(
+        tmp_path: Path) -> None:
+    """repos.yaml's `policy_check: false`: that repository's plans are not
+    judged, its applies not gated; another repository's still are."""
+    config = parse_server_config("repos:\n- id: /.*/\n- id: acme/sandbox\n"
+                                 "  policy_check: false\n", str(tmp_path / "repos.yaml"))
+    with running_world(tmp_path, policies=policy_files(tmp_path), repo_config=config) as world:
+        sandbox = world.repo({"network/main.tf": tf_project(world.state_dir, "network")},
+                             name="acme/sandbox")
+        pull = world.open_pr(sandbox, {"network/extra.tf": resource("db", "forbidden")})
+        plan = world.bot_comments(pull)[0]
+        assert "Policy checks" not in plan and "Plan: 2 to add" in plan
+        assert "atlantis/policy_check" not in world.statuses(pull)
+        assert "checks no policies for this repository" in world.comment(
+            pull, "bob", "atlantis approve_policies")
+        world.approve(pull, "carol")
+        assert "refused" not in world.comment(pull, "alice", "atlantis apply")
+        assert "db" in world.state_resources("network")
+
+        checked = open_forbidden(world)
+        assert "deny: `terraform_data.db" in world.bot_comments(checked)[0]

@@ -35,6 +35,9 @@ repos:
   post_workflow_hooks:
   - run: [sh, -c, 'echo "$COMMAND_NAME $COMMAND_HAS_ERRORS $PULL_AUTHOR $BASE_BRANCH_NAME" >> {log}']
     description: record
+- id: /acme.guarded$/
+  plan_requirements: [approved]
+  repo_locks: {mode: disabled}
 - id: 127.0.0.1/acme/broken
   pre_workflow_hooks:
   - run: [sh, -c, 'echo "cannot reach the inventory"; exit 3']
@@ -160,3 +163,25 @@ def test_the_server_does_not_start_with_an_invalid_repos_yaml(
     assert f"--repo-config: {bad}:5: repos[0].pre_workflow_hooks[0].shell:" in err
     assert "without a shell" in err
     assert not (tmp_path / "d").exists()  # stopped before it made anything
+
+
+@FORGES
+def test_server_plan_requirements_and_repo_locks(served: World) -> None:
+    """repos.yaml's `plan_requirements: [approved]` and `repo_locks: {mode:
+    disabled}` for a repository without a file: its autoplan is refused naming
+    the requirement, and once approved two pull requests plan the same dir
+    (no lock), as Atlantis does."""
+    world = served
+    repo = world.repo({"main.tf": simple_tf(world.state_dir)}, name="acme/guarded")
+    first = world.open_pr(repo, {"main.tf": simple_tf(world.state_dir, "one")})
+    [refused] = world.bot_comments(first)
+    assert "plan_requirements: approved: this commit needs 1 more approval" in refused
+    assert world.statuses(first)["atlantis/plan"][0] == "failure"
+    world.approve(first, "bob")
+    assert "Plan: 2 to add" in world.comment(first, "alice", "atlantis plan")
+    locks = world.service.services.locks
+    assert locks.held_by(world.record(first).id) == []
+    second = world.open_pr(repo, {"main.tf": simple_tf(world.state_dir, "two")},
+                           author="dave", branch="other")
+    world.approve(second, "bob")
+    assert "Plan: 2 to add" in world.comment(second, "dave", "atlantis plan")

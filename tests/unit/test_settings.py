@@ -462,8 +462,8 @@ def test_repo_config_policies_section_gives_the_policy_sets(tmp_path: Path,
 
 
 @pytest.mark.parametrize("argv, text, detail", [
-    pytest.param(["--repo-config", "{file}"], "repos:\n- id: a/b\n  repo_locks: {}\n",
-                 "--repo-config: {file}:3: repos[0].repo_locks: Atlantis's 'repo_locks' is "
+    pytest.param(["--repo-config", "{file}"], "repos:\n- id: a/b\nmetrics: {}\n",
+                 "--repo-config: {file}:3: metrics: Atlantis's 'metrics' is "
                  "not supported", id="unsupported-key"),
     pytest.param(["--repo-config", "{file}"], "repos:\n- id: a/b\n  workflow: nope\n",
                  "--repo-config: {file}:3: repos[0].workflow: workflow 'nope' is not defined",

@@ -44,8 +44,8 @@ _TOP_LATER = ("parallel_policy_check", "policies")
 _PROJECT = ("name", "dir", "workspace", "autoplan", "workflow", "terraform_version",
             "apply_requirements", *ORDER_KEYS, "terraform_distribution", "branch",
             "repo_locking", "repo_locks", "plan_requirements", "import_requirements",
-            "silence_pr_comments")
-_PROJECT_LATER = ("delete_source_branch_on_merge", "custom_policy_check", "policy_check")
+            "silence_pr_comments", "delete_source_branch_on_merge")
+_PROJECT_LATER = ("custom_policy_check", "policy_check")
 _STAGES = ("plan", "apply", "import", "state_rm")
 _STAGES_LATER = ("policy_check",)
 _TF_STEPS = ("init", "plan", "apply", "import", "state_rm")
@@ -165,7 +165,9 @@ class _AtlantisReader(AtlantisKeys):
             repo_locks=self.project_lock_mode(body, path, self.top_locks),
             silence_pr_comments=_first(self.silenced(body, path), self.top_silenced, ()),
             plan_requirements=self.requirement_list(body, path, "plan_requirements"),
-            import_requirements=self.requirement_list(body, path, "import_requirements")), env
+            import_requirements=self.requirement_list(body, path, "import_requirements"),
+            delete_source_branch_on_merge=None if "delete_source_branch_on_merge" not in body
+            else self.flag(body, path, "delete_source_branch_on_merge", False)), env
 
     def requirements(self, body: Mapping[str, object], path: Path) -> Environment:
         """Atlantis's apply_requirements as an environment named for them."""

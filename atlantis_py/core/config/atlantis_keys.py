@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from atlantis_py.core.config.reader import ConfigReader, Path, kind
-from atlantis_py.domain.projects import APPLY_REQUIREMENTS, REPO_LOCK_MODES, Step
+from atlantis_py.domain.projects import PLAN_REQUIREMENTS, REPO_LOCK_MODES, Step
 
 SILENCEABLE = ("plan", "apply")
 AUTODISCOVER_MODES = ("auto", "enabled", "disabled")
@@ -48,11 +48,12 @@ class AtlantisKeys(ConfigReader):
                           + ", ".join(SILENCEABLE))
         return listed
 
-    def autodiscover(self, top: Mapping[str, object]) -> tuple[str, tuple[str, ...]]:
+    def autodiscover(self, top: Mapping[str, object], path: Path = ()
+                     ) -> tuple[str, tuple[str, ...]]:
         """(mode, ignore_paths); Atlantis's default is `auto`."""
         if "autodiscover" not in top:
             return "auto", ()
-        at: Path = ("autodiscover",)
+        at: Path = (*path, "autodiscover")
         body = self.mapping({} if top["autodiscover"] is None else top["autodiscover"], at,
                             ("mode", "ignore_paths"))
         mode = body.get("mode", "auto")
@@ -96,10 +97,14 @@ class AtlantisKeys(ConfigReader):
         at = (*path, key)
         listed = self.strings(body.get(key, []), at)
         for i, item in enumerate(listed):
-            if item not in APPLY_REQUIREMENTS:
+            if item == "policies_passed":
+                self.fail((*at, i), "policies_passed is an apply requirement only (as in "
+                          "Atlantis): policies are checked after the plan; put it in "
+                          "apply_requirements")
+            if item not in PLAN_REQUIREMENTS:
                 self.fail((*at, i), f"{key[:-1]} {item!r} is not supported; supported: "
-                          + ", ".join(APPLY_REQUIREMENTS))
-        return tuple(r for r in APPLY_REQUIREMENTS if r in listed)
+                          + ", ".join(PLAN_REQUIREMENTS))
+        return tuple(r for r in PLAN_REQUIREMENTS if r in listed)
 
     # -- steps ----------------------------------------------------------------
 

@@ -65,7 +65,8 @@ def policy_for(config: ServerRepoConfig, repo_id: str, bare: str = "") -> RepoPo
         changes: dict[str, object] = {"branch": rule.branch}  # the last match's, set or not
         for key in ("repo_config_file", "apply_requirements", "workflow",
                     "allow_custom_workflows", "delete_source_branch_on_merge",
-                    "allowed_workflows"):
+                    "allowed_workflows", *_SERVER_DEFAULTS, "autodiscover",
+                    "autodiscover_ignore", "policy_check"):
             if getattr(rule, key) is not None:
                 changes[key] = getattr(rule, key)
         if rule.allowed_overrides is not None:
@@ -112,10 +113,74 @@ def apply_policy(config: RepoConfig, text: str, file: str, policy: RepoPolicy | 
     if policy.allows("delete_source_branch_on_merge") and isinstance(doc, dict) \
             and "delete_source_branch_on_merge" in doc:
         delete_branch = config.options.delete_source_branch_on_merge
-    return replace(config, projects=projects, workflows=workflows,
-                   environments=environments, apply_floor=floor,
-                   options=replace(config.options,
-                                   delete_source_branch_on_merge=delete_branch))
+    config = replace(config, projects=projects, workflows=workflows,
+                     environments=environments, apply_floor=floor,
+                     options=replace(config.options,
+                                     delete_source_branch_on_merge=delete_branch))
+    return _discovery(_server_defaults(config, doc, policy), policy)
+
+
+# repos.yaml keys that are every project's default, a project's own value
+# standing only where allowed_overrides lets the repository set it
+_SERVER_DEFAULTS = ("plan_requirements", "import_requirements", "repo_locks",
+                    "silence_pr_comments")
+
+
+def _server_defaults(config: RepoConfig, doc: object, policy: RepoPolicy) -> RepoConfig:
+    """The server's plan/import requirements, lock mode and silenced comments on
+    every project that may not (or does not) set its own, as Atlantis's
+    MergeProjectCfg: the server's value, then (if allowed) the file's top
+    level, then the project's."""
+    if all(getattr(policy, key) is None for key in _SERVER_DEFAULTS):
+        return config
+    top = doc if isinstance(doc, dict) else {}
+    listed = top.get("projects")
+    raws: list[object] = list(listed) if isinstance(listed, list) \
+        and len(listed) == len(config.projects) else [{}] * len(config.projects)
+
+    def own(raw: object, key: str) -> bool:
+        return policy.allows(key) and isinstance(raw, dict) and key in raw
+
+    options = config.options
+    locks = policy.repo_locks
+    if locks is not None and not own(top, "repo_locks"):
+        options = replace(options, repo_locks=locks)
+    silenced = policy.silence_pr_comments
+    if silenced is not None and not own(top, "silence_pr_comments"):
+        options = replace(options, silence_pr_comments=silenced)
+    options = replace(options, plan_requirements=policy.plan_requirements or ())
+    projects = []
+    for project, raw in zip(config.projects, raws, strict=True):
+        changes: dict[str, object] = {}
+        for key in ("plan_requirements", "import_requirements"):
+            if getattr(policy, key) is not None and not own(raw, key):
+                changes[key] = getattr(policy, key)
+        if silenced is not None and not own(raw, "silence_pr_comments"):
+            changes["silence_pr_comments"] = options.silence_pr_comments
+        if locks is not None and not own(raw, "repo_locks"):
+            mode = locks  # then repo_locking, then the file's top-level repo_locks
+            if own(raw, "repo_locking") and isinstance(raw, dict):
+                mode = "disabled" if raw["repo_locking"] is False else \
+                    ("on_plan" if mode == "disabled" else mode)
+            changes["repo_locks"] = options.repo_locks if own(top, "repo_locks") else mode
+        projects.append(replace(project, **changes) if changes  # type: ignore[arg-type]
+                        else project)
+    return replace(config, projects=tuple(projects), options=options)
+
+
+def _discovery(config: RepoConfig, policy: RepoPolicy) -> RepoConfig:
+    """repos.yaml's `autodiscover` wins over the file's (as in Atlantis); its
+    ignore_paths only when it gives some."""
+    if policy.autodiscover is None and policy.autodiscover_ignore is None:
+        return config
+    options = config.options
+    mode = policy.autodiscover or options.autodiscover
+    explicit = config.explicit if mode == options.autodiscover else \
+        mode != "auto" or bool(config.projects)
+    ignore = options.ignore_paths if policy.autodiscover_ignore is None \
+        else policy.autodiscover_ignore
+    return replace(config, explicit=explicit,
+                   options=replace(options, autodiscover=mode, ignore_paths=ignore))
 
 
 def _chose_none(projects: tuple[Project, ...], doc: object) -> tuple[Project, ...]:
@@ -143,16 +208,16 @@ def _check(text: str, file: str, policy: RepoPolicy) -> object:
         reader.fail(("workflows",), "the server does not allow this repository to define "
                     "its own workflows: " + needs.format("allow_custom_workflows: true"),
                     at_key=True)
-    if "delete_source_branch_on_merge" in doc \
-            and not policy.allows("delete_source_branch_on_merge"):
-        reader.fail(("delete_source_branch_on_merge",), _not_allowed(
-            "delete_source_branch_on_merge", needs), at_key=True)
+    for key in ("delete_source_branch_on_merge", "repo_locks", "silence_pr_comments"):
+        if key in doc and not policy.allows(key):
+            reader.fail((key,), _not_allowed(key, needs), at_key=True)
     projects = doc.get("projects")
     for i, project in enumerate(projects if isinstance(projects, list) else []):
         if not isinstance(project, dict):
             continue
         for key in ("workflow", "apply_requirements", "plan_requirements",
-                    "import_requirements", "repo_locking", "repo_locks", "silence_pr_comments"):
+                    "import_requirements", "repo_locking", "repo_locks", "silence_pr_comments",
+                    "delete_source_branch_on_merge"):
             if key in project and not policy.allows(key):
                 reader.fail(("projects", i, key), _not_allowed(key, needs), at_key=True)
         name = project.get("workflow")

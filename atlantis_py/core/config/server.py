@@ -7,6 +7,8 @@ up on some pull request later, so every refusal names the file, the line and
 the key. JSON is read by the same YAML walk (JSON is YAML), so it gets line
 numbers too. Atlantis keys atlantis-py does not support yet are refused by
 name; `policies:` is read by the policy-set parser (core/config/policies.py).
+`custom_policy_check: true` is refused: policy checks here are the server's
+policy sets, never a workflow's own steps.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ _TOP = ("repos", "workflows", "policies")
 _TOP_LATER = ("metrics", "team_authz", "external_stores")
 _REPO = ("id", "branch", "repo_config_file", "apply_requirements", "workflow",
          "allowed_overrides", "allowed_workflows", "allow_custom_workflows",
-         "delete_source_branch_on_merge", "pre_workflow_hooks", "post_workflow_hooks")
-_REPO_LATER = ("plan_requirements", "import_requirements", "repo_locking", "repo_locks",
-               "policy_check", "custom_policy_check", "autodiscover", "silence_pr_comments")
+         "delete_source_branch_on_merge", "pre_workflow_hooks", "post_workflow_hooks",
+         "plan_requirements", "import_requirements", "repo_locking", "repo_locks",
+         "silence_pr_comments", "autodiscover", "policy_check", "custom_policy_check")
+_REPO_LATER: tuple[str, ...] = ()
 _HOOK = ("run", "description", "commands")
 _HOOK_SHELL = ("shell", "shellArgs")
 _HOOK_COMMANDS = ("plan", "apply")
@@ -118,6 +121,18 @@ class _ServerReader(_AtlantisReader):
             if item not in APPLY_REQUIREMENTS:
                 self.fail((*path, "apply_requirements", i), f"apply requirement {item!r} is "
                           "not supported; supported: " + ", ".join(APPLY_REQUIREMENTS))
+        if self.optional_flag(body, path, "custom_policy_check"):
+            self.fail((*path, "custom_policy_check"), "custom_policy_check: true is not "
+                      "supported: policies are checked by the server's policy sets "
+                      "(`policies:`), and a workflow's policy_check steps are refused; "
+                      "remove it or set it to false")
+        discover: str | None = None
+        ignore: tuple[str, ...] | None = None
+        if "autodiscover" in body:
+            discover, ignore = self.autodiscover(body, path)
+            raw = body["autodiscover"]
+            if not isinstance(raw, dict) or "ignore_paths" not in raw:
+                ignore = None  # the repository's own ignore_paths stand, as in Atlantis
         return RepoRule(
             id=repo_id, id_regex=regex, branch=branch,
             repo_config_file=self.config_file(body, path),
@@ -129,7 +144,24 @@ class _ServerReader(_AtlantisReader):
             delete_source_branch_on_merge=self.optional_flag(
                 body, path, "delete_source_branch_on_merge"),
             pre_workflow_hooks=self.hooks(body, path, "pre_workflow_hooks"),
-            post_workflow_hooks=self.hooks(body, path, "post_workflow_hooks"))
+            post_workflow_hooks=self.hooks(body, path, "post_workflow_hooks"),
+            plan_requirements=self.optional_requirements(body, path, "plan_requirements"),
+            import_requirements=self.optional_requirements(body, path, "import_requirements"),
+            repo_locks=self.server_lock_mode(body, path),
+            silence_pr_comments=self.silenced(body, path),
+            autodiscover=discover, autodiscover_ignore=ignore,
+            policy_check=self.optional_flag(body, path, "policy_check"))
+
+    def optional_requirements(self, body: dict[str, object], path: Path,
+                              key: str) -> tuple[str, ...] | None:
+        return None if key not in body else self.requirement_list(body, path, key)
+
+    def server_lock_mode(self, body: dict[str, object], path: Path) -> str | None:
+        """`repo_locks: {mode}`, else `repo_locking: false` (disabled) / true (on_plan)."""
+        mode = self.lock_mode(body, path)
+        if mode is None and "repo_locking" in body:
+            mode = "on_plan" if self.flag(body, path, "repo_locking", True) else "disabled"
+        return mode
 
     def regex(self, value: str, path: Path) -> str:
         pattern = value[1:-1]

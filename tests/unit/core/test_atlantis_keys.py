@@ -5,6 +5,7 @@ keeps a project from planning)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ from atlantis_py.core.selection import for_base_branch, select_projects, with_fi
 from atlantis_py.domain.commands import Command, CommandName
 from atlantis_py.domain.forge import Mergeability
 from atlantis_py.domain.projects import Project
+from atlantis_py.domain.records import RunRecord
 from atlantis_py.domain.results import ProjectResult, RunStatus
+from atlantis_py.flows.automerge import project_setting
 from atlantis_py.flows.plan_requirements import requirements_of
 
 
@@ -175,3 +178,40 @@ def test_unlisted_projects_take_the_files_top_level_switches() -> None:
     assert (listed.repo_locks, listed.silence_pr_comments) == ("on_plan", ("apply",))
     plain = with_file_defaults(Project(name="b", dir="b"), for_base_branch(config, "main"))
     assert plain.repo_locks == "disabled"
+
+
+def test_unlisted_projects_take_the_servers_plan_requirements() -> None:
+    rules = parse_atlantis_config("version: 3\nprojects:\n- {dir: a}\n")
+    rules = replace(rules, options=replace(rules.options, plan_requirements=("approved",)))
+    found = Project(name="b", dir="b")
+    assert requirements_of(found, rules, rules) == ("approved",)
+
+
+def test_policies_passed_is_an_apply_requirement() -> None:
+    config = parse_atlantis_config(
+        "version: 3\nprojects:\n- {dir: a, apply_requirements: [policies_passed, approved]}\n"
+        "- {dir: b, apply_requirements: [policies_passed]}\n")
+    a, b = config.projects
+    env_a, env_b = config.environment_for(a), config.environment_for(b)
+    assert env_a.apply_requirements == ("approved", "policies_passed")
+    assert env_a.required_approvals == 1
+    assert (env_b.apply_requirements, env_b.required_approvals) == (("policies_passed",), 0)
+
+
+def test_project_delete_source_branch_on_merge() -> None:
+    config = parse_atlantis_config(
+        "version: 3\ndelete_source_branch_on_merge: false\nprojects:\n"
+        "- {dir: a, delete_source_branch_on_merge: true}\n- {dir: b}\n")
+    a, b = config.projects
+    assert (a.delete_source_branch_on_merge, b.delete_source_branch_on_merge) == (True, None)
+    assert not config.options.delete_source_branch_on_merge
+
+    def run(name: str) -> RunRecord:
+        return RunRecord(id=1, pull_id=1, project=name, dir=name, workspace="default",
+                         command="plan", head_sha="c" * 40, status=RunStatus.SUCCESS,
+                         output="", error=None, counts=None, plan_path="", actor="x",
+                         finished_at=None)
+    # the first project of the apply decides, as in Atlantis; None: the repository's
+    assert project_setting([run("a"), run("b")], config) is True
+    assert project_setting([run("b"), run("a")], config) is None
+    assert project_setting([], config) is None

@@ -111,8 +111,18 @@ def test_branch_regex() -> None:
 
 
 @pytest.mark.parametrize(("text", "line", "key", "words"), [
-    ("repos:\n- id: a/b\n  plan_requirements: [approved]\n", 3,
-     "repos[0].plan_requirements", "not supported"),
+    ("repos:\n- id: a/b\n  custom_policy_check: true\n", 3,
+     "repos[0].custom_policy_check", "custom_policy_check: true is not supported"),
+    ("repos:\n- id: a/b\n  plan_requirements: [policies_passed]\n", 3,
+     "repos[0].plan_requirements[0]", "apply requirement only"),
+    ("repos:\n- id: a/b\n  repo_locks: {mode: sometimes}\n", 3,
+     "repos[0].repo_locks.mode", "not one of"),
+    ("repos:\n- id: a/b\n  silence_pr_comments: [import]\n", 3,
+     "repos[0].silence_pr_comments[0]", "cannot be silenced"),
+    ("repos:\n- id: a/b\n  autodiscover: {mode: always}\n", 3,
+     "repos[0].autodiscover.mode", "not one of"),
+    ("repos:\n- id: a/b\n  policy_check: maybe\n", 3,
+     "repos[0].policy_check", "expected true or false"),
     ("repos:\n- id: a/b\n  bogus: 1\n", 3, "repos[0].bogus", "unknown key"),
     ("metrics: {}\n", 1, "metrics", "not supported"),
     ("repos:\n- branch: /x/\n", 2, "repos[0]", "missing 'id'"),
@@ -123,7 +133,7 @@ def test_branch_regex() -> None:
      "repos[0].allowed_workflows[1]", "not defined"),
     ("repos:\n- id: a/b\n  allowed_overrides: [workflow, branch]\n", 3,
      "repos[0].allowed_overrides[1]", "cannot be overridden"),
-    ("repos:\n- id: a/b\n  apply_requirements: [policies_passed]\n", 3,
+    ("repos:\n- id: a/b\n  apply_requirements: [sealed]\n", 3,
      "repos[0].apply_requirements[0]", "not supported"),
     ("repos:\n- id: a/b\n  pre_workflow_hooks:\n  - run: x\n    shell: bash\n", 5,
      "repos[0].pre_workflow_hooks[0].shell", "without a shell"),
@@ -250,3 +260,95 @@ def test_atlantis_project_keys_need_allowed_overrides(key: str, value: str) -> N
     lenient = server(f"repos:\n- id: /.*/\n  allowed_overrides: [{key}]\n")
     allowed = policy_for(lenient, "github.com/acme/infra", "acme/infra")
     assert head_config(text, allowed).projects[0].dir == "a"
+
+
+def test_project_delete_source_branch_on_merge_needs_allowed_overrides() -> None:
+    text = "version: 3\nprojects:\n- dir: a\n  delete_source_branch_on_merge: true\n- dir: b\n"
+    with pytest.raises(RepoConfigError) as caught:
+        head_config(text, policy("acme/infra"))
+    assert caught.value.key == "projects[0].delete_source_branch_on_merge"
+    a, b = head_config(text, policy("acme/special")).projects
+    assert (a.delete_source_branch_on_merge, b.delete_source_branch_on_merge) == (True, None)
+
+
+LOCKED = """\
+repos:
+- id: /.*/
+  plan_requirements: [approved]
+  import_requirements: [mergeable]
+  repo_locks: {mode: on_apply}
+  silence_pr_comments: [apply]
+- id: acme/open
+  allowed_overrides: [plan_requirements, repo_locks, repo_locking, silence_pr_comments]
+"""
+
+
+def test_server_plan_requirements_locks_and_silence_reach_every_project() -> None:
+    strict = policy_for(server(LOCKED), "github.com/acme/infra", "acme/infra")
+    assert (strict.plan_requirements, strict.repo_locks) == (("approved",), "on_apply")
+    config = head_config("version: 3\nprojects:\n- dir: a\n", strict)
+    [a] = config.projects
+    assert (a.plan_requirements, a.import_requirements) == (("approved",), ("mergeable",))
+    assert (a.repo_locks, a.silence_pr_comments) == ("on_apply", ("apply",))
+    # projects found from changed directories get them through the options
+    assert config.options.plan_requirements == ("approved",)
+    assert (config.options.repo_locks, config.options.silence_pr_comments) == \
+        ("on_apply", ("apply",))
+    bare = head_config("", strict)  # no file at all: the server's values still hold
+    assert (bare.options.repo_locks, bare.options.plan_requirements) == \
+        ("on_apply", ("approved",))
+    with pytest.raises(RepoConfigError) as caught:  # top-level keys are bounded too
+        head_config("version: 3\nrepo_locks: {mode: disabled}\n", strict)
+    assert caught.value.key == "repo_locks" and "allowed_overrides: [repo_locks]" in \
+        caught.value.message
+
+
+def test_allowed_overrides_let_a_project_choose_its_own() -> None:
+    lenient = policy_for(server(LOCKED), "github.com/acme/open", "acme/open")
+    text = ("version: 3\nsilence_pr_comments: [plan]\nprojects:\n"
+            "- {dir: a, plan_requirements: [], repo_locking: false}\n"
+            "- {dir: b, repo_locks: {mode: on_plan}, silence_pr_comments: []}\n"
+            "- {dir: c}\n")
+    a, b, c = head_config(text, lenient).projects
+    assert (a.plan_requirements, a.repo_locks, a.silence_pr_comments) == \
+        ((), "disabled", ("plan",))
+    assert (b.plan_requirements, b.repo_locks, b.silence_pr_comments) == \
+        (("approved",), "on_plan", ())
+    assert (c.repo_locks, c.silence_pr_comments) == ("on_apply", ("plan",))
+    # import_requirements is not in allowed_overrides: the server's, refused in the file
+    assert c.import_requirements == ("mergeable",)
+
+
+def test_server_autodiscover_wins_over_the_files() -> None:
+    text = "version: 3\nautodiscover: {mode: enabled, ignore_paths: [mine/*]}\n" \
+           "projects:\n- dir: a\n"
+    off = server("repos:\n- id: /.*/\n  autodiscover: {mode: disabled}\n")
+    config = head_config(text, policy_for(off, "github.com/o/r"))
+    assert (config.options.autodiscover, config.options.ignore_paths) == \
+        ("disabled", ("mine/*",))
+    on = server("repos:\n- id: /.*/\n  autodiscover: {mode: enabled, ignore_paths: [x/*]}\n")
+    bare = head_config("", policy_for(on, "github.com/o/r"))
+    assert (bare.options.autodiscover, bare.options.ignore_paths, bare.explicit) == \
+        ("enabled", ("x/*",), True)
+    assert not head_config("", policy_for(server(LOCKED), "github.com/o/r")).explicit
+
+
+def test_policy_check_false_and_policies_passed() -> None:
+    parsed = server("repos:\n- id: /.*/\n  apply_requirements: [approved, policies_passed]\n"
+                    "  custom_policy_check: false\n- id: acme/sandbox\n  policy_check: false\n")
+    assert policy_for(parsed, "github.com/acme/infra", "acme/infra").policy_check
+    sandbox = policy_for(parsed, "github.com/acme/sandbox", "acme/sandbox")
+    assert not sandbox.policy_check
+    assert sandbox.apply_requirements == ("approved", "policies_passed")
+
+
+def test_lock_modes_merge_in_atlantis_order() -> None:
+    """Server, then a project's repo_locking, then the file's top-level
+    repo_locks, then the project's own repo_locks, each where allowed."""
+    lenient = policy_for(server(LOCKED), "github.com/acme/open", "acme/open")
+    text = ("version: 3\nrepo_locks: {mode: on_plan}\nprojects:\n"
+            "- {dir: a, repo_locking: false}\n- {dir: b, repo_locks: {mode: disabled}}\n")
+    a, b = head_config(text, lenient).projects
+    assert (a.repo_locks, b.repo_locks) == ("on_plan", "disabled")
+    alone = head_config("version: 3\nprojects:\n- {dir: a, repo_locking: true}\n", lenient)
+    assert alone.projects[0].repo_locks == "on_apply"

@@ -79,3 +79,6 @@ def test_nothing_to_approve(renderer: Renderer) -> None:
                     "without an owner's approval (`cost` for `app` approved by root).\n")
     body = renderer.policy_approval(actor="bob", head_sha=HEAD, configured=False)
     assert "this server checks no policies" in body
+    body = renderer.policy_approval(actor="bob", head_sha=HEAD, configured=False,
+                                    skipped=True)
+    assert "checks no policies for this repository (`policy_check: false`" in body
