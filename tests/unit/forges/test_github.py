@@ -34,7 +34,8 @@ from atlantis_py.domain.forge import (
     StatusState,
 )
 from atlantis_py.errors import ConfigError, ForgeError
-from atlantis_py.forges.github import GitHubForge, GitHubWebhooks, web_root
+from atlantis_py.forges.github import GitHubForge, GitHubWebhooks
+from atlantis_py.forges.github_api import web_root
 from tests.fakeforge import FakeGitHub, FakePull, FakeRepo, RecordedRequest
 
 REPO = "acme/infra"
