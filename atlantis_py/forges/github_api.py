@@ -17,9 +17,9 @@ from atlantis_py.domain.forge import FileStatus, ReviewState
 from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ForgeError, TransientForgeError
 from atlantis_py.forges.transient import (
-    TRANSIENT_REQUEST_ERRORS,
     is_transient,
     lower,
+    request_failure,
     retry_after,
     uncertain,
 )
@@ -80,11 +80,8 @@ def api(action: str) -> Iterator[None]:
         yield
     except GithubException as e:
         raise classify(action, e) from e
-    except TRANSIENT_REQUEST_ERRORS as e:
-        raise TransientForgeError(f"GitHub: {action} failed: {type(e).__name__}",
-                                  uncertain=uncertain(None, e)) from e
     except requests.RequestException as e:
-        raise ForgeError(f"GitHub: {action} failed: {type(e).__name__}") from e
+        raise request_failure("GitHub", action, e) from e
 
 
 def classify(action: str, e: GithubException, now: float | None = None) -> ForgeError:

@@ -20,9 +20,9 @@ from atlantis_py.domain.forge import ChangedFile, FileStatus, Mergeability
 from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ForgeError, TransientForgeError
 from atlantis_py.forges.transient import (
-    TRANSIENT_REQUEST_ERRORS,
     is_transient,
     lower,
+    request_failure,
     retry_after,
     uncertain,
 )
@@ -52,11 +52,8 @@ def api(action: str) -> Iterator[None]:
         yield
     except GitlabError as e:
         raise classify(action, e, getattr(_answers, "headers", {})) from e
-    except TRANSIENT_REQUEST_ERRORS as e:
-        raise TransientForgeError(f"GitLab: {action} failed: {type(e).__name__}",
-                                  uncertain=uncertain(None, e)) from e
     except requests.RequestException as e:
-        raise ForgeError(f"GitLab: {action} failed: {type(e).__name__}") from e
+        raise request_failure("GitLab", action, e) from e
 
 
 def classify(action: str, e: GitlabError, headers: Mapping[str, str],
