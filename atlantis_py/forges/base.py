@@ -6,7 +6,8 @@ crosses this boundary. Every method raises ForgeError on API failure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +20,21 @@ from atlantis_py.domain.forge import (
     Review,
     StatusState,
 )
+
+# a forge works mergeability out in the background and answers "unknown" until then
+MERGEABLE_TRIES = 3
+MERGEABLE_WAIT = 1.0  # seconds between tries
+
+
+def settled(read: Callable[[], Mergeability]) -> Mergeability:
+    """`read()` asked again, a few times, while the forge is still working
+    mergeability out; the last answer, unknown or not."""
+    for attempt in range(MERGEABLE_TRIES):
+        found = read()
+        if found.mergeable is not None or attempt == MERGEABLE_TRIES - 1:
+            break
+        time.sleep(MERGEABLE_WAIT)
+    return found
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

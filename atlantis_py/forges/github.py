@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-import time
 from datetime import datetime
 from urllib.parse import quote
 
@@ -33,6 +32,7 @@ from atlantis_py.domain.forge import (
     StatusState,
 )
 from atlantis_py.errors import ConfigError, ForgeError, TransientForgeError
+from atlantis_py.forges.base import settled
 from atlantis_py.forges.github_api import (
     REVIEW_STATES,
     api,
@@ -51,9 +51,6 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.github.com"
 STATUS_DESCRIPTION_LIMIT = 140
 COMMAND_PERMISSIONS = frozenset({"admin", "maintain", "write"})
-# GitHub works mergeability out in the background and answers null until then
-MERGEABLE_TRIES = 3
-MERGEABLE_WAIT = 1.0  # seconds between tries
 
 
 class GitHubForge:
@@ -189,13 +186,12 @@ class GitHubForge:
     def mergeable(self, repo: str, number: int) -> Mergeability:
         """`mergeable` as GitHub reports it, asked again while it is null;
         `mergeable_state` ("dirty", "blocked", …) says why in the refusal."""
-        with api(f"reading whether {repo}#{number} can be merged"):
-            for attempt in range(MERGEABLE_TRIES):
-                pr = self._repo(repo).get_pull(number)
-                if pr.mergeable is not None or attempt == MERGEABLE_TRIES - 1:
-                    break
-                time.sleep(MERGEABLE_WAIT)
+        def read() -> Mergeability:
+            pr = self._repo(repo).get_pull(number)
             return Mergeability(pr.mergeable, pr.mergeable_state or "")
+
+        with api(f"reading whether {repo}#{number} can be merged"):
+            return settled(read)
 
     def merge_pull(self, repo: str, number: int, head_sha: str, *,
                    delete_branch: bool) -> Merged:

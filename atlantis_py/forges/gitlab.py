@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -31,6 +30,7 @@ from atlantis_py.domain.forge import (
     StatusState,
 )
 from atlantis_py.errors import ConfigError, ForgeError, TransientForgeError
+from atlantis_py.forges.base import settled
 from atlantis_py.forges.gitlab_api import (
     GitLabClient,
     api,
@@ -68,8 +68,6 @@ _MERGEABLE = frozenset({"mergeable", "ci_must_pass", "ci_still_running"})
 # GitLab is still working it out: ask again
 _CHECKING = frozenset({"checking", "unchecked", "preparing", "approvals_syncing",
                        "cannot_be_merged_recheck"})
-MERGEABLE_TRIES = 3
-MERGEABLE_WAIT = 1.0  # seconds between tries
 _APPROVED_NOTE = "approved this merge request"
 _UNAPPROVED_NOTES = ("unapproved this merge request", "revoked approval for this merge request")
 
@@ -232,13 +230,8 @@ class GitLabForge:
         """From `detailed_merge_status` (GitLab 15.6+; `merge_status` before),
         asked again while GitLab is still checking."""
         with api(f"reading whether {repo}!{number} can be merged"):
-            for attempt in range(MERGEABLE_TRIES):
-                found = mergeability(self._client.get(mr_path(repo, number),
-                                                with_merge_status_recheck="true"))
-                if found.mergeable is not None or attempt == MERGEABLE_TRIES - 1:
-                    break
-                time.sleep(MERGEABLE_WAIT)
-            return found
+            return settled(lambda: mergeability(self._client.get(
+                mr_path(repo, number), with_merge_status_recheck="true")))
 
     def merge_pull(self, repo: str, number: int, head_sha: str, *,
                    delete_branch: bool) -> Merged:

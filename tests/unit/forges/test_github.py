@@ -222,7 +222,7 @@ def test_mergeable(forge: GitHubForge, fake: FakeGitHub, pull: FakePull,
     assert forge.mergeable(REPO, pull.number) == Mergeability(True, "clean")
     fake.set_mergeable(pull, False)
     assert forge.mergeable(REPO, pull.number) == Mergeability(False, "dirty")
-    monkeypatch.setattr("atlantis_py.forges.github.MERGEABLE_WAIT", 0)
+    monkeypatch.setattr("atlantis_py.forges.base.MERGEABLE_WAIT", 0)
     fake.set_mergeable(pull, None)
     fake.requests.clear()
     assert forge.mergeable(REPO, pull.number) == Mergeability(None, "unknown")

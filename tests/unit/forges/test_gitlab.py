@@ -296,7 +296,7 @@ def test_mergeable(forge: GitLabForge, fake: FakeGitLab, pull: FakeMergeRequest,
     assert forge.mergeable(REPO, pull.number) == Mergeability(True, "mergeable")
     fake.set_mergeable(pull, False)
     assert forge.mergeable(REPO, pull.number) == Mergeability(False, "conflict")
-    monkeypatch.setattr("atlantis_py.forges.gitlab.MERGEABLE_WAIT", 0)
+    monkeypatch.setattr("atlantis_py.forges.base.MERGEABLE_WAIT", 0)
     fake.set_mergeable(pull, None)
     fake.requests.clear()
     assert forge.mergeable(REPO, pull.number) == Mergeability(None, "checking")
