@@ -6,34 +6,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import urllib.error
 import urllib.parse
 from typing import Any
 
-from atlantis_py.cli.ipr import EXIT_REFUSED, EXIT_UNREACHABLE, ApiClient, Refused, table
+from atlantis_py.cli.api import ApiClient, run_api_command, table
 
 
 def _run(args: argparse.Namespace) -> int:
-    for name, value in (("--server (or ATLANTIS_URL)", args.server),
-                        ("--token (or ATLANTIS_TOKEN)", args.token)):
-        if not value:
-            print(f"atlantis-py drift: {name} is required", file=sys.stderr)
-            return 2
-    if args.project and not args.repo:
-        print("atlantis-py drift: --project needs --repo", file=sys.stderr)
-        return 2
-    api = ApiClient(args.server, args.token)
-    try:
-        out = _dispatch(api, args)
-    except Refused as e:
-        print(f"atlantis-py drift {args.drift_command}: refused: {e}", file=sys.stderr)
-        return EXIT_REFUSED
-    except urllib.error.URLError as e:
-        print(f"atlantis-py drift: cannot reach {args.server}: {e.reason}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    print(out)
-    return 0
+    return run_api_command("drift", args.drift_command, args, _dispatch, _problem)
+
+
+def _problem(args: argparse.Namespace) -> str | None:
+    return "atlantis-py drift: --project needs --repo" if args.project and not args.repo \
+        else None
 
 
 def _dispatch(api: ApiClient, args: argparse.Namespace) -> str:

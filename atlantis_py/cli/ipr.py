@@ -9,59 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
 from typing import Any
 
+from atlantis_py.cli.api import ApiClient, run_api_command, table
 from atlantis_py.domain.repo_names import repo_name_problem
-
-EXIT_REFUSED = 1
-EXIT_UNREACHABLE = 3
-
-
-class ApiClient:
-    def __init__(self, server: str, token: str) -> None:
-        self.server = server.rstrip("/")
-        self.token = token
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
-             raw: bool = False) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.server}/api/v1{path}", data=data, method=method)
-        req.add_header("Authorization", f"Bearer {self.token}")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                text = resp.read().decode()
-        except urllib.error.HTTPError as e:
-            raise Refused(e.code, _reason(e.read().decode(errors="replace"))) from None
-        return text if raw else json.loads(text)
-
-
-class Refused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"HTTP {status}: {reason}")
-        self.status = status
-
-
-def _reason(text: str) -> str:
-    try:
-        return str(json.loads(text).get("error", text))
-    except (ValueError, AttributeError):
-        return text.strip()
-
-
-def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-              for r in rows]
-    return "\n".join(lines)
 
 
 def show(ipr: dict[str, Any]) -> str:
@@ -86,28 +40,14 @@ def show(ipr: dict[str, Any]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.server:
-        print("atlantis-py ipr: --server (or ATLANTIS_URL) is required", file=sys.stderr)
-        return 2
-    if not args.token:
-        print("atlantis-py ipr: --token (or ATLANTIS_TOKEN) is required", file=sys.stderr)
-        return 2
+    return run_api_command("ipr", args.ipr_command, args, _dispatch, _problem)
+
+
+def _problem(args: argparse.Namespace) -> str | None:
     if args.ipr_command == "create" and \
             (problem := repo_name_problem(args.repo, args.forge or "")) is not None:
-        print(f"atlantis-py ipr create: --repo: {problem}", file=sys.stderr)
-        return 2
-    api = ApiClient(args.server, args.token)
-    try:
-        result = _dispatch(api, args)
-    except Refused as e:
-        print(f"atlantis-py ipr {args.ipr_command}: refused: {e}", file=sys.stderr)
-        return EXIT_REFUSED
-    except urllib.error.URLError as e:
-        print(f"atlantis-py ipr: cannot reach {args.server}: {e.reason}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    if result is not None:
-        print(result)
-    return 0
+        return f"atlantis-py ipr create: --repo: {problem}"
+    return None
 
 
 def _dispatch(api: ApiClient, args: argparse.Namespace) -> str | None:

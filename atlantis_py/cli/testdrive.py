@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from atlantis_py.cli.ipr import ApiClient, Refused
+from atlantis_py.cli.api import ApiClient, Refused
 
 MARKER = ".atlantis-testdrive"
 REPO = "local/infra"

@@ -26,19 +26,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from atlantis_py.core.ports import Journal
-from atlantis_py.domain.events import PullRequest
 from atlantis_py.domain.forge import (
-    ChangedFile,
-    Comment,
-    Mergeability,
-    Merged,
-    Review,
     StatusState,
 )
 from atlantis_py.domain.records import Job
 from atlantis_py.domain.writes import MARKER_ROOM, ForgeWrite, WriteKind, marker
 from atlantis_py.errors import TransientError, TransientForgeError
 from atlantis_py.forges.base import Forge
+from atlantis_py.forges.wrapper import ForgeWrapper
 
 log = logging.getLogger(__name__)
 
@@ -162,13 +157,17 @@ class Outbox:
             _attempt.reset(token)
 
 
-class JournaledForge:
+class JournaledForge(ForgeWrapper):
     """A Forge whose writes, inside a job, go through its Attempt."""
 
     def __init__(self, inner: Forge) -> None:
-        self.inner = inner
+        self._inner = inner
         self.name = inner.name
         self.comment_limit = inner.comment_limit - MARKER_ROOM
+
+    @property
+    def inner(self) -> Forge:
+        return self._inner
 
     def post_comment(self, repo: str, number: int, body: str) -> None:
         self._write(ForgeWrite(WriteKind.COMMENT, self.name, repo, number=number, body=body))
@@ -184,42 +183,3 @@ class JournaledForge:
             _send(self.inner, write)
         else:
             current.send(write)
-
-    def pull_request(self, repo: str, number: int) -> PullRequest:
-        return self.inner.pull_request(repo, number)
-
-    def changed_files(self, repo: str, number: int) -> list[ChangedFile]:
-        return self.inner.changed_files(repo, number)
-
-    def comments(self, repo: str, number: int) -> list[Comment]:
-        return self.inner.comments(repo, number)
-
-    def reviews(self, repo: str, number: int) -> list[Review]:
-        return self.inner.reviews(repo, number)
-
-    def can_run_commands(self, repo: str, user: str) -> bool:
-        return self.inner.can_run_commands(repo, user)
-
-    def in_team(self, team: str, user: str) -> bool:
-        return self.inner.in_team(team, user)
-
-    def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
-                    opened_by: str) -> PullRequest:
-        return self.inner.create_pull(repo, head, base, title, body, opened_by)
-
-    @property
-    def clone_env(self) -> dict[str, str]:
-        return self.inner.clone_env
-
-    def can_approve(self, repo: str, user: str) -> bool:
-        return self.inner.can_approve(repo, user)
-
-    def default_branch(self, repo: str) -> str:
-        return self.inner.default_branch(repo)
-
-    def mergeable(self, repo: str, number: int) -> Mergeability:
-        return self.inner.mergeable(repo, number)
-
-    def merge_pull(self, repo: str, number: int, head_sha: str, *,
-                   delete_branch: bool) -> Merged:
-        return self.inner.merge_pull(repo, number, head_sha, delete_branch=delete_branch)

@@ -6,7 +6,8 @@ crosses this boundary. Every method raises ForgeError on API failure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +20,22 @@ from atlantis_py.domain.forge import (
     Review,
     StatusState,
 )
+from atlantis_py.errors import ConfigError
+
+# a forge works mergeability out in the background and answers "unknown" until then
+MERGEABLE_TRIES = 3
+MERGEABLE_WAIT = 1.0  # seconds between tries
+
+
+def settled(read: Callable[[], Mergeability]) -> Mergeability:
+    """`read()` asked again, a few times, while the forge is still working
+    mergeability out; the last answer, unknown or not."""
+    for attempt in range(MERGEABLE_TRIES):
+        found = read()
+        if found.mergeable is not None or attempt == MERGEABLE_TRIES - 1:
+            break
+        time.sleep(MERGEABLE_WAIT)
+    return found
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -61,6 +78,33 @@ class WebhookVerifier(Protocol):
         the web process can tell what needs no job. Raises MalformedWebhook
         (and nothing else) when the body is not JSON or a field it needs is
         missing or of the wrong type."""
+
+
+class SecretWebhooks:
+    """What both forges' WebhookVerifiers share: a secret that must not be
+    empty and never shows in a repr, the header naming the event, and the
+    Delivery a verified request becomes."""
+
+    forge: str
+    title: str  # the forge's name in messages
+    event_header: str
+    handled_events: frozenset[str]
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ConfigError(f"the {self.title} webhook secret is empty; anyone could "
+                              "forge deliveries")
+        self._secret = secret.encode()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(secret=***)"
+
+    def recognises(self, headers: Mapping[str, str]) -> bool:
+        return header(headers, self.event_header) is not None
+
+    def delivery(self, delivery_id: str, event_type: str) -> Delivery:
+        return Delivery(forge=self.forge, delivery_id=delivery_id, event_type=event_type,
+                        handled=event_type in self.handled_events)
 
 
 class Forge(Protocol):

@@ -1,4 +1,5 @@
-"""GitHub through PyGithub. No PyGithub object leaves this module.
+"""GitHub through PyGithub. No PyGithub object leaves this module (and
+github_api, the calls below it).
 
 The client is lazy: handles for repos, pulls, issues and commits are built from
 URLs without a request, so each Forge call costs the one request that matters.
@@ -9,47 +10,39 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import requests
 from github import (
     Auth,
     Github,
-    GithubException,
-    RateLimitExceededException,
     UnknownObjectException,
 )
 from github.GitRef import GitRef
 from github.PullRequest import PullRequest as GhPullRequest
 from github.Repository import Repository
-from urllib3.util import Retry
 
 from atlantis_py.domain.events import PullRequest, Repo
 from atlantis_py.domain.forge import (
     ChangedFile,
     Comment,
-    FileStatus,
     Mergeability,
     Merged,
     Review,
-    ReviewState,
     StatusState,
 )
-from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import ConfigError, ForgeError, TransientForgeError
+from atlantis_py.forges.base import settled
+from atlantis_py.forges.github_api import (
+    REVIEW_STATES,
+    api,
+    client_factory,
+    file_status,
+    repo_path,
+    web_root,
+)
 from atlantis_py.forges.github_app import AppClients, GitHubApp
 from atlantis_py.forges.github_webhooks import GitHubWebhooks
-from atlantis_py.forges.transient import (
-    TRANSIENT_REQUEST_ERRORS,
-    is_transient,
-    lower,
-    retry_after,
-    uncertain,
-)
 
 __all__ = ["GitHubApp", "GitHubForge", "GitHubWebhooks"]
 
@@ -58,68 +51,6 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.github.com"
 STATUS_DESCRIPTION_LIMIT = 140
 COMMAND_PERMISSIONS = frozenset({"admin", "maintain", "write"})
-# GitHub works mergeability out in the background and answers null until then
-MERGEABLE_TRIES = 3
-MERGEABLE_WAIT = 1.0  # seconds between tries
-
-_FILE_STATUSES = {
-    "added": FileStatus.ADDED,
-    "copied": FileStatus.ADDED,
-    "modified": FileStatus.MODIFIED,
-    "changed": FileStatus.MODIFIED,
-    "unchanged": FileStatus.MODIFIED,
-    "removed": FileStatus.REMOVED,
-    "renamed": FileStatus.RENAMED,
-}
-_REVIEW_STATES = {
-    "APPROVED": ReviewState.APPROVED,
-    "CHANGES_REQUESTED": ReviewState.CHANGES_REQUESTED,
-    "COMMENTED": ReviewState.COMMENTED,
-    "DISMISSED": ReviewState.DISMISSED,
-}
-
-
-@contextmanager
-def _api(action: str) -> Iterator[None]:
-    """Translate the client library's failures into ForgeError at the boundary:
-    TransientForgeError (with how long to wait) for outages and rate limits."""
-    try:
-        yield
-    except GithubException as e:
-        raise classify(action, e) from e
-    except TRANSIENT_REQUEST_ERRORS as e:
-        raise TransientForgeError(f"GitHub: {action} failed: {type(e).__name__}",
-                                  uncertain=uncertain(None, e)) from e
-    except requests.RequestException as e:
-        raise ForgeError(f"GitHub: {action} failed: {type(e).__name__}") from e
-
-
-def classify(action: str, e: GithubException, now: float | None = None) -> ForgeError:
-    """5xx, 429, and a 403 that is a rate limit (Retry-After, an exhausted quota,
-    or PyGithub's reading of the message) are transient; the rest permanent."""
-    message = f"GitHub: {action} failed: HTTP {e.status}: {_message(e)}"
-    headers = lower(e.headers)
-    if is_transient(e.status, headers) or isinstance(e, RateLimitExceededException):
-        wait = retry_after(headers, time.time() if now is None else now)
-        return TransientForgeError(message, retry_after=wait, uncertain=uncertain(e.status))
-    return ForgeError(message, e.status)
-
-
-def _message(e: GithubException) -> str:
-    data = e.data
-    if isinstance(data, dict):
-        return str(data.get("message") or data)
-    return str(data or "")
-
-
-def web_root(api_url: str) -> str:
-    """Where clones live for an API URL: github.com for api.github.com, the
-    same host for GitHub Enterprise (https://ghe.example.com/api/v3)."""
-    parts = urlsplit(api_url)
-    host = parts.netloc
-    if host == "api.github.com":
-        host = "github.com"
-    return f"{parts.scheme}://{host}/"
 
 
 class GitHubForge:
@@ -149,29 +80,8 @@ class GitHubForge:
         self.user = user
         self._token = token
         self._api_url = api_url.rstrip("/")
-        # a blip is retried here, briefly and for reads only (a POST that timed out
-        # may have landed); anything longer, and every rate limit, goes back to the
-        # job queue as a TransientForgeError, so no worker thread sleeps on it
-        retry = Retry(
-            total=retries,
-            backoff_factor=0.5,
-            status_forcelist=[502, 503, 504],
-            raise_on_status=False,
-            respect_retry_after_header=False,
-        )
-
-        def client(auth: Auth.Auth) -> Github:
-            return Github(
-                base_url=self._api_url,
-                auth=auth,
-                timeout=timeout,
-                retry=retry if retries > 0 else None,
-                per_page=100,
-                lazy=True,
-                seconds_between_requests=None,
-                seconds_between_writes=write_interval or None,
-            )
-
+        client = client_factory(self._api_url, write_interval=write_interval,
+                                retries=retries, timeout=timeout)
         self._app = None if app is None else AppClients(app, self._api_url, client)
         self._client = client(Auth.Token(token)) if app is None else None
         self._repos: dict[str, Repository] = {}
@@ -189,7 +99,7 @@ class GitHubForge:
             return repo
 
     def pull_request(self, repo: str, number: int) -> PullRequest:
-        with _api(f"reading pull request {repo}#{number}"):
+        with api(f"reading pull request {repo}#{number}"):
             return self._pull(repo, self._repo(repo).get_pull(number))
 
     def _pull(self, repo: str, pr: GhPullRequest) -> PullRequest:
@@ -205,24 +115,24 @@ class GitHubForge:
         )
 
     def changed_files(self, repo: str, number: int) -> list[ChangedFile]:
-        with _api(f"listing files of {repo}#{number}"):
+        with api(f"listing files of {repo}#{number}"):
             files = self._repo(repo).get_pull(number).get_files()
             return [
                 ChangedFile(
                     path=f.filename,
-                    status=_file_status(f.status),
+                    status=file_status(f.status),
                     previous_path=f.previous_filename if f.status == "renamed" else None,
                 )
                 for f in files
             ]
 
     def post_comment(self, repo: str, number: int, body: str) -> None:
-        with _api(f"commenting on {repo}#{number}"):
+        with api(f"commenting on {repo}#{number}"):
             self._repo(repo).get_issue(number).create_comment(body)
 
     def comments(self, repo: str, number: int) -> list[Comment]:
         """GET /repos/{owner}/{name}/issues/{number}/comments, every page."""
-        with _api(f"listing comments of {repo}#{number}"):
+        with api(f"listing comments of {repo}#{number}"):
             return [Comment(author=c.user.login if c.user else "", body=c.body or "")
                     for c in self._repo(repo).get_issue(number).get_comments()]
 
@@ -231,16 +141,16 @@ class GitHubForge:
     ) -> None:
         if len(description) > STATUS_DESCRIPTION_LIMIT:
             description = description[: STATUS_DESCRIPTION_LIMIT - 1] + "…"
-        with _api(f"setting status {context} on {repo}@{sha[:12]}"):
+        with api(f"setting status {context} on {repo}@{sha[:12]}"):
             self._repo(repo).get_commit(sha).create_status(
                 state=state.value, description=description, context=context
             )
 
     def reviews(self, repo: str, number: int) -> list[Review]:
-        with _api(f"listing reviews of {repo}#{number}"):
+        with api(f"listing reviews of {repo}#{number}"):
             result = []
             for r in self._repo(repo).get_pull(number).get_reviews():
-                state = _REVIEW_STATES.get(r.state)
+                state = REVIEW_STATES.get(r.state)
                 if state is None or r.user is None:
                     continue  # PENDING drafts; reviews by deleted users
                 submitted: datetime | None = r.submitted_at
@@ -255,7 +165,7 @@ class GitHubForge:
             return result
 
     def can_run_commands(self, repo: str, user: str) -> bool:
-        with _api(f"reading {user}'s permission on {repo}"):
+        with api(f"reading {user}'s permission on {repo}"):
             try:
                 permission = self._repo(repo).get_collaborator_permission(user)
             except UnknownObjectException:
@@ -269,20 +179,19 @@ class GitHubForge:
         return self.can_run_commands(repo, user)
 
     def default_branch(self, repo: str) -> str:
-        with _api(f"reading {repo}"):
+        with api(f"reading {repo}"):
             # a fresh GET
             return str(self._github(repo).get_repo(repo_path(repo)).default_branch)
 
     def mergeable(self, repo: str, number: int) -> Mergeability:
         """`mergeable` as GitHub reports it, asked again while it is null;
         `mergeable_state` ("dirty", "blocked", …) says why in the refusal."""
-        with _api(f"reading whether {repo}#{number} can be merged"):
-            for attempt in range(MERGEABLE_TRIES):
-                pr = self._repo(repo).get_pull(number)
-                if pr.mergeable is not None or attempt == MERGEABLE_TRIES - 1:
-                    break
-                time.sleep(MERGEABLE_WAIT)
+        def read() -> Mergeability:
+            pr = self._repo(repo).get_pull(number)
             return Mergeability(pr.mergeable, pr.mergeable_state or "")
+
+        with api(f"reading whether {repo}#{number} can be merged"):
+            return settled(read)
 
     def merge_pull(self, repo: str, number: int, head_sha: str, *,
                    delete_branch: bool) -> Merged:
@@ -290,7 +199,7 @@ class GitHubForge:
         with 409 if the branch moved since), then, as Atlantis does, DELETE the
         head ref when it lives in this repository (a fork's branch is not ours)."""
         try:
-            with _api(f"merging {repo}#{number}"):
+            with api(f"merging {repo}#{number}"):
                 pr = self._repo(repo).get_pull(number)
                 status = pr.merge(sha=head_sha, merge_method="merge")
                 if not status.merged:
@@ -300,14 +209,14 @@ class GitHubForge:
             raise
         except ForgeError:
             # a merge retried after its answer was lost finds it merged already
-            with _api(f"reading pull request {repo}#{number}"):
+            with api(f"reading pull request {repo}#{number}"):
                 pr = self._repo(repo).get_pull(number)
                 if not (pr.merged and pr.head.sha == head_sha):
                     raise
         if not delete_branch:
             return Merged()
         try:
-            with _api(f"deleting the branch of {repo}#{number}"):
+            with api(f"deleting the branch of {repo}#{number}"):
                 pr = self._repo(repo).get_pull(number)
                 branch, owner = pr.head.ref, (pr.head.repo.full_name if pr.head.repo else "")
                 if owner.lower() != repo.lower():
@@ -326,7 +235,7 @@ class GitHubForge:
         org, _, slug = team.partition("/")
         if not org or not slug:
             return False
-        with _api(f"reading {user}'s membership of {team}"):
+        with api(f"reading {user}'s membership of {team}"):
             try:
                 membership = self._org_client(org).get_organization(org) \
                     .get_team_by_slug(slug).get_team_membership(user)
@@ -337,7 +246,7 @@ class GitHubForge:
     def create_pull(self, repo: str, head: str, base: str, title: str, body: str,
                     opened_by: str) -> PullRequest:
         """Opened as the bot's account: GitHub cannot open it as `opened_by`."""
-        with _api(f"opening a pull request on {repo} from {head}"):
+        with api(f"opening a pull request on {repo} from {head}"):
             pr = self._repo(repo).create_pull(base=base, head=head, title=title, body=body)
             return self._pull(repo, pr)
 
@@ -361,7 +270,7 @@ class GitHubForge:
         to its account's repositories (`https://github.com/ACCOUNT/`), fresh."""
         headers = [(web_root(self._api_url), self._token)]
         if self._app is not None:
-            with _api("reading the GitHub App's installations"):
+            with api("reading the GitHub App's installations"):
                 headers = [(web_root(self._api_url) + (f"{login}/" if login else ""),
                             self._app.token(installation))
                            for login, installation in self._app.installations()]
@@ -371,20 +280,3 @@ class GitHubForge:
             env[f"GIT_CONFIG_KEY_{i}"] = f"http.{url}.extraHeader"
             env[f"GIT_CONFIG_VALUE_{i}"] = f"Authorization: Basic {basic}"
         return env
-
-
-def repo_path(full_name: str) -> str:
-    """`owner/name` as it goes into /repos/{owner}/{name}: checked, each part
-    URL-encoded, so no name can point the bot's token at another path."""
-    if (problem := repo_name_problem(full_name, "github")) is not None:
-        raise ForgeError(f"GitHub: {problem}", 422)
-    owner, name = full_name.split("/")
-    return f"{quote(owner, safe='')}/{quote(name, safe='')}"
-
-
-def _file_status(status: str) -> FileStatus:
-    known = _FILE_STATUSES.get(status)
-    if known is None:
-        log.debug("unknown GitHub file status %s; treating as modified", status)
-        return FileStatus.MODIFIED
-    return known

@@ -22,10 +22,8 @@ from atlantis_py.domain.events import (
     ReviewAction,
     ReviewEvent,
 )
-from atlantis_py.domain.repo_names import repo_name_problem
-from atlantis_py.errors import ConfigError, MalformedWebhook
-from atlantis_py.forges.base import Delivery, header
-from atlantis_py.forges.payload import ID_MAX, SHA_MAX, Fields, decode_json
+from atlantis_py.forges.base import Delivery, SecretWebhooks, header
+from atlantis_py.forges.payload import ID_MAX, SHA_MAX, Fields, decode_json, repo_of
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +37,13 @@ _PULL_ACTIONS = {
 _REVIEW_STATES = frozenset({"approved", "changes_requested"})
 
 
-class GitHubWebhooks:
+class GitHubWebhooks(SecretWebhooks):
     """WebhookVerifier for GitHub: HMAC-SHA256 of the raw body with the shared secret."""
 
     forge = "github"
-
-    def __init__(self, secret: str) -> None:
-        if not secret:
-            raise ConfigError("the GitHub webhook secret is empty; anyone could forge deliveries")
-        self._secret = secret.encode()
-
-    def __repr__(self) -> str:
-        return "GitHubWebhooks(secret=***)"
-
-    def recognises(self, headers: Mapping[str, str]) -> bool:
-        return header(headers, "X-GitHub-Event") is not None
+    title = "GitHub"
+    event_header = "X-GitHub-Event"
+    handled_events = HANDLED_EVENTS
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> Delivery | None:
         event_type = header(headers, "X-GitHub-Event")
@@ -66,12 +56,7 @@ class GitHubWebhooks:
         if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
             log.warning("github delivery %s refused: signature mismatch", delivery_id)
             return None
-        return Delivery(
-            forge=self.forge,
-            delivery_id=delivery_id,
-            event_type=event_type,
-            handled=event_type in HANDLED_EVENTS,
-        )
+        return self.delivery(delivery_id, event_type)
 
     def parse(self, event_type: str, payload: bytes) -> Event | None:
         """Runs on the request path (to decide whether a job is needed) and, for
@@ -91,15 +76,7 @@ class GitHubWebhooks:
 
 
 def _repo(data: Fields) -> Repo:
-    repository = data.obj("repository")
-    full_name = repository.text("full_name")
-    if (problem := repo_name_problem(full_name, "github")) is not None:
-        raise MalformedWebhook(f"repository.full_name: {problem}")
-    return Repo(
-        forge="github",
-        full_name=full_name,
-        clone_url=repository.text("clone_url", limit=None),
-    )
+    return repo_of(data, "github", "repository", "full_name", "clone_url")
 
 
 def _pull(data: Fields) -> PullRequest:

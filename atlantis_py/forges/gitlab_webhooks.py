@@ -23,10 +23,8 @@ from atlantis_py.domain.events import (
     ReviewAction,
     ReviewEvent,
 )
-from atlantis_py.domain.repo_names import repo_name_problem
-from atlantis_py.errors import ConfigError, MalformedWebhook
-from atlantis_py.forges.base import Delivery, header
-from atlantis_py.forges.payload import ID_MAX, SHA_MAX, Fields, decode_json
+from atlantis_py.forges.base import Delivery, SecretWebhooks, header
+from atlantis_py.forges.payload import ID_MAX, SHA_MAX, Fields, decode_json, repo_of
 
 log = logging.getLogger(__name__)
 
@@ -48,21 +46,13 @@ _UNAPPROVALS = frozenset({"unapproved", "unapproval"})
 _NOTE_CREATED = frozenset({"create", None})  # payloads before GitLab 15 have no action
 
 
-class GitLabWebhooks:
+class GitLabWebhooks(SecretWebhooks):
     """WebhookVerifier for GitLab: the secret token header, compared in constant time."""
 
     forge = "gitlab"
-
-    def __init__(self, secret: str) -> None:
-        if not secret:
-            raise ConfigError("the GitLab webhook secret is empty; anyone could forge deliveries")
-        self._secret = secret.encode()
-
-    def __repr__(self) -> str:
-        return "GitLabWebhooks(secret=***)"
-
-    def recognises(self, headers: Mapping[str, str]) -> bool:
-        return header(headers, "X-Gitlab-Event") is not None
+    title = "GitLab"
+    event_header = "X-Gitlab-Event"
+    handled_events = HANDLED_EVENTS
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> Delivery | None:
         event_type = header(headers, "X-Gitlab-Event")
@@ -74,12 +64,7 @@ class GitLabWebhooks:
         if not hmac.compare_digest(self._secret, token.encode()):
             log.warning("gitlab delivery %s refused: token mismatch", delivery_id)
             return None
-        return Delivery(
-            forge=self.forge,
-            delivery_id=delivery_id,
-            event_type=event_type,
-            handled=event_type in HANDLED_EVENTS,
-        )
+        return self.delivery(delivery_id, event_type)
 
     def parse(self, event_type: str, payload: bytes) -> Event | None:
         """Runs on the request path (to decide whether a job is needed) and, for
@@ -98,15 +83,7 @@ class GitLabWebhooks:
 
 
 def _repo(data: Fields) -> Repo:
-    project = data.obj("project")
-    full_name = project.text("path_with_namespace")
-    if (problem := repo_name_problem(full_name, "gitlab")) is not None:
-        raise MalformedWebhook(f"project.path_with_namespace: {problem}")
-    return Repo(
-        forge="gitlab",
-        full_name=full_name,
-        clone_url=project.text("git_http_url", limit=None),
-    )
+    return repo_of(data, "gitlab", "project", "path_with_namespace", "git_http_url")
 
 
 def _pull(data: Fields, author: str) -> PullRequest:

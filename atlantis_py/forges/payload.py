@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from atlantis_py.domain.events import Repo
+from atlantis_py.domain.repo_names import repo_name_problem
 from atlantis_py.errors import MalformedWebhook
 
 NAME_MAX = 255  # repository, user and branch names: the widest such column in the store
@@ -114,3 +116,13 @@ class Fields:
         if not isinstance(value, bool):
             raise self.fail(key, "true, false or null", value)
         return value
+
+
+def repo_of(data: Fields, forge: str, key: str, name_key: str, clone_key: str) -> Repo:
+    """The repository a delivery is about (`data[key]`), its name checked as
+    every name from outside is (domain/repo_names.py)."""
+    found = data.obj(key)
+    full_name = found.text(name_key)
+    if (problem := repo_name_problem(full_name, forge)) is not None:
+        raise MalformedWebhook(f"{key}.{name_key}: {problem}")
+    return Repo(forge=forge, full_name=full_name, clone_url=found.text(clone_key, limit=None))

@@ -13,6 +13,8 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
+from atlantis_py.errors import ForgeError, TransientForgeError
+
 # connection refused or reset, DNS, TLS, read/connect timeouts, a body cut short,
 # and urllib3 giving up after its own quick retries
 TRANSIENT_REQUEST_ERRORS: tuple[type[requests.RequestException], ...] = (
@@ -33,6 +35,15 @@ def uncertain(status: int | None, error: BaseException | None = None) -> bool:
             isinstance(error, requests.ConnectionError)
             and "refused" in str(error).lower())
     return status is not None and (status >= 500 or status == 408)
+
+
+def request_failure(forge: str, action: str, error: requests.RequestException) -> ForgeError:
+    """A request that got no answer from `forge` ("GitHub"): transient when the
+    network or the forge may be back later, permanent otherwise."""
+    message = f"{forge}: {action} failed: {type(error).__name__}"
+    if isinstance(error, TRANSIENT_REQUEST_ERRORS):
+        return TransientForgeError(message, uncertain=uncertain(None, error))
+    return ForgeError(message)
 
 
 def lower(headers: Mapping[str, str] | None) -> dict[str, str]:

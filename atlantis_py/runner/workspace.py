@@ -21,24 +21,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import git
-
 from atlantis_py.domain.events import Repo
-from atlantis_py.errors import TransientWorkspaceError, WorkspaceError
+from atlantis_py.errors import WorkspaceError
+from atlantis_py.runner.gitcmd import GitRunner
 
 log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"[0-9a-f]{40}")
 _PATH_PART = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*")
-_URL_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
-# git talking to the forge: a failure that says the forge or the network is down
-# (not "repository not found" or a refused login) is worth another try later
-_REMOTE_COMMANDS = frozenset({"fetch", "clone", "ls-remote"})
-_UNREACHABLE = re.compile(
-    r"returned error: (5\d\d|429)|could not resolve host|failed to connect|"
-    r"connection (timed out|reset|refused)|operation timed out|rpc failed|early eof|"
-    r"unexpected disconnect|remote end hung up|gnutls|ssl_(read|connect|error)|"
-    r"tls connection", re.IGNORECASE)
 _BRANCHES = "+refs/heads/*:refs/heads/*"
 # Kept by `git clean` so a new push reuses the init of the previous one.
 _KEEP_UNTRACKED = (".terraform", ".terraform.lock.hcl")
@@ -69,6 +59,7 @@ class Workspaces:
     def __init__(self, root: Path, git_timeout: float = 300) -> None:
         self.root = root
         self.git_timeout = git_timeout
+        self._cmd = GitRunner(root, git_timeout)
 
     # -- paths -------------------------------------------------------------
 
@@ -93,17 +84,17 @@ class Workspaces:
         and a fork's head branch does not exist here (its sha is fetched)."""
         for ref in refs:
             if not is_sha(ref):
-                self._check_ref(ref)
+                self._cmd.check_ref(ref)
         mirror = self.mirror_path(repo)
         with self._lock(mirror):
             self._ensure_mirror(repo, mirror, env)
-            self._mgit(mirror, "fetch", "--prune", "--no-tags", "origin", _BRANCHES, env=env)
+            self._cmd.mirror(mirror, "fetch", "--prune", "--no-tags", "origin", _BRANCHES, env=env)
             for ref in refs:
                 if is_sha(ref):
-                    if not self._has_commit(mirror, ref):
-                        self._mgit(mirror, "fetch", "--no-tags", "origin", ref, env=env)
+                    if not self._cmd.has_commit(mirror, ref):
+                        self._cmd.mirror(mirror, "fetch", "--no-tags", "origin", ref, env=env)
                 elif ref.startswith("refs/") and not ref.startswith("refs/heads/"):
-                    self._mgit(mirror, "fetch", "--no-tags", "origin", f"+{ref}:{ref}", env=env)
+                    self._cmd.mirror(mirror, "fetch", "--no-tags", "origin", f"+{ref}:{ref}", env=env)
         log.info("fetched %s (%d extra refs)", repo.full_name, len(refs))
 
     @contextmanager
@@ -142,7 +133,7 @@ class Workspaces:
         mirror = self.mirror_path(repo)
         with self._lock(mirror):
             self._ensure_mirror(repo, mirror, env)
-            out = self._mgit(mirror, "ls-remote", "--symref", "origin", "HEAD", env=env)
+            out = self._cmd.mirror(mirror, "ls-remote", "--symref", "origin", "HEAD", env=env)
         for line in out.splitlines():
             ref, _, name = line.partition("\t")
             if ref.startswith("ref: refs/heads/") and name == "HEAD":
@@ -151,15 +142,15 @@ class Workspaces:
 
     def commit_of(self, repo: Repo, branch: str) -> str:
         """The commit `branch` points at in the mirror (fetch first)."""
-        self._check_ref(branch)
-        return self._resolve_commit(self.mirror_path(repo), branch)
+        self._cmd.check_ref(branch)
+        return self._cmd.resolve_commit(self.mirror_path(repo), branch)
 
     def merge_base(self, repo: Repo, base_ref: str, head_sha: str) -> str:
         """The commit `head_sha` branched from `base_ref`: what a pull request's
         changes are measured against (the mirror must hold both)."""
         mirror, base = self._base_and_head(repo, base_ref, head_sha)
         try:
-            return self._mgit(mirror, "merge-base", base, head_sha)
+            return self._cmd.mirror(mirror, "merge-base", base, head_sha)
         except WorkspaceError:
             return base  # unrelated histories: compare with the base tip
 
@@ -168,17 +159,17 @@ class Workspaces:
         when the merge base of the two is the base's head (the pull request is
         undiverged). Read from the mirror as last fetched, so fetch first."""
         mirror, base = self._base_and_head(repo, base_ref, head_sha)
-        return int(self._mgit(mirror, "rev-list", "--count", f"{head_sha}..{base}"))
+        return int(self._cmd.mirror(mirror, "rev-list", "--count", f"{head_sha}..{base}"))
 
     def _base_and_head(self, repo: Repo, base_ref: str, head_sha: str) -> tuple[Path, str]:
         """The mirror and the base's commit, once both refs are known to be there."""
         if not is_sha(head_sha):
             raise WorkspaceError(f"not a full commit sha: {head_sha!r}")
         if not is_sha(base_ref):
-            self._check_ref(base_ref)
+            self._cmd.check_ref(base_ref)
         mirror = self.mirror_path(repo)
-        base = self._resolve_commit(mirror, base_ref)
-        self._resolve_commit(mirror, head_sha)
+        base = self._cmd.resolve_commit(mirror, base_ref)
+        self._cmd.resolve_commit(mirror, head_sha)
         return mirror, base
 
     @contextmanager
@@ -189,14 +180,14 @@ class Workspaces:
             raise WorkspaceError(f"not a full commit sha: {sha!r}")
         mirror = self.mirror_path(repo)
         with self._lock(path):
-            if not (mirror.exists() and self._has_commit(mirror, sha)):
+            if not (mirror.exists() and self._cmd.has_commit(mirror, sha)):
                 self.fetch(repo, [sha], env)
-            if not self._has_commit(mirror, sha):
+            if not self._cmd.has_commit(mirror, sha):
                 raise WorkspaceError(f"commit {sha} not found in {repo.full_name}")
             if not self._reuse_worktree(path, sha, env):
                 self._add_worktree(mirror, path, sha, env)
             excludes = [arg for name in _KEEP_UNTRACKED for arg in ("-e", name)]
-            self._git(path, "clean", "-ffdx", *excludes, env=env)
+            self._cmd.run(path, "clean", "-ffdx", *excludes, env=env)
             log.info("checked out %s at %s in %s", repo.full_name, sha[:12], path.name)
             yield path
 
@@ -204,32 +195,26 @@ class Workspaces:
         """A file's text at `ref` in the mirror (e.g. workflows.yaml on the base
         branch), or None when the file does not exist there."""
         if not is_sha(ref):
-            self._check_ref(ref)
+            self._cmd.check_ref(ref)
         rel = path.removeprefix("./")
         if not rel or rel.startswith(("/", "-")) or ".." in rel.split("/"):
             raise WorkspaceError(f"invalid path {path!r}")
         mirror = self.mirror_path(repo)
-        self._resolve_commit(mirror, ref)
+        self._cmd.resolve_commit(mirror, ref)
         spec = f"{ref}:{rel}"
         try:
-            kind = self._mgit(mirror, "cat-file", "-t", spec).strip()
+            kind = self._cmd.mirror(mirror, "cat-file", "-t", spec).strip()
         except WorkspaceError:
             return None
         if kind != "blob":
             return None
-        return self._mgit(mirror, "cat-file", "blob", spec, strip=False)
+        return self._cmd.mirror(mirror, "cat-file", "blob", spec, strip=False)
 
     def changed_files(self, repo: Repo, base_ref: str, head_sha: str) -> list[str]:
         """Paths changed between the merge base of `base_ref` and `head_sha`,
         renames listed as delete + add (a fallback to the forge's file list)."""
-        if not is_sha(head_sha):
-            raise WorkspaceError(f"not a full commit sha: {head_sha!r}")
-        if not is_sha(base_ref):
-            self._check_ref(base_ref)
-        mirror = self.mirror_path(repo)
-        self._resolve_commit(mirror, base_ref)
-        self._resolve_commit(mirror, head_sha)
-        out = self._mgit(
+        mirror, _ = self._base_and_head(repo, base_ref, head_sha)
+        out = self._cmd.mirror(
             mirror, "diff", "--name-only", "--no-renames", "-z", f"{base_ref}...{head_sha}", "--"
         )
         return [name for name in out.split("\0") if name]
@@ -243,32 +228,32 @@ class Workspaces:
             with self._lock(tree), self._lock(mirror):
                 if mirror.exists() and (tree / ".git").is_file():
                     try:
-                        self._mgit(mirror, "worktree", "remove", "--force", str(tree))
+                        self._cmd.mirror(mirror, "worktree", "remove", "--force", str(tree))
                     except WorkspaceError as e:
                         log.warning("worktree remove failed, deleting the directory: %s", e)
                 shutil.rmtree(tree, ignore_errors=True)
         with self._lock(path), self._lock(mirror):
             if mirror.exists():
-                self._mgit(mirror, "worktree", "prune")
+                self._cmd.mirror(mirror, "worktree", "prune")
         log.info("removed worktree %s#%d", repo.full_name, pull_number)
 
     # -- helpers -----------------------------------------------------------
 
     def _ensure_mirror(self, repo: Repo, mirror: Path, env: Mapping[str, str]) -> None:
         if (mirror / "HEAD").exists():
-            url = self._mgit(mirror, "config", "--get", "remote.origin.url").strip()
+            url = self._cmd.mirror(mirror, "config", "--get", "remote.origin.url").strip()
             if url != repo.clone_url:
-                self._mgit(mirror, "config", "remote.origin.url", repo.clone_url)
+                self._cmd.mirror(mirror, "config", "remote.origin.url", repo.clone_url)
             return
         if repo.clone_url.startswith("-"):
             raise WorkspaceError(f"invalid clone url {repo.clone_url!r}")
         mirror.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(mirror, ignore_errors=True)
-        self._git(mirror.parent, "init", "--quiet", "--bare", str(mirror), env=env)
-        self._mgit(mirror, "config", "remote.origin.url", repo.clone_url)
+        self._cmd.run(mirror.parent, "init", "--quiet", "--bare", str(mirror), env=env)
+        self._cmd.mirror(mirror, "config", "remote.origin.url", repo.clone_url)
         # Commits checked out in worktrees must survive `gc` even when their
         # branch is force-pushed away; worktree HEADs already protect them.
-        self._mgit(mirror, "config", "gc.auto", "0")
+        self._cmd.mirror(mirror, "config", "gc.auto", "0")
         log.info("created mirror %s", mirror)
 
     def _reuse_worktree(self, path: Path, sha: str, env: Mapping[str, str]) -> bool:
@@ -277,7 +262,7 @@ class Workspaces:
         if not (path / ".git").is_file():
             return False
         try:
-            self._git(path, "checkout", "--force", "--detach", sha, "--", env=env)
+            self._cmd.run(path, "checkout", "--force", "--detach", sha, "--", env=env)
         except WorkspaceError as e:
             log.warning("recreating worktree %s: %s", path, e)
             return False
@@ -287,41 +272,11 @@ class Workspaces:
         with self._lock(mirror):
             if path.exists():
                 shutil.rmtree(path)
-            self._mgit(mirror, "worktree", "prune")
+            self._cmd.mirror(mirror, "worktree", "prune")
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._mgit(
+            self._cmd.mirror(
                 mirror, "worktree", "add", "--force", "--detach", "--", str(path), sha, env=env
             )
-
-    def _has_commit(self, mirror: Path, sha: str) -> bool:
-        try:
-            self._mgit(mirror, "cat-file", "-e", f"{sha}^{{commit}}")
-        except WorkspaceError:
-            return False
-        return True
-
-    def _resolve_commit(self, mirror: Path, ref: str) -> str:
-        if not mirror.exists():
-            raise WorkspaceError(f"no mirror at {mirror}: fetch first")
-        try:
-            return self._mgit(mirror, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-        except WorkspaceError:
-            raise WorkspaceError(f"{ref} not found in the mirror: fetch it first") from None
-
-    def _check_ref(self, ref: str) -> None:
-        """Branch or ref names come from webhooks: refuse anything git could
-        read as an option or a revision expression."""
-        if not ref or ref.startswith("-") or "@{" in ref or ":" in ref:
-            raise WorkspaceError(f"invalid ref name {ref!r}")
-        try:
-            self._git(self.root, "check-ref-format", "--branch", ref, mkdir=True)
-        except WorkspaceError:
-            raise WorkspaceError(f"invalid ref name {ref!r}") from None
-
-    def _mgit(
-        self, mirror: Path, *args: str, env: Mapping[str, str] | None = None, strip: bool = True
-    ) -> str:
-        return self._git(mirror, *args, env=env, strip=strip, bare=True)
 
     @contextmanager
     def _lock(self, path: Path) -> Iterator[None]:
@@ -334,47 +289,3 @@ class Workspaces:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def _git(
-        self,
-        cwd: Path,
-        *args: str,
-        env: Mapping[str, str] | None = None,
-        strip: bool = True,
-        mkdir: bool = False,
-        bare: bool = False,
-    ) -> str:
-        """Run one git command as an argv list. GitPython layers `env` over the
-        server's environment; we add only what keeps git non-interactive.
-        `bare` names the mirror explicitly instead of letting git search for it."""
-        if mkdir:
-            cwd.mkdir(parents=True, exist_ok=True)
-        if not cwd.is_dir():
-            raise WorkspaceError(f"git {args[0]}: no directory {cwd}")
-        if bare:
-            args = (f"--git-dir={cwd}", *args)
-        run_env = {
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_OPTIONAL_LOCKS": "0",
-            # Never let a broken checkout fall through to a repository above root.
-            "GIT_CEILING_DIRECTORIES": str(self.root.resolve()),
-            **(env or {}),
-        }
-        try:
-            out = git.Git(str(cwd)).execute(
-                ["git", *args],
-                env=run_env,
-                kill_after_timeout=self.git_timeout,
-                strip_newline_in_stdout=strip,
-                stdout_as_string=True,
-            )
-        except git.GitCommandError as e:
-            detail = str(e.stderr or "").strip().removeprefix("stderr:").strip().strip("'")
-            detail = _URL_USERINFO.sub(r"\1***@", detail)
-            command = next(a for a in args if not a.startswith("--git-dir="))
-            if command in _REMOTE_COMMANDS and (e.status == -9 or _UNREACHABLE.search(detail)):
-                raise TransientWorkspaceError(f"git {command} failed: {detail or e}") from e
-            raise WorkspaceError(f"git {command} failed: {detail or e}") from e
-        except git.GitCommandNotFound as e:
-            raise WorkspaceError("git is not installed or not on PATH") from e
-        return out

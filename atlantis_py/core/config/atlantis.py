@@ -51,8 +51,6 @@ _STAGES_LATER = ("policy_check",)
 _TF_STEPS = ("init", "plan", "apply", "import", "state_rm")
 _OWN_STEPS = ("show", "version")  # terraform runs them; no extra_args
 _STEPS_LATER = ("policy_check",)
-# steps that change state run only in their own stage
-_OWN_STAGE = {"apply": "apply", "import": "import", "state_rm": "state_rm"}
 _LATER = "atlantis-py does not support it yet (README: Coming from Atlantis); remove it"
 
 
@@ -73,6 +71,7 @@ def is_atlantis_document(text: str, file: str) -> bool:
 
 
 class _AtlantisReader(AtlantisKeys):
+    later = _LATER  # what a refused Atlantis key is told
 
     def known(self, value: object, path: Path, allowed: tuple[str, ...],
               later: tuple[str, ...]) -> dict[str, object]:
@@ -80,8 +79,8 @@ class _AtlantisReader(AtlantisKeys):
         if isinstance(value, dict):
             for key in value:
                 if key in later:
-                    self.fail((*path, key), f"Atlantis's {key!r} is not supported: {_LATER}",
-                              at_key=True)
+                    self.fail((*path, key), f"Atlantis's {key!r} is not supported: "
+                              f"{self.later}", at_key=True)
         return self.mapping(value, path, allowed)
 
     def config(self) -> RepoConfig:
@@ -192,13 +191,7 @@ class _AtlantisReader(AtlantisKeys):
             if body.get(stage) is None:
                 continue
             steps = stages[stage] = self.stage(body[stage], (*path, stage))
-            for i, step in enumerate(steps):
-                if _OWN_STAGE.get(step.name, stage) != stage:
-                    where = "at plan time" if stage == "plan" else f"in the {stage} stage"
-                    self.fail((*path, stage, "steps", i), "an apply step cannot run "
-                              f"{where}: it would skip approval" if step.name == "apply" else
-                              f"step {step.name!r} runs only in the {step.name} stage "
-                              f"(`atlantis {step.name.replace('_', ' ')}`)")
+            self.own_stages(steps, stage, path)
         plan, apply = stages["plan"], stages["apply"]
         assert plan is not None and apply is not None
         return Workflow(name=name, plan=plan, apply=apply, imports=stages["import"],

@@ -35,6 +35,8 @@ OPTION_KEYS = ("automerge", "parallel_plan", "parallel_apply", "delete_source_br
                "abort_on_execution_order_fail")
 # per project: the order projects run in (core/ordering.py)
 ORDER_KEYS = ("execution_order_group", "depends_on")
+# steps that change state run only in their own stage (`atlantis import`, `state rm`)
+_OWN_STAGE = {"apply": "apply", "import": "import", "state_rm": "state_rm"}
 
 
 def format_path(path: Path) -> str:
@@ -177,6 +179,18 @@ class ConfigReader:
         options = self.mapping(arg, at, ("extra_args",))
         extra = options.get("extra_args", [])
         return Step(name, extra_args=self.strings(extra, (*at, "extra_args")))
+
+    def own_stages(self, steps: tuple[Step, ...], stage: str, path: Path) -> None:
+        """Refuse a step that changes state outside its own stage: an apply at
+        plan time would skip approval."""
+        for i, step in enumerate(steps):
+            if _OWN_STAGE.get(step.name, stage) == stage:
+                continue
+            where = "at plan time" if stage == "plan" else f"in the {stage} stage"
+            self.fail((*path, stage, "steps", i), "an apply step cannot run "
+                      f"{where}: it would skip approval" if step.name == "apply" else
+                      f"step {step.name!r} runs only in the {step.name} stage "
+                      f"(`atlantis {step.name.replace('_', ' ')}`)")
 
     def strings(self, value: object, path: Path) -> tuple[str, ...]:
         items = self.sequence(value, path)

@@ -31,8 +31,6 @@ REPO_CONFIG_FILE = "workflows.yaml"
 SCHEMA_VERSION = 1
 STEP_NAMES = ("init", "validate", "plan", "apply", "import", "state_rm", "env", "run")
 TERRAFORM_STEPS = ("init", "validate", "plan", "apply", "import", "state_rm")
-# steps that change state run only in their own stage (`atlantis import`, `state rm`)
-_OWN_STAGE = {"apply": "apply", "import": "import", "state_rm": "state_rm"}
 
 __all__ = ["REPO_CONFIG_FILE", "format_path", "load_default_config", "parse_repo_config"]
 
@@ -145,14 +143,7 @@ class _Validator(EnvironmentReader):
             if stage not in body:
                 continue
             stages[stage] = self.stage(body[stage], (*path, stage))
-            for i, step in enumerate(stages[stage]):
-                if _OWN_STAGE.get(step.name, stage) == stage:
-                    continue
-                where = "at plan time" if stage == "plan" else f"in the {stage} stage"
-                self.fail((*path, stage, "steps", i), "an apply step cannot run "
-                          f"{where}: it would skip approval" if step.name == "apply" else
-                          f"step {step.name!r} runs only in the {step.name} stage "
-                          f"(`atlantis {step.name.replace('_', ' ')}`)")
+            self.own_stages(stages[stage], stage, path)
         return Workflow(name=name, plan=stages.get("plan", DEFAULT_WORKFLOW.plan),
                         apply=stages.get("apply", DEFAULT_WORKFLOW.apply),
                         imports=stages.get("import"), state_rm=stages.get("state_rm"))

@@ -55,15 +55,7 @@ def is_regex(value: str) -> bool:
 
 
 class _ServerReader(_AtlantisReader):
-
-    def known(self, value: object, path: Path, allowed: tuple[str, ...],
-              later: tuple[str, ...]) -> dict[str, object]:
-        if isinstance(value, dict):
-            for key in value:
-                if key in later:
-                    self.fail((*path, key), f"Atlantis's {key!r} is not supported: {_LATER}",
-                              at_key=True)
-        return self.mapping(value, path, allowed)
+    later = _LATER
 
     def server_config(self) -> ServerRepoConfig:
         top = self.known({} if self.doc is None else self.doc, (), _TOP, _TOP_LATER)

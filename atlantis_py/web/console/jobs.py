@@ -28,6 +28,7 @@ from atlantis_py.domain.records import Role, WebSession
 from atlantis_py.errors import Invalid
 from atlantis_py.queue.payloads import ApplyJob, EventJob, NotifyJob, PayloadError, PlanJob
 from atlantis_py.web.console.auth import Gate
+from atlantis_py.web.console.stream import in_slot, sse, version_events
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -144,28 +145,7 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
         (the browser reconnects with the last version it saw)."""
         gate.require(Role.VIEWER)
         seen = request.headers.get("Last-Event-ID", "")
-
-        def events() -> Iterator[str]:
-            if not slots.acquire(blocking=False):
-                yield "retry: 15000\n\n"
-                return
-            try:
-                last = sources.version()
-                yield f"retry: 2000\nid: {last}\n\n"
-                if seen and seen != last:
-                    yield f"event: changed\nid: {last}\ndata: {last}\n\n"
-                deadline = time.monotonic() + lifetime
-                while time.monotonic() < deadline:
-                    time.sleep(1.0)
-                    now = sources.version()
-                    if now != last:
-                        last = now
-                        yield f"event: changed\nid: {now}\ndata: {now}\n\n"
-            finally:
-                slots.release()
-
-        return Response(events(), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return sse(in_slot(slots, version_events(sources.version, seen, lifetime, 1.0)))
 
     @bp.get("/stream/jobs/<int:job_id>")
     def job_stream(job_id: int) -> Response:
@@ -173,43 +153,36 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
         after = _cursor(request.headers.get("Last-Event-ID") or request.args.get("after"))
 
         def events() -> Iterator[str]:
-            if not slots.acquire(blocking=False):
-                yield "retry: 15000\n\n"  # busy: come back later
-                return
             cursor = after
-            try:
-                yield "retry: 1000\n\n"
-                deadline = time.monotonic() + lifetime
-                quiet_until = time.monotonic() + HEARTBEAT
-                while True:
-                    lines = sources.lines_after(job_id, cursor, BATCH)
-                    for line in lines:
-                        cursor = line.id
-                        yield f"id: {line.id}\ndata: {line.text}\n\n"
-                    if len(lines) == BATCH:
-                        continue
-                    job = sources.job(job_id)
-                    if job is None or job.state.finished:
-                        # lines written before it finished may have come after the read
-                        while rest := sources.lines_after(job_id, cursor, BATCH):
-                            for line in rest:
-                                cursor = line.id
-                                yield f"id: {line.id}\ndata: {line.text}\n\n"
-                        state = job.state.value if job is not None else "forgotten"
-                        yield f"event: end\nid: {cursor}\ndata: {state}\n\n"
-                        return
-                    now = time.monotonic()
-                    if now >= deadline:
-                        return
-                    if not lines and now >= quiet_until:
-                        yield ": waiting\n\n"  # a browser that left frees its slot here
-                        quiet_until = now + HEARTBEAT
-                    time.sleep(every)
-            finally:
-                slots.release()
+            yield "retry: 1000\n\n"
+            deadline = time.monotonic() + lifetime
+            quiet_until = time.monotonic() + HEARTBEAT
+            while True:
+                lines = sources.lines_after(job_id, cursor, BATCH)
+                for line in lines:
+                    cursor = line.id
+                    yield f"id: {line.id}\ndata: {line.text}\n\n"
+                if len(lines) == BATCH:
+                    continue
+                job = sources.job(job_id)
+                if job is None or job.state.finished:
+                    # lines written before it finished may have come after the read
+                    while rest := sources.lines_after(job_id, cursor, BATCH):
+                        for line in rest:
+                            cursor = line.id
+                            yield f"id: {line.id}\ndata: {line.text}\n\n"
+                    state = job.state.value if job is not None else "forgotten"
+                    yield f"event: end\nid: {cursor}\ndata: {state}\n\n"
+                    return
+                now = time.monotonic()
+                if now >= deadline:
+                    return
+                if not lines and now >= quiet_until:
+                    yield ": waiting\n\n"  # a browser that left frees its slot here
+                    quiet_until = now + HEARTBEAT
+                time.sleep(every)
 
-        return Response(events(), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return sse(in_slot(slots, events()))
 
 
 def _refused(session: WebSession, message: str) -> Response:

@@ -29,25 +29,39 @@ def add_stream_routes(bp: Blueprint, gate: Gate, version: Callable[[], str], *,
     def ipr_stream() -> Response:
         gate.require(Role.VIEWER)
         seen = request.headers.get("Last-Event-ID", "")
+        return sse(in_slot(slots, version_events(version, seen, lifetime, every)))
 
-        def events() -> Iterator[str]:
-            if not slots.acquire(blocking=False):
-                yield "retry: 15000\n\n"  # busy: come back later
-                return
-            try:
-                last = version()
-                yield f"retry: 2000\nid: {last}\n\n"
-                if seen and seen != last:
-                    yield f"event: changed\nid: {last}\ndata: {last}\n\n"
-                deadline = time.monotonic() + lifetime
-                while time.monotonic() < deadline:
-                    time.sleep(every)
-                    now = version()
-                    if now != last:
-                        last = now
-                        yield f"event: changed\nid: {now}\ndata: {now}\n\n"
-            finally:
-                slots.release()
 
-        return Response(events(), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+def sse(events: Iterator[str]) -> Response:
+    """A server-sent events answer that no cache or proxy holds back."""
+    return Response(events, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def in_slot(slots: threading.BoundedSemaphore, events: Iterator[str]) -> Iterator[str]:
+    """`events` while holding one of `slots`; with none free the browser is told
+    to come back later."""
+    if not slots.acquire(blocking=False):
+        yield "retry: 15000\n\n"  # busy: come back later
+        return
+    try:
+        yield from events
+    finally:
+        slots.release()
+
+
+def version_events(version: Callable[[], str], seen: str, lifetime: float,
+                   every: float) -> Iterator[str]:
+    """`changed` whenever `version()` moves (and at once when it moved since
+    `seen`, the last version the browser saw), for `lifetime` seconds."""
+    last = version()
+    yield f"retry: 2000\nid: {last}\n\n"
+    if seen and seen != last:
+        yield f"event: changed\nid: {last}\ndata: {last}\n\n"
+    deadline = time.monotonic() + lifetime
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        now = version()
+        if now != last:
+            last = now
+            yield f"event: changed\nid: {now}\ndata: {now}\n\n"

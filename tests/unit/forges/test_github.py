@@ -34,7 +34,8 @@ from atlantis_py.domain.forge import (
     StatusState,
 )
 from atlantis_py.errors import ConfigError, ForgeError
-from atlantis_py.forges.github import GitHubForge, GitHubWebhooks, web_root
+from atlantis_py.forges.github import GitHubForge, GitHubWebhooks
+from atlantis_py.forges.github_api import web_root
 from tests.fakeforge import FakeGitHub, FakePull, FakeRepo, RecordedRequest
 
 REPO = "acme/infra"
@@ -221,7 +222,7 @@ def test_mergeable(forge: GitHubForge, fake: FakeGitHub, pull: FakePull,
     assert forge.mergeable(REPO, pull.number) == Mergeability(True, "clean")
     fake.set_mergeable(pull, False)
     assert forge.mergeable(REPO, pull.number) == Mergeability(False, "dirty")
-    monkeypatch.setattr("atlantis_py.forges.github.MERGEABLE_WAIT", 0)
+    monkeypatch.setattr("atlantis_py.forges.base.MERGEABLE_WAIT", 0)
     fake.set_mergeable(pull, None)
     fake.requests.clear()
     assert forge.mergeable(REPO, pull.number) == Mergeability(None, "unknown")

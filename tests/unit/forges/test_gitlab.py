@@ -34,7 +34,9 @@ from atlantis_py.domain.forge import (
     StatusState,
 )
 from atlantis_py.errors import ConfigError, ForgeError
-from atlantis_py.forges.gitlab import GitLabForge, GitLabWebhooks, _mergeability, approved_commit
+from atlantis_py.forges.gitlab import GitLabForge, GitLabWebhooks
+from atlantis_py.forges.gitlab_api import approved_commit
+from atlantis_py.forges.gitlab_api import mergeability as _mergeability
 from tests.fakeforge.gitlab import FakeGitLab, FakeMergeRequest, FakeProject
 
 REPO = "acme/platform/infra"  # a project in a subgroup
@@ -294,7 +296,7 @@ def test_mergeable(forge: GitLabForge, fake: FakeGitLab, pull: FakeMergeRequest,
     assert forge.mergeable(REPO, pull.number) == Mergeability(True, "mergeable")
     fake.set_mergeable(pull, False)
     assert forge.mergeable(REPO, pull.number) == Mergeability(False, "conflict")
-    monkeypatch.setattr("atlantis_py.forges.gitlab.MERGEABLE_WAIT", 0)
+    monkeypatch.setattr("atlantis_py.forges.base.MERGEABLE_WAIT", 0)
     fake.set_mergeable(pull, None)
     fake.requests.clear()
     assert forge.mergeable(REPO, pull.number) == Mergeability(None, "checking")
@@ -340,7 +342,7 @@ def test_unknown_route_is_a_forge_error_naming_it(fake: FakeGitLab, repo: FakePr
 
 def test_unreachable_api_is_a_forge_error(tmp_path: Path) -> None:
     forge = GitLabForge("t", "http://127.0.0.1:9", timeout=2)
-    forge._gl.retry_transient_errors = False
+    forge._client.gl.retry_transient_errors = False
     with pytest.raises(ForgeError, match="GitLab: reading merge request"):
         forge.pull_request(REPO, 1)
 

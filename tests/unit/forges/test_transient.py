@@ -11,7 +11,8 @@ from github import GithubException, RateLimitExceededException
 from gitlab.exceptions import GitlabAuthenticationError, GitlabHttpError
 
 from atlantis_py.errors import ForgeError, TransientForgeError
-from atlantis_py.forges import github, gitlab
+from atlantis_py.forges import github_api as github
+from atlantis_py.forges import gitlab_api as gitlab
 from atlantis_py.forges.base import Forge
 from atlantis_py.forges.github import GitHubForge
 from atlantis_py.forges.gitlab import GitLabForge

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import atlantis_py.runner.process as process_module
 import atlantis_py.runner.terraform as terraform_module
 from atlantis_py.domain.results import ResourceChange
 from atlantis_py.runner.changes import resource_changes
@@ -79,7 +80,7 @@ def test_projects_label_their_lines(sink: Lines, tmp_path: Path) -> None:
 
 def test_a_timeout_stops_a_streamed_process_and_says_so(
         sink: Lines, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(terraform_module, "_INTERRUPT_GRACE", 0.5)
+    monkeypatch.setattr(process_module, "_INTERRUPT_GRACE", 0.5)
     slow = execute(["sleep", "300"], tmp_path, ENV, timeout=0.2)
     assert slow.returncode == TIMEOUT_RETURNCODE and "timed out after 0.2 seconds" in slow.output
     assert sink.lines[-1] == "sleep timed out after 0.2 seconds and was stopped."

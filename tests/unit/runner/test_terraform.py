@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import atlantis_py.runner.terraform as terraform_module
+import atlantis_py.runner.process as process_module
 from atlantis_py.domain.results import PlanCounts
 from atlantis_py.runner.terraform import (
     TIMEOUT_RETURNCODE,
@@ -230,7 +230,7 @@ def test_environment_is_explicit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_timeout_and_missing_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The timed-out process is stopped: by SIGINT, or by SIGKILL after the grace
     period when SIGINT is ignored (as it is under some test runners' workers)."""
-    monkeypatch.setattr(terraform_module, "_INTERRUPT_GRACE", 0.5)
+    monkeypatch.setattr(process_module, "_INTERRUPT_GRACE", 0.5)
     slow = execute(["sleep", "300"], tmp_path, {"PATH": "/usr/bin:/bin"}, timeout=0.2)
     assert slow.returncode == TIMEOUT_RETURNCODE and not slow.ok
     assert "timed out after 0.2 seconds" in slow.output

@@ -1,6 +1,6 @@
 """--gh-app-*: the GitHub App's settings, checked at start (the key read from
 its file and parsed), so a wrong one stops the server instead of failing every
-webhook. The key never comes from a command line (see settings.load)."""
+webhook. The key never comes from a command line (see settings.loader.load)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from atlantis_py.errors import ConfigError
-
-
-def _env_name(flag: str) -> str:
-    return "ATLANTIS_" + flag.replace("-", "_").upper()
+from atlantis_py.settings.values import env_name, number
 
 
 def _int(flag: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"--{flag}: expected a whole number, got {raw!r}") from None
+    value = number(flag, raw)
     if value < 1:
         raise ConfigError(f"--{flag}: must be a positive number, got {value}")
     return value
@@ -57,11 +51,11 @@ def github_app(text: Callable[[str], str]) -> GitHubAppSettings:
                               f"{getattr(err, 'strerror', None) or err}") from None
     if not key:
         raise ConfigError(f"--gh-app-id needs the App's private key: --gh-app-key-file or "
-                          f"{_env_name('gh-app-key')}")
+                          f"{env_name('gh-app-key')}")
     try:
         serialization.load_pem_private_key(key.encode(), password=None)
     except (ValueError, TypeError):
-        where = "--gh-app-key-file" if key_file else _env_name("gh-app-key")
+        where = "--gh-app-key-file" if key_file else env_name("gh-app-key")
         raise ConfigError(f"{where}: not an unencrypted PEM private key") from None
     if not slug:
         raise ConfigError("--gh-app-id needs --gh-app-slug: the App comments as SLUG[bot], "
