@@ -425,3 +425,5 @@ class HTTPServer:
         self.server.close()
         if self._thread:
             self._thread.join(5)
+        # a single-socket server's close() leaves its request threads waiting
+        self.server.task_dispatcher.shutdown()

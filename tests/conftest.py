@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,15 +34,40 @@ def make_postgres_db(postgres_url: str) -> Callable[[], str]:
     return lambda: fresh_database(postgres_url, f"t{next(_names)}")
 
 
-@pytest.fixture(autouse=True)
-def _root_logging_restored() -> Iterator[None]:
-    """A test that runs the CLI in-process points the root logger at the stderr
-    pytest captured for it; put it back, so later threads' log lines (a worker
-    finishing a job) are not written to a closed capture file."""
+@contextmanager
+def _root_logger_kept() -> Iterator[None]:
     import logging
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+# A test that runs the CLI in-process (cli.main -> logs.configure) points the root
+# logger at the sys.stderr of that moment: with capsys, a stream pytest closes when
+# the phase ends (it opens a new one for the next). Server threads that outlive the
+# phase (a worker finishing a job while the `world` fixture stops) then wrote to a
+# closed file ("ValueError: I/O operation on closed file" logging errors). Each
+# phase puts the root logger back before its capture closes: these wrappers are
+# the innermost (trylast), inside pytest's capture and log-capture wrappers.
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    with _root_logger_kept():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    with _root_logger_kept():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item,
+                            nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    with _root_logger_kept():
+        return (yield)

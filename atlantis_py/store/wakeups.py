@@ -30,6 +30,7 @@ class PgWakeups:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def listen(self, wake: Callable[[], None]) -> threading.Thread:
         """A thread that calls `wake` for every NOTIFY until `stop()`. When the
@@ -57,6 +58,7 @@ class PgWakeups:
             ready.set()
 
         thread = threading.Thread(target=run, name="atlantis-listen", daemon=True)
+        self._thread = thread
         thread.start()
         ready.wait(10)
         return thread
@@ -79,5 +81,9 @@ class PgWakeups:
         finally:
             raw.close()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
+        """Returns once the listener has closed its session (it looks at the stop
+        flag each second), so nothing outlives the service that started it."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

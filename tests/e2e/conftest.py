@@ -79,7 +79,10 @@ class World:
         return sha
 
     def comment(self, pull: NeutralPull, user: str, body: str) -> str:
-        """Sends the comment and returns the first comment the bot posted in reply."""
+        """Sends the comment and returns the first comment the bot posted in reply.
+        Jobs already queued (an API review's or cancel's notice) finish first, so
+        their comments are not taken for the reply."""
+        self.settle()
         before = len(self.fake.comments(pull))
         status, _ = self.fake.deliver("issue_comment",
                                       self.fake.comment_payload(pull, user, body))

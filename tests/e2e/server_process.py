@@ -46,7 +46,7 @@ class ServerProcess:
     def db_path(self) -> Path:
         return self.data_dir / "atlantis.db"
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 120) -> None:
         env = {**os.environ, **self.env, "ATLANTIS_DATA_DIR": str(self.data_dir),
                "ATLANTIS_PORT": str(self.port), "ATLANTIS_HOST": "127.0.0.1"}
         argv = [sys.executable, "-m", "atlantis_py", "--log-level", self.log_level, "server",

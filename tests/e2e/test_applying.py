@@ -88,6 +88,7 @@ def approved_ipr(world: World) -> tuple[int, NeutralPull, str]:
     bob = world.token("bob", "reviewer")
     status, ipr = world.api("POST", f"/ipr/{ipr_id}/review", bob, {"decision": "approve"})
     assert status == 200 and ipr["state"] == "APPROVED", ipr
+    world.settle()  # the approval's notice is a job: posted before callers count comments
     return ipr_id, pull, bob
 
 

@@ -62,6 +62,7 @@ def test_approve_then_deploy_from_the_console(world: World) -> None:
     assert answer.status == 303
     page = bob.get(answer.headers["Location"])
     assert "Your approval is recorded." in page.body and 'class="state APPROVED"' in page.body
+    world.settle()  # the review's notice is a job
     assert any("bob" in c and "LGTM" in c for c in world.bot_comments(pull))
     assert "review:approved" in page.body  # the audit trail
 
@@ -90,6 +91,7 @@ def test_reject_needs_a_reason_and_is_commented(world: World) -> None:
     page = carol.get(f"/ipr/{ipr_id}")
     assert 'class="state REJECTED"' in page.body
     assert "Needs &lt;b&gt;more&lt;/b&gt; CPU" in page.body
+    world.settle()  # the review's notice is a job
     assert any("carol" in c and "Needs <b>more</b> CPU" in c for c in world.bot_comments(pull))
 
 

@@ -234,7 +234,7 @@ def test_a_replicas_console_follows_a_job_running_on_another(
                 open_gates(gate)
                 rest = read_until(stream, "event: end")
             assert "data: [network] the gate opened" in rest and SECRET not in rest
-            assert back.settle(60)
+            assert back.settle(180)
         finally:
             open_gates(gate)
             http.close()

@@ -56,7 +56,7 @@ def test_deploy_of_pending_ipr_is_409_then_approve_and_deploy(world: World) -> N
                             {"decision": "approve", "comment": "LGTM"})
     assert status == 200 and ipr["state"] == "APPROVED"
     assert [a["user"] for a in ipr["approvals"] if a["counted"]] == ["bob"]
-    world.settle()  # the review's comment is posted by a job of its own
+    world.settle()  # the review's notice is a job
     assert any("bob" in c and "LGTM" in c for c in world.bot_comments(pull))
 
     status, _queued = world.api("POST", f"/ipr/{ipr_id}/deploy", bob)

@@ -144,6 +144,18 @@ def planned(head: str = "") -> Callable[[dict[str, Any]], bool]:
     return ready
 
 
+def commented(words: str, times: int = 1) -> Callable[[dict[str, Any]], bool]:
+    """At least `times` comments contain `words`: what a wait on the plan needs too,
+    since a job posts its comment after it stores the runs `planned` reads."""
+    def ready(ipr: dict[str, Any]) -> bool:
+        return sum(words in c["body"] for c in ipr["comments"]) >= times
+    return ready
+
+
+def both(*conditions: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
+    return lambda ipr: all(ready(ipr) for ready in conditions)
+
+
 def create(drive: Drive) -> int:
     made = drive.cli("alice", "create", "--repo", REPO, "--head", BRANCH, "--base", "main",
                      "--title", "Bump dev and prod", "--json")
@@ -153,7 +165,7 @@ def create(drive: Drive) -> int:
 
 def test_the_testdrive_steps_plan_refuse_approve_deploy_and_merge(drive: Drive) -> None:
     ipr_id = create(drive)
-    ipr = drive.wait(ipr_id, planned())
+    ipr = drive.wait(ipr_id, both(planned(), lambda i: bool(i["comments"])))
     assert ipr["forge"] == "local" and ipr["author"] == "alice"
     assert {p["environment"] for p in ipr["projects"]} == {"dev", "prod"}
     assert "Ran Plan for 2 projects" in ipr["comments"][0]["body"]
@@ -173,9 +185,10 @@ def test_the_testdrive_steps_plan_refuse_approve_deploy_and_merge(drive: Drive) 
     assert drive.show(ipr_id)["state"] == "APPROVED"
     deployed = drive.cli("alice", "deploy", str(ipr_id))
     assert deployed.returncode == 0, deployed.stderr
-    ipr = drive.wait(ipr_id, lambda i: i["state"] == "DEPLOYED" and not i["open"])
+    # the apply's comment follows the merge that closes the IPR
+    ipr = drive.wait(ipr_id, lambda i: i["state"] == "DEPLOYED" and not i["open"]
+                     and commented("Apply complete!")(i))
     assert all(p["applied"] for p in ipr["projects"])
-    assert any("Apply complete!" in c["body"] for c in ipr["comments"])
     for env in ("dev", "prod"):
         state = json.loads((drive.sample.state / f"{env}.tfstate").read_text())
         assert state["resources"][0]["instances"][0]["attributes"]["input"]["value"] == "v2"
@@ -207,7 +220,8 @@ def test_a_push_replans_and_voids_the_approvals(drive: Drive) -> None:
     new_head = git(work, "rev-parse", "HEAD").strip()
     assert new_head != first["head_sha"]
 
-    ipr = drive.wait(ipr_id, lambda i: i["head_sha"] == new_head and planned(new_head)(i))
+    ipr = drive.wait(ipr_id, lambda i: i["head_sha"] == new_head and planned(new_head)(i)
+                     and commented("Ran Plan for", 2)(i))
     assert ipr["state"] == "PENDING"
     assert all(not a["counted"] for a in ipr["approvals"])
     assert {a["commit_sha"] for a in ipr["approvals"]} == {first["head_sha"]}
@@ -251,7 +265,8 @@ def test_comment_commands_take_the_forge_comment_path(drive: Drive) -> None:
     refused = drive.cli("alice", "deploy", str(ipr_id))
     assert refused.returncode == 1 and "prod: needs 1 more approval" in refused.stderr
 
-    seen = len(drive.show(ipr_id)["comments"])
+    # the review's notice is a job of its own: counted before the command is sent
+    seen = len(drive.wait(ipr_id, commented("**`bob`** approved"))["comments"])
     said = drive.cli("alice", "comment", str(ipr_id), "atlantis apply")
     assert said.returncode == 0 and "answers on the IPR" in said.stdout, said.stderr
     ipr = answered(drive, ipr_id, seen, "Apply refused")
@@ -317,7 +332,7 @@ def test_a_push_no_hook_reports_is_planned_again_before_any_deploy(quiet_drive: 
     assert f"moved to {head[:7]}" in refused.stderr and "planned again" in refused.stderr
     assert drive.cli("alice", "deploy", str(ipr_id)).returncode == 1  # said once, refused
 
-    ipr = drive.wait(ipr_id, planned(head))
+    ipr = drive.wait(ipr_id, both(planned(head), commented("New commits found")))
     assert ipr["head_sha"] == head and ipr["state"] == "PENDING"
     assert all(not a["counted"] for a in ipr["approvals"])
     notices = [c["body"] for c in ipr["comments"] if "New commits found" in c["body"]]
@@ -332,7 +347,7 @@ def test_a_push_no_hook_reports_is_planned_again_before_any_deploy(quiet_drive: 
               ["comments"][seen:] if "Apply refused" in c["body"]]
     assert f"now at `{head[:7]}`" in answer[0] and "already being planned" in answer[0]
     assert "out of date" not in answer[0]
-    ipr = drive.wait(ipr_id, planned(head))
+    ipr = drive.wait(ipr_id, both(planned(head), commented("New commits found", 2)))
     assert sum("New commits found" in c["body"] for c in ipr["comments"]) == 2
     assert not (drive.sample.state / "prod.tfstate").exists()
 
@@ -350,8 +365,7 @@ def test_housekeeping_notices_unreported_pushes_and_new_repositories(busy_drive:
             break
         assert time.monotonic() < deadline, listed.stdout
         time.sleep(0.5)
-    ipr = drive.wait(ipr_id, planned(head))
-    assert any("New commits found" in c["body"] for c in ipr["comments"])
+    drive.wait(ipr_id, both(planned(head), commented("New commits found")))
 
     later = drive.sample.repos / "team" / "later.git"
     git(drive.sample.repos, "clone", "-q", "--bare", str(drive.sample.repos / "infra.git"),

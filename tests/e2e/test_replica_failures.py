@@ -88,7 +88,7 @@ def test_a_replica_frozen_mid_claim_does_not_stop_the_other(
             assert plans(fake, first) == [], "#1 is A's, and A is frozen"
             thaw.set()
             wait_for("A plans #1", lambda: bool(plans(fake, first)))
-            assert a.settle(60) and b.settle(60)
+            assert a.settle(180) and b.settle(180)
             assert len(plans(fake, first)) == 1 and len(plans(fake, second)) == 1
             assert "Plan: 1 to add" in plans(fake, first)[0]
         finally:
@@ -220,7 +220,7 @@ def test_a_webhook_accepted_while_the_database_is_down_is_planned_when_it_return
             wait_for("the spool is replayed", lambda: health(http.port)[1]["spooled"] == 0)
             assert health(http.port)[1]["status"] == "ok"
             wait_for("the replayed delivery is planned", lambda: bool(plans(fake, pull)))
-            assert back.settle(60)
+            assert back.settle(180)
             assert len(plans(fake, pull)) == 1 and "Plan: 1 to add" in plans(fake, pull)[0]
             assert fake.deliver("pull_request", payload, delivery_id="outage-1")[0] == 200, \
                 "the replayed delivery id is known"

@@ -124,8 +124,9 @@ def test_a_plan_cut_short_by_a_crash_is_planned_again_once(tmp_path: Path) -> No
         try:
             pull = fake.open_pull(repo, changes={"network/extra.tf": "# comment\n"})
             assert fake.deliver("pull_request", fake.pull_request_payload(pull, "opened"))[0] == 202
-            deadline = time.monotonic() + 120
-            while not fake.comments(pull) and time.monotonic() < deadline:
+            deadline = time.monotonic() + 180
+            while not fake.comments(pull):
+                assert time.monotonic() < deadline, "no plan comment after the worker's crash"
                 server.settle()
                 time.sleep(0.1)
             server.settle()
@@ -156,8 +157,10 @@ def test_accepted_work_survives_a_restart(tmp_path: Path) -> None:
             server.start()
             server.settle()
             deadline = time.monotonic() + 60
-            while not fake.comments(pull) and time.monotonic() < deadline:
+            while not fake.comments(pull):
+                assert time.monotonic() < deadline, "no plan comment after the restart"
                 server.settle()
+                time.sleep(0.1)
             assert len([c for c in fake.comments(pull) if "Ran Plan" in c]) == 1
         finally:
             server.stop()

@@ -235,7 +235,7 @@ def test_worker_children_get_the_token_without_it_on_their_command_line(
                   "--worker-processes", "2"])
         with serving(server, fake):
             assert server.proc is not None
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             workers: list[bytes] = []
             while len(workers) < 2 and time.monotonic() < deadline:
                 workers = [Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -39,7 +39,7 @@ def post_delivery(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, 
     error status."""
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()

@@ -38,7 +38,7 @@ class Receiver:
             self.received.append(json.loads(request.get_data()))
         return Response("ok")(environ, start_response)
 
-    def wait_for(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+    def wait_for(self, count: int, timeout: float = 60) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -110,7 +111,7 @@ def run_one() -> Iterator[Callable[[ScriptedTable, Handler], None]]:
                           idle_check=0.05, retry=POLICY, clock=lambda: NOW)
         pools.append(pool)
         pool.start()
-        assert table.ended.wait(10), "the job never ended"
+        assert table.ended.wait(60), "the job never ended"
 
     yield run
     for pool in pools:
@@ -192,13 +193,13 @@ def job_two() -> Job:
     return Job(2, "webhook", "github:acme/infra#5", "payload", 1, JobStatus.RUNNING)
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 10) -> bool:
-    done = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if check():
-            return True
-        done.wait(0.01)
-    return check()
+def wait_for(check: Callable[[], bool], timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_start_failed_and_finished_lines_carry_the_job_and_delivery(

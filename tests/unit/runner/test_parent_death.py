@@ -57,11 +57,11 @@ def test_the_child_gets_sigint_when_the_worker_is_killed(tmp_path: Path) -> None
     worker = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)])
     try:
         assert _wait_for(lambda: (tmp_path / "pid").is_file()
-                         and (tmp_path / "pid").read_text().strip(), 30), "child never started"
+                         and (tmp_path / "pid").read_text().strip(), 60), "child never started"
         pid = int((tmp_path / "pid").read_text())
         assert _alive(pid)
         worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
+        worker.wait(60)
         assert _wait_for(lambda: not _alive(pid), 60), "the child outlived its worker"
         assert (tmp_path / "signal").read_text().strip() == "interrupted"
     finally:

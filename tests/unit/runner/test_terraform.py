@@ -223,7 +223,7 @@ def test_environment_is_explicit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert env["TF_PLUGIN_CACHE_DIR"] == str(tmp_path / "cache")
     assert (tmp_path / "cache").is_dir()
     assert env["AWS_REGION"] == "eu-west-1" and env["EXTRA"] == "1"
-    run = execute(["env"], tmp_path, env, timeout=10)
+    run = execute(["env"], tmp_path, env, timeout=60)
     assert "ghp_secret" not in run.output
 
 
@@ -266,12 +266,12 @@ def test_terraform_and_run_steps_see_passed_through_variables(
     monkeypatch.setenv("ATLANTIS_GH_TOKEN", "ghp_server_token")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
     tf = Terraform(passthrough=("AWS_*", "ATLANTIS_*"))
-    run = execute(["env"], tmp_path, tf.environment({"TF_VAR_x": "per-project"}), timeout=10)
+    run = execute(["env"], tmp_path, tf.environment({"TF_VAR_x": "per-project"}), timeout=60)
     assert "AWS_SECRET_ACCESS_KEY=passed-through-secret" in run.output
     assert "TF_VAR_x=per-project" in run.output
     assert "ghp_server_token" not in run.output and "ghp_secret" not in run.output
     assert "passed-through-secret" not in execute(["env"], tmp_path, Terraform().environment(),
-                                                  timeout=10).output
+                                                  timeout=60).output
 
 
 def test_a_pinned_binary_is_named_to_run_steps_as_atlantis_does(tmp_path: Path) -> None:
