@@ -401,7 +401,8 @@ class HTTPServer:
         throttle_noisy_loggers()
         # a body without Content-Length (chunked) is capped by waitress itself,
         # before the app reads it into memory
-        self.server = create_server(service.web_app, host=host, port=port, threads=threads,
+        self.app = service.web_app
+        self.server = create_server(self.app, host=host, port=port, threads=threads,
                                     channel_timeout=30, ident="atlantis-py",
                                     max_request_body_size=MAX_BODY)
         self.port = int(self.server.effective_port)
@@ -421,9 +422,16 @@ class HTTPServer:
                 raise  # closing the sockets under the poll loop is how it stops
 
     def close(self) -> None:
+        """Streams end and request threads stop before the sockets close: a
+        thread that ended after them would write to a closed descriptor, or to
+        whatever socket reused its number."""
+        from atlantis_py.web.console.stream import STOPPING
+
         self._closing = True
+        stop = self.app.extensions.get(STOPPING)
+        if stop is not None:
+            stop.set()
+        self.server.task_dispatcher.shutdown()
         self.server.close()
         if self._thread:
             self._thread.join(5)
-        # a single-socket server's close() leaves its request threads waiting
-        self.server.task_dispatcher.shutdown()

@@ -28,7 +28,7 @@ from atlantis_py.domain.records import Role, WebSession
 from atlantis_py.errors import Invalid
 from atlantis_py.queue.payloads import ApplyJob, EventJob, NotifyJob, PayloadError, PlanJob
 from atlantis_py.web.console.auth import Gate
-from atlantis_py.web.console.stream import in_slot, sse, version_events
+from atlantis_py.web.console.stream import in_slot, sse, stopping, version_events
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -145,12 +145,14 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
         (the browser reconnects with the last version it saw)."""
         gate.require(Role.VIEWER)
         seen = request.headers.get("Last-Event-ID", "")
-        return sse(in_slot(slots, version_events(sources.version, seen, lifetime, 1.0)))
+        return sse(in_slot(slots, version_events(sources.version, seen, lifetime, 1.0,
+                                                 stopping())))
 
     @bp.get("/stream/jobs/<int:job_id>")
     def job_stream(job_id: int) -> Response:
         gate.require(Role.VIEWER)
         after = _cursor(request.headers.get("Last-Event-ID") or request.args.get("after"))
+        stop = stopping()
 
         def events() -> Iterator[str]:
             cursor = after
@@ -180,7 +182,8 @@ def add_job_routes(bp: Blueprint, gate: Gate, sources: JobSources, *, max_stream
                 if not lines and now >= quiet_until:
                     yield ": waiting\n\n"  # a browser that left frees its slot here
                     quiet_until = now + HEARTBEAT
-                time.sleep(every)
+                if stop.wait(every):
+                    return
 
         return sse(in_slot(slots, events()))
 

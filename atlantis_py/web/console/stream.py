@@ -14,10 +14,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from atlantis_py.domain.records import Role
 from atlantis_py.web.console.auth import Gate
+
+STOPPING = "atlantis_py.stopping"
+
+
+def stopping() -> threading.Event:
+    """The app's stop signal, set when its web server closes: a stream ends at
+    once instead of holding a request thread (which would write to the closed
+    server when it ended) for the rest of its lifetime."""
+    found: threading.Event = current_app.extensions.setdefault(STOPPING, threading.Event())
+    return found
 
 
 def add_stream_routes(bp: Blueprint, gate: Gate, version: Callable[[], str], *,
@@ -29,7 +39,7 @@ def add_stream_routes(bp: Blueprint, gate: Gate, version: Callable[[], str], *,
     def ipr_stream() -> Response:
         gate.require(Role.VIEWER)
         seen = request.headers.get("Last-Event-ID", "")
-        return sse(in_slot(slots, version_events(version, seen, lifetime, every)))
+        return sse(in_slot(slots, version_events(version, seen, lifetime, every, stopping())))
 
 
 def sse(events: Iterator[str]) -> Response:
@@ -51,16 +61,18 @@ def in_slot(slots: threading.BoundedSemaphore, events: Iterator[str]) -> Iterato
 
 
 def version_events(version: Callable[[], str], seen: str, lifetime: float,
-                   every: float) -> Iterator[str]:
+                   every: float, stop: threading.Event) -> Iterator[str]:
     """`changed` whenever `version()` moves (and at once when it moved since
-    `seen`, the last version the browser saw), for `lifetime` seconds."""
+    `seen`, the last version the browser saw), for `lifetime` seconds or until
+    `stop` is set."""
     last = version()
     yield f"retry: 2000\nid: {last}\n\n"
     if seen and seen != last:
         yield f"event: changed\nid: {last}\ndata: {last}\n\n"
     deadline = time.monotonic() + lifetime
     while time.monotonic() < deadline:
-        time.sleep(every)
+        if stop.wait(every):
+            return
         now = version()
         if now != last:
             last = now
