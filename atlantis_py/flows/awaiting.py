@@ -7,7 +7,10 @@ waiting for them.
 The database narrows the list first (open, PENDING, not the viewer's own, not
 reviewed by them through the API at its head); the forge is then asked for
 the rest, at most CANDIDATES of them, each answer remembered while the IPR is
-unchanged (a review webhook changes it) and for at most `ttl` seconds."""
+unchanged (a review webhook changes it) and for at most `ttl` seconds. One
+page view asks the forge at most LOOKUPS times and for at most BUDGET seconds,
+newest first, so a page never waits on hundreds of forge calls: an IPR not
+asked about yet is listed, as the database says, until a later view asks."""
 
 from __future__ import annotations
 
@@ -30,6 +33,23 @@ log = logging.getLogger(__name__)
 
 CANDIDATES = 500  # newest first; older ones wait until these are reviewed
 REMEMBERED = 2048
+LOOKUPS = 10  # forge reads one page view may make
+BUDGET = 0.5  # seconds of forge reads one page view may spend
+
+
+class _Allowance:
+    """How many forge reads, and how much time for them, one page view has left."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.left = LOOKUPS
+        self.until = clock() + BUDGET
+
+    def take(self) -> bool:
+        if self.left <= 0 or self.clock() >= self.until:
+            return False
+        self.left -= 1
+        return True
 
 
 class IPRLister(Protocol):
@@ -64,21 +84,20 @@ class AwaitingReview:
         if query.tab is not Tab.AWAITING:
             return self.lister.iprs(query)
         found = self.lister.iprs(replace(query, offset=0, limit=CANDIDATES))
-        left = [r for r in found.records if not self._reviewed(r, query.user)]
+        allowance = _Allowance(self.clock)
+        left = [r for r in found.records if not self._reviewed(r, query.user, allowance)]
         total = len(left) if query.state in (None, IPRState.PENDING) else 0
         return IPRPage(records=tuple(left[query.offset:query.offset + query.limit])
                        if total else (),
                        total=total, counts={IPRState.PENDING.value: len(left)} if left else {},
                        environments=found.environments)
 
-    def _reviewed(self, record: PullRecord, user: str) -> bool:
-        try:
-            return reviewed_at_head(record, self._reviews(record), user)
-        except ForgeError as err:  # listed: it may well await them
-            log.warning("cannot read the reviews of %s#%d: %s", record.repo, record.number, err)
-            return False
+    def _reviewed(self, record: PullRecord, user: str, allowance: _Allowance) -> bool:
+        reviews = self._reviews(record, allowance)
+        return reviews is not None and reviewed_at_head(record, reviews, user)
 
-    def _reviews(self, record: PullRecord) -> list[Review]:
+    def _reviews(self, record: PullRecord, allowance: _Allowance) -> list[Review] | None:
+        """None: not known, and this view may not ask the forge any more."""
         key = (record.id, record.head_sha,
                record.updated_at.isoformat() if record.updated_at else "")
         now = self.clock()
@@ -86,7 +105,13 @@ class AwaitingReview:
             known = self._known.get(key)
         if known is not None and now - known[0] < self.ttl:
             return known[1]
-        reviews = all_reviews(self.svc, record)
+        if not allowance.take():
+            return None
+        try:
+            reviews = all_reviews(self.svc, record)
+        except ForgeError as err:  # listed, and not asked again until the ttl passes
+            log.warning("cannot read the reviews of %s#%d: %s", record.repo, record.number, err)
+            reviews = []
         with self._lock:
             if len(self._known) >= REMEMBERED:
                 self._known.clear()

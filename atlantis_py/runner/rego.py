@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from regopy import Interpreter, LogLevel, RegoError
+if TYPE_CHECKING:
+    from regopy import Interpreter
 
 from atlantis_py.domain.policies import PolicySetResult
 
@@ -75,6 +77,10 @@ def _broken(name: str, error: str) -> PolicySetResult:
 
 
 def _compiled(modules: Sequence[Module]) -> tuple[Interpreter | None, str | None]:
+    # imported here: its native library costs ~12 MB a process, paid only by a
+    # server that has policy sets
+    from regopy import Interpreter, LogLevel, RegoError
+
     interpreter = Interpreter()
     interpreter.log_level = LogLevel.NONE  # errors come back to us, not to stdout
     for file, text in modules:

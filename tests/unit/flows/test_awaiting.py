@@ -119,3 +119,30 @@ def test_an_unreadable_forge_leaves_the_ipr_listed_and_other_tabs_ask_no_forge()
     forge.asked.clear()
     assert len(awaiting.iprs(IPRQuery(user="bob", tab=Tab.ALL)).records) == 2
     assert forge.asked == []
+
+
+def test_one_view_asks_the_forge_a_bounded_number_of_times_newest_first() -> None:
+    forge = Forge(given={n: [rv("bob", A)] for n in range(1, 26)})
+    lister = Lister([record(n) for n in range(25, 0, -1)])
+    awaiting = AwaitingReview(cast(Services, Svc({"github": forge})), lister,
+                              clock=lambda: 0.0)
+    first = awaiting.iprs(IPRQuery(user="bob", tab=Tab.AWAITING))
+    assert forge.asked == list(range(25, 15, -1))  # LOOKUPS of them, newest first
+    assert [r.id for r in first.records] == list(range(15, 0, -1))  # not asked yet: listed
+    second = awaiting.iprs(IPRQuery(user="bob", tab=Tab.AWAITING))
+    assert forge.asked[10:] == list(range(15, 5, -1))  # the next ten, the first remembered
+    assert [r.id for r in second.records] == list(range(5, 0, -1))
+
+
+def test_a_forge_that_fails_is_not_asked_again_within_the_ttl() -> None:
+    forge = Forge(down=True)
+    lister = Lister([record(2), record(1)])
+    now = [0.0]
+    awaiting = AwaitingReview(cast(Services, Svc({"github": forge})), lister,
+                              clock=lambda: now[0])
+    awaiting.iprs(IPRQuery(user="bob", tab=Tab.AWAITING))
+    awaiting.iprs(IPRQuery(user="bob", tab=Tab.AWAITING))
+    assert forge.asked == [2, 1]
+    now[0] = 31.0
+    awaiting.iprs(IPRQuery(user="bob", tab=Tab.AWAITING))
+    assert forge.asked == [2, 1, 2, 1]
