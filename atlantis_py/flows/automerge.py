@@ -50,8 +50,14 @@ def every_project_applied(svc: Services, record: PullRecord, head_sha: str) -> b
 
 def project_setting(runs: Sequence[RunRecord], config: RepoConfig) -> bool | None:
     """The first project's own `delete_source_branch_on_merge` (Atlantis reads
-    the first project of the apply), None when it sets none."""
-    return project_for(runs[0], config).delete_source_branch_on_merge if runs else None
+    the first project of the apply, its commands being in the file's order),
+    None when it sets none. The runs' own order is when their plans finished,
+    which parallel planning leaves to chance."""
+    if not runs:
+        return None
+    order = {p.name: i for i, p in enumerate(config.projects)}
+    first = min(runs, key=lambda r: (order.get(r.project, len(order)), r.id))
+    return project_for(first, config).delete_source_branch_on_merge
 
 
 def maybe_merge(svc: Services, record: PullRecord, pull: PullRequest, options: RepoOptions,

@@ -11,8 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+# A shell's background job (`pytest … &`) starts with SIGINT ignored, and an
+# ignored signal stays ignored across exec, so the script would not be
+# interrupted: the worker gives its children the default first.
 CHILD = """\
+import signal
 import sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
 from pathlib import Path
 from atlantis_py.runner.terraform import execute
 work = Path(sys.argv[1])
