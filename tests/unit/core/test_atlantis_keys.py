@@ -211,7 +211,9 @@ def test_project_delete_source_branch_on_merge() -> None:
                          command="plan", head_sha="c" * 40, status=RunStatus.SUCCESS,
                          output="", error=None, counts=None, plan_path="", actor="x",
                          finished_at=None)
-    # the first project of the apply decides, as in Atlantis; None: the repository's
+    # the apply's first project in the file's order decides, as in Atlantis,
+    # whatever order the plans finished in; None: the repository's setting stands
     assert project_setting([run("a"), run("b")], config) is True
-    assert project_setting([run("b"), run("a")], config) is None
+    assert project_setting([run("b"), run("a")], config) is True
+    assert project_setting([run("b")], config) is None
     assert project_setting([], config) is None
