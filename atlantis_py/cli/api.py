@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -47,6 +48,14 @@ def _reason(text: str) -> str:
         return str(json.loads(text).get("error", text))
     except (ValueError, AttributeError):
         return text.strip()
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """--server and --token, from ATLANTIS_URL and ATLANTIS_TOKEN by default."""
+    parser.add_argument("--server", default=os.environ.get("ATLANTIS_URL", ""),
+                        help="server URL [env ATLANTIS_URL]")
+    parser.add_argument("--token", default=os.environ.get("ATLANTIS_TOKEN", ""),
+                        help="API token [env ATLANTIS_TOKEN]")
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import urllib.error
 import urllib.parse
 from typing import Any
 
-from atlantis_py.cli.api import ApiClient, run_api_command, table
+from atlantis_py.cli.api import ApiClient, add_server_arguments, run_api_command, table
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -52,10 +51,7 @@ def _dispatch(api: ApiClient, args: argparse.Namespace) -> str:
 
 def add_drift_parser(sub: Any) -> None:
     drift = sub.add_parser("drift", help="check the default branches for drift")
-    drift.add_argument("--server", default=os.environ.get("ATLANTIS_URL", ""),
-                       help="server URL [env ATLANTIS_URL]")
-    drift.add_argument("--token", default=os.environ.get("ATLANTIS_TOKEN", ""),
-                       help="API token [env ATLANTIS_TOKEN]")
+    add_server_arguments(drift)
     drift.set_defaults(func=_run)
     cmds = drift.add_subparsers(dest="drift_command", required=True)
     for name, help in (("run", "queue a drift check now"),

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
 
-from atlantis_py.cli.api import ApiClient, run_api_command, table
+from atlantis_py.cli.api import ApiClient, add_server_arguments, run_api_command, table
 from atlantis_py.domain.repo_names import repo_name_problem
 
 
@@ -113,10 +112,7 @@ def _dispatch(api: ApiClient, args: argparse.Namespace) -> str | None:
 
 def add_ipr_parser(sub: Any) -> None:
     ipr = sub.add_parser("ipr", help="drive Infrastructure Pull Requests through the API")
-    ipr.add_argument("--server", default=os.environ.get("ATLANTIS_URL", ""),
-                     help="server URL [env ATLANTIS_URL]")
-    ipr.add_argument("--token", default=os.environ.get("ATLANTIS_TOKEN", ""),
-                     help="API token [env ATLANTIS_TOKEN]")
+    add_server_arguments(ipr)
     ipr.set_defaults(func=_run)
     cmds = ipr.add_subparsers(dest="ipr_command", required=True)
 
